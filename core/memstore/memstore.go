@@ -1,0 +1,221 @@
+// Package memstore is an in-memory core.Store: for tests, examples and
+// single-process deployments that need no persistence. Everything is lost
+// when the process exits.
+//
+// A Store is safe for concurrent use. It passes core/storetest.
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/wardenkit/warden/core"
+)
+
+// Store is an in-memory core.Store.
+type Store struct {
+	mu       sync.Mutex
+	now      func() time.Time
+	version  int64
+	nextID   int64
+	settings *core.Settings
+	events   []core.Event // ascending ID
+
+	blockedIPs        table[core.BlockedIP]
+	whitelistedIPs    table[core.WhitelistedIP]
+	blockedCountries  table[core.BlockedCountry]
+	allowedCountries  table[core.AllowedCountry]
+	blockedUserAgents table[core.BlockedUserAgent]
+	whitelistedUsers  table[core.WhitelistedUser]
+	blockedEmails     table[core.BlockedEmail]
+	blockedDomains    table[core.BlockedDomain]
+	rateLimitRules    table[core.RateLimitRule]
+}
+
+var _ core.Store = (*Store)(nil)
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithNow sets the function that stamps CreatedAt and UpdatedAt.
+func WithNow(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// New returns an empty Store.
+func New(opts ...Option) *Store {
+	s := &Store{now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	for _, t := range []interface{ init(*Store) }{
+		&s.blockedIPs, &s.whitelistedIPs, &s.blockedCountries, &s.allowedCountries,
+		&s.blockedUserAgents, &s.whitelistedUsers, &s.blockedEmails, &s.blockedDomains, &s.rateLimitRules,
+	} {
+		t.init(s)
+	}
+	return s
+}
+
+func (s *Store) BlockedIPs() core.Table[core.BlockedIP]               { return &s.blockedIPs }
+func (s *Store) WhitelistedIPs() core.Table[core.WhitelistedIP]       { return &s.whitelistedIPs }
+func (s *Store) BlockedCountries() core.Table[core.BlockedCountry]    { return &s.blockedCountries }
+func (s *Store) AllowedCountries() core.Table[core.AllowedCountry]    { return &s.allowedCountries }
+func (s *Store) BlockedUserAgents() core.Table[core.BlockedUserAgent] { return &s.blockedUserAgents }
+func (s *Store) WhitelistedUsers() core.Table[core.WhitelistedUser]   { return &s.whitelistedUsers }
+func (s *Store) BlockedEmails() core.Table[core.BlockedEmail]         { return &s.blockedEmails }
+func (s *Store) BlockedDomains() core.Table[core.BlockedDomain]       { return &s.blockedDomains }
+func (s *Store) RateLimitRules() core.Table[core.RateLimitRule]       { return &s.rateLimitRules }
+
+// table is one rule kind; it shares its Store's mutex.
+type table[T core.Rule] struct {
+	s    *Store
+	rows map[string]T // by key
+}
+
+func (t *table[T]) init(s *Store) { t.s, t.rows = s, map[string]T{} }
+
+func (t *table[T]) List(ctx context.Context, q core.Query) ([]T, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	t.s.mu.Lock()
+	out := make([]T, 0, len(t.rows))
+	for _, v := range t.rows {
+		if (q.ActiveOnly && !v.IsActive()) || v.GetMeta().ID <= q.AfterID {
+			continue
+		}
+		out = append(out, v)
+	}
+	t.s.mu.Unlock()
+	slices.SortFunc(out, func(a, b T) int { return cmp.Compare(a.GetMeta().ID, b.GetMeta().ID) })
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+func (t *table[T]) Get(ctx context.Context, key string) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	v, ok := t.rows[key]
+	if !ok {
+		return zero, fmt.Errorf("memstore: get %T %q: %w", zero, key, core.ErrNotFound)
+	}
+	return v, nil
+}
+
+func (t *table[T]) Put(ctx context.Context, v T) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	v, err := core.Normalize(v)
+	if err != nil {
+		return zero, fmt.Errorf("memstore: put: %w", err)
+	}
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	now := t.s.now().UTC()
+	m := core.Meta{CreatedAt: now, UpdatedAt: now}
+	if old, ok := t.rows[v.Key()]; ok {
+		m.ID, m.CreatedAt = old.GetMeta().ID, old.GetMeta().CreatedAt
+	} else {
+		t.s.nextID++
+		m.ID = t.s.nextID
+	}
+	v = core.WithMeta(v, m)
+	t.rows[v.Key()] = v
+	t.s.version++
+	return v, nil
+}
+
+func (t *table[T]) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	if _, ok := t.rows[key]; !ok {
+		var zero T
+		return fmt.Errorf("memstore: delete %T %q: %w", zero, key, core.ErrNotFound)
+	}
+	delete(t.rows, key)
+	t.s.version++
+	return nil
+}
+
+// Settings returns the stored settings, or core.DefaultSettings() if none.
+func (s *Store) Settings(ctx context.Context) (core.Settings, error) {
+	if err := ctx.Err(); err != nil {
+		return core.Settings{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.settings == nil {
+		return core.DefaultSettings(), nil
+	}
+	return *s.settings, nil
+}
+
+// PutSettings validates and stores v.
+func (s *Store) PutSettings(ctx context.Context, v core.Settings) (core.Settings, error) {
+	if err := ctx.Err(); err != nil {
+		return core.Settings{}, err
+	}
+	v, err := core.NormalizeSettings(v)
+	if err != nil {
+		return core.Settings{}, fmt.Errorf("memstore: put settings: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v.UpdatedAt = s.now().UTC()
+	s.settings = &v
+	s.version++
+	return v, nil
+}
+
+// Version reports the number of writes so far.
+func (s *Store) Version(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.version, nil
+}
+
+// AddHits adds counts to the hit counter of the rules with those IDs.
+func (s *Store) AddHits(ctx context.Context, kind core.HitKind, hits map[int64]int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch kind {
+	case core.HitUserAgent:
+		addHits(&s.blockedUserAgents, hits, func(r *core.BlockedUserAgent, n int64) { r.HitCount += n })
+	case core.HitRateLimit:
+		addHits(&s.rateLimitRules, hits, func(r *core.RateLimitRule, n int64) { r.HitCount += n })
+	case core.HitBlockedIP:
+		addHits(&s.blockedIPs, hits, func(r *core.BlockedIP, n int64) { r.BlockCount += n })
+	default:
+		return fmt.Errorf("memstore: add hits: unknown kind %q: %w", kind, core.ErrInvalid)
+	}
+	return nil
+}
+
+func addHits[T core.Rule](t *table[T], hits map[int64]int64, add func(*T, int64)) {
+	for k, v := range t.rows {
+		if n, ok := hits[v.GetMeta().ID]; ok {
+			add(&v, n)
+			t.rows[k] = v
+		}
+	}
+}

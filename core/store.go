@@ -1,0 +1,126 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// Query selects rows of a Table, ordered by ID ascending.
+type Query struct {
+	ActiveOnly bool  // only rows that are not Disabled
+	AfterID    int64 // keyset pagination: rows with ID > AfterID
+	Limit      int   // 0 means no limit
+}
+
+// Table is the storage of one rule kind.
+//
+// Contract for every implementation:
+//   - Put validates v with Normalize and upserts on v.Key(): an existing row
+//     with that key (disabled or not) is updated in place, keeping its ID and
+//     CreatedAt; otherwise a row is inserted. It returns the stored row.
+//     Invalid input returns an error wrapping ErrInvalid and changes nothing.
+//   - Get and Delete take the canonical key (Key of a normalised row); a
+//     missing row returns an error wrapping ErrNotFound.
+//   - Every Put and Delete bumps the store version in the same transaction.
+//   - Errors other than ErrInvalid and ErrNotFound are system failures.
+type Table[T Rule] interface {
+	List(ctx context.Context, q Query) ([]T, error)
+	Get(ctx context.Context, key string) (T, error)
+	Put(ctx context.Context, v T) (T, error)
+	Delete(ctx context.Context, key string) error
+}
+
+// Rules gives one Table per rule kind.
+type Rules interface {
+	BlockedIPs() Table[BlockedIP]
+	WhitelistedIPs() Table[WhitelistedIP]
+	BlockedCountries() Table[BlockedCountry]
+	AllowedCountries() Table[AllowedCountry]
+	BlockedUserAgents() Table[BlockedUserAgent]
+	WhitelistedUsers() Table[WhitelistedUser]
+	BlockedEmails() Table[BlockedEmail]
+	BlockedDomains() Table[BlockedDomain]
+	RateLimitRules() Table[RateLimitRule]
+}
+
+// SettingsStore keeps the single Settings row. A store that has none returns
+// DefaultSettings() and a nil error. PutSettings validates, stores, bumps the
+// version in the same transaction and returns the stored value.
+type SettingsStore interface {
+	Settings(ctx context.Context) (Settings, error)
+	PutSettings(ctx context.Context, s Settings) (Settings, error)
+}
+
+// EventQuery selects events, newest first.
+type EventQuery struct {
+	Action   Action    // "" = any
+	IP       string    // "" = any
+	Country  string    // "" = any
+	Since    time.Time // zero = no lower bound (inclusive)
+	Until    time.Time // zero = no upper bound (exclusive)
+	BeforeID int64     // keyset pagination: rows with ID < BeforeID; 0 = from the newest
+	Limit    int       // 0 means 100; at most 10,000
+}
+
+// GroupBy names the column CountEvents groups by.
+type GroupBy string
+
+const (
+	GroupByIP      GroupBy = "ip"
+	GroupByCountry GroupBy = "country"
+	GroupByAction  GroupBy = "action"
+)
+
+// CountQuery asks how many events (summing Count) each group had since a time.
+type CountQuery struct {
+	GroupBy GroupBy
+	Since   time.Time
+	Actions []Action // nil = every action
+	Min     int64    // only groups with at least Min events
+}
+
+// GroupCount is one group of a CountEvents answer.
+type GroupCount struct {
+	Key   string
+	Count int64
+}
+
+// EventStore keeps the security log. AppendEvents stores a batch atomically:
+// all rows or none, so the writer can bisect a refused batch.
+type EventStore interface {
+	AppendEvents(ctx context.Context, events []Event) error
+	Events(ctx context.Context, q EventQuery) ([]Event, error)
+	CountEvents(ctx context.Context, q CountQuery) ([]GroupCount, error)
+	DeleteEventsBefore(ctx context.Context, before time.Time, batch int) (int64, error)
+}
+
+// HitKind names a counter column that hit counts are added to.
+type HitKind string
+
+const (
+	HitUserAgent HitKind = "user_agent" // BlockedUserAgent.HitCount
+	HitRateLimit HitKind = "rate_limit" // RateLimitRule.HitCount
+	HitBlockedIP HitKind = "blocked_ip" // BlockedIP.BlockCount
+)
+
+// HitCounter adds aggregated hit counts to rules by ID with one atomic
+// "count = count + n" statement per rule; unknown IDs are ignored. It does
+// not bump the version (counts are not part of the snapshot).
+type HitCounter interface {
+	AddHits(ctx context.Context, kind HitKind, hits map[int64]int64) error
+}
+
+// Versioner reports the version of the rules and settings; it grows with
+// every write. Engines poll it to notice writes they missed on the bus.
+type Versioner interface {
+	Version(ctx context.Context) (int64, error)
+}
+
+// Store is everything the engine needs from persistent storage.
+type Store interface {
+	Rules
+	SettingsStore
+	EventStore
+	HitCounter
+	Versioner
+}

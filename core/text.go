@@ -1,0 +1,47 @@
+package core
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// TruncateUTF8 cuts s to at most maxBytes bytes without splitting a rune.
+func TruncateUTF8(s string, maxBytes int) string {
+	if len(s) <= maxBytes {
+		return s
+	}
+	if maxBytes <= 0 {
+		return ""
+	}
+	cut := maxBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
+// CleanText makes s safe to store: invalid UTF-8 is replaced by U+FFFD, NUL bytes
+// are removed, and the result is cut to at most maxRunes runes (maxRunes <= 0
+// means no limit). It returns s unchanged, without allocating, when s is
+// already clean and short enough.
+func CleanText(s string, maxRunes int) string {
+	if maxRunes > 0 && len(s) <= maxRunes && utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	if maxRunes <= 0 && utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range s { // ranging yields U+FFFD for each invalid byte
+		if r == 0 {
+			continue
+		}
+		if maxRunes > 0 && n == maxRunes {
+			break
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
