@@ -1,0 +1,316 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wardenkit/warden/core/clientip"
+)
+
+// Request is what Check decides on.
+type Request struct {
+	HTTP *http.Request
+	// UserID is the authenticated user's opaque ID ("" when anonymous). The
+	// middleware must run after the application's authentication for user
+	// exemptions to apply.
+	UserID string
+}
+
+// Decision says whether a request may pass and why. Denials are values, not
+// errors.
+type Decision struct {
+	Allowed    bool
+	Action     Action        // the rule kind that denied (or would have, when ReportOnly)
+	RuleID     int64         // the matched rule's ID, 0 when none
+	Status     int           // HTTP status of a denial; 0 when allowed
+	RetryAfter time.Duration // when known
+	ClientIP   netip.Addr    // invalid when none could be resolved
+	Country    string        // when the country was looked up
+	ReportOnly bool          // a rule matched in report-only mode; the request passes
+	Reason     string        // why it passed or failed early: exempt_path, whitelisted_ip, user_exempt, no_client_ip, fail_closed, fail_open
+}
+
+// Message is the response body the reference gives for a denial. It never
+// names the matched pattern or country.
+func (d Decision) Message() string {
+	switch {
+	case d.Status == http.StatusServiceUnavailable:
+		return "Service unavailable"
+	case d.Action == ActionCountryBlock || d.Action == ActionCountryWhitelistBlock:
+		return "Access denied from your region"
+	case d.Status == http.StatusTooManyRequests:
+		return "Too many requests"
+	default:
+		return "Access denied"
+	}
+}
+
+// Engine decides requests from an in-memory snapshot of the rules. It is safe
+// for concurrent use. Create it with New, then Start it; Close it on shutdown.
+type Engine struct {
+	cfg    config
+	store  Store
+	clock  Clock
+	log    *slog.Logger
+	ips    *clientip.Resolver
+	exempt map[string]struct{}
+
+	snap    atomic.Pointer[Snapshot]
+	events  *eventWriter
+	rebuild *rebuilder
+
+	started, closed atomic.Bool
+	cancel          context.CancelFunc
+	wg              sync.WaitGroup
+	unsubscribe     func()
+
+	failTrips atomic.Int64
+
+	peerSeen, peerPrivate atomic.Int64
+	peerCheckDone         atomic.Bool
+}
+
+// New validates its options and returns an engine. It does no I/O and starts
+// no goroutine.
+func New(store Store, opts ...Option) (*Engine, error) {
+	if store == nil {
+		return nil, errors.New("core: New: nil store")
+	}
+	cfg := config{
+		clock:           systemClock{},
+		logger:          slog.Default(),
+		exempt:          DefaultExemptPaths(),
+		failPolicy:      FailClosed,
+		pollInterval:    30 * time.Second,
+		rebuildInterval: 100 * time.Millisecond,
+		queueSize:       10_000,
+		batchSize:       500,
+		flushInterval:   time.Second,
+		ipv6Prefix:      64,
+	}
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("core: New: nil option")
+		}
+		if err := o(&cfg); err != nil {
+			return nil, fmt.Errorf("core: New: %w", err)
+		}
+	}
+	if cfg.bus == nil {
+		cfg.bus = NewLocalBus()
+	}
+	ips := cfg.resolver
+	if ips == nil {
+		var err error
+		if ips, err = clientip.New(cfg.ipOpts...); err != nil {
+			return nil, fmt.Errorf("core: New: %w", err)
+		}
+	} else if len(cfg.ipOpts) > 0 {
+		return nil, errors.New("core: New: WithClientIPResolver cannot be combined with other client IP options")
+	}
+	e := &Engine{cfg: cfg, store: store, clock: cfg.clock, log: cfg.logger, ips: ips, exempt: map[string]struct{}{}}
+	for _, p := range cfg.exempt {
+		e.exempt[p] = struct{}{}
+	}
+	e.events = newEventWriter(e)
+	e.rebuild = newRebuilder(e)
+	return e, nil
+}
+
+// Start loads the first snapshot and starts the event writer, the bus
+// subscription and the version poll. It fails when the store cannot be read,
+// unless WithStartWithoutStore was given, and when the stored settings ask
+// for country allow-list mode without a CountryLookup.
+func (e *Engine) Start(ctx context.Context) error {
+	if e.closed.Load() {
+		return fmt.Errorf("core: Start: %w", ErrClosed)
+	}
+	if !e.started.CompareAndSwap(false, true) {
+		return errors.New("core: Start: already started")
+	}
+	s, err := loadSnapshot(ctx, e.store, e.clock.Now())
+	switch {
+	case err != nil && !e.cfg.startWithoutStore:
+		e.started.Store(false)
+		return fmt.Errorf("core: Start: load snapshot: %w", err)
+	case err != nil:
+		e.log.Warn("warden: store unavailable at start; the fail policy decides until it answers",
+			"error", err, "fail_policy", e.cfg.failPolicy.String())
+		e.rebuild.noteError(err)
+	default:
+		if s.Settings.CountryAllowListMode && e.cfg.geo == nil {
+			e.started.Store(false)
+			return errors.New("core: Start: settings ask for country allow-list mode but no CountryLookup is configured (core.WithCountryLookup)")
+		}
+		if s.Settings.CountryAllowListMode && !s.allowActive {
+			e.started.Store(false)
+			return errors.New("core: Start: country allow-list mode is on but no allowed country is active")
+		}
+		e.install(s)
+	}
+	if !e.ips.TrustsProxies() {
+		e.log.Info("warden: no trusted proxy configured; forwarding headers are ignored and the TCP peer is the client")
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e.cancel = cancel
+	unsub, err := e.cfg.bus.Subscribe(runCtx, e.onBus)
+	if err != nil {
+		e.log.Warn("warden: bus subscribe failed; relying on the version poll", "error", err)
+	} else {
+		e.unsubscribe = unsub
+	}
+	e.wg.Add(3)
+	go func() { defer e.wg.Done(); e.rebuild.run(runCtx) }()
+	go func() { defer e.wg.Done(); e.poll(runCtx) }()
+	go func() { defer e.wg.Done(); e.events.run(runCtx) }()
+	return nil
+}
+
+// Close stops background work and flushes queued events until ctx ends.
+// Events still queued then are counted as dropped.
+func (e *Engine) Close(ctx context.Context) error {
+	if !e.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	if !e.started.Load() {
+		return nil
+	}
+	if e.unsubscribe != nil {
+		e.unsubscribe()
+	}
+	e.events.close(ctx)
+	e.cancel()
+	done := make(chan struct{})
+	go func() { e.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("core: Close: %w", ctx.Err())
+	}
+}
+
+// Ready reports whether a snapshot is loaded (for readiness probes).
+func (e *Engine) Ready() bool { return e.snap.Load() != nil }
+
+// Snapshot returns the current snapshot, nil before the first load.
+func (e *Engine) Snapshot() *Snapshot { return e.snap.Load() }
+
+// Reload rebuilds the snapshot from the store now and waits for it.
+func (e *Engine) Reload(ctx context.Context) error {
+	if !e.started.Load() || e.closed.Load() {
+		s, err := loadSnapshot(ctx, e.store, e.clock.Now())
+		if err != nil {
+			return fmt.Errorf("core: Reload: %w", err)
+		}
+		e.install(s)
+		return nil
+	}
+	return e.rebuild.request(ctx, true)
+}
+
+func (e *Engine) install(s *Snapshot) {
+	old := e.snap.Swap(s)
+	for _, r := range s.Invalid {
+		if old == nil || !containsInvalid(old.Invalid, r) {
+			e.log.Warn("warden: stored row skipped", "kind", r.Kind, "id", r.ID, "key", r.Key, "error", r.Err)
+		}
+	}
+}
+
+func containsInvalid(list []InvalidRow, r InvalidRow) bool {
+	for _, x := range list {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) onBus(version int64) {
+	if s := e.snap.Load(); s != nil && version != 0 && version == s.Version {
+		return
+	}
+	e.rebuild.kick()
+}
+
+func (e *Engine) poll(ctx context.Context) {
+	interval := e.cfg.pollInterval
+	for {
+		if e.snap.Load() == nil { // not loaded yet: retry often
+			interval = min(e.cfg.pollInterval, time.Second)
+		} else {
+			interval = e.cfg.pollInterval
+		}
+		t := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		v, err := e.store.Version(ctx)
+		if err != nil {
+			e.rebuild.noteError(err)
+			continue
+		}
+		if s := e.snap.Load(); s == nil || s.Version != v {
+			e.rebuild.kick()
+		}
+	}
+}
+
+// changed is called after a successful write: tell other replicas and rebuild
+// here, waiting (bounded by ctx) until the write is enforced locally.
+func (e *Engine) changed(ctx context.Context) {
+	if !e.started.Load() || e.closed.Load() {
+		return
+	}
+	if v, err := e.store.Version(ctx); err == nil {
+		if err := e.cfg.bus.Publish(ctx, v); err != nil {
+			e.log.Warn("warden: bus publish failed; other replicas catch up at the next poll", "error", err)
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := e.rebuild.request(wctx, false); err != nil {
+		e.log.Warn("warden: local rebuild after write failed; retrying at the next poll", "error", err)
+	}
+}
+
+// Stats is a point-in-time report for metrics and health pages.
+type Stats struct {
+	SnapshotVersion  int64         `json:"snapshot_version"`
+	SnapshotBuiltAt  time.Time     `json:"snapshot_built_at,omitzero"`
+	SnapshotAge      time.Duration `json:"snapshot_age"`
+	Rebuilds         int64         `json:"rebuilds"`
+	RebuildErrors    int64         `json:"rebuild_errors"`
+	LastRebuildError string        `json:"last_rebuild_error,omitempty"`
+	InvalidRows      []InvalidRow  `json:"invalid_rows,omitempty"`
+	EventsQueued     int64         `json:"events_queued"`
+	EventsWritten    int64         `json:"events_written"`
+	EventsCoalesced  int64         `json:"events_coalesced"`
+	EventsDropped    int64         `json:"events_dropped"`
+	EventsRejected   int64         `json:"events_rejected"`
+	FailPolicyTrips  int64         `json:"fail_policy_trips"`
+}
+
+// Stats reports snapshot, rebuild, event and fail-policy figures.
+func (e *Engine) Stats() Stats {
+	st := Stats{FailPolicyTrips: e.failTrips.Load()}
+	if s := e.snap.Load(); s != nil {
+		st.SnapshotVersion, st.SnapshotBuiltAt = s.Version, s.BuiltAt
+		st.SnapshotAge = e.clock.Now().Sub(s.BuiltAt)
+		st.InvalidRows = s.Invalid
+	}
+	st.Rebuilds, st.RebuildErrors, st.LastRebuildError = e.rebuild.stats()
+	e.events.stats(&st)
+	return st
+}

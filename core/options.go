@@ -1,0 +1,244 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/wardenkit/warden/core/clientip"
+)
+
+// Clock tells the time. The engine reads it once per decision and passes the
+// value down; clockwork's clocks satisfy it.
+type Clock interface {
+	Now() time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// CountryLookup maps an address to its ISO 3166-1 alpha-2 country code.
+// core/geo implements it over MaxMind-format files.
+type CountryLookup interface {
+	Country(netip.Addr) (string, bool)
+}
+
+// FailPolicy decides a request when the engine cannot (no snapshot loaded, a
+// counter store down).
+type FailPolicy int
+
+const (
+	// FailClosed denies with 503 (the default for Check errors).
+	FailClosed FailPolicy = iota
+	// FailOpen lets the request through.
+	FailOpen
+	// FailFallback uses an in-process substitute where one exists (the
+	// in-memory limiter); otherwise it behaves as FailClosed.
+	FailFallback
+)
+
+func (p FailPolicy) String() string {
+	switch p {
+	case FailClosed:
+		return "closed"
+	case FailOpen:
+		return "open"
+	case FailFallback:
+		return "fallback"
+	}
+	return fmt.Sprintf("FailPolicy(%d)", int(p))
+}
+
+// DefaultExemptPaths are answered without any check: probes and the favicon.
+func DefaultExemptPaths() []string {
+	return []string{"/health", "/health/", "/ready", "/ready/", "/favicon.ico"}
+}
+
+type config struct {
+	clock             Clock
+	logger            *slog.Logger
+	ipOpts            []clientip.Option
+	resolver          *clientip.Resolver
+	geo               CountryLookup
+	exempt            []string
+	bus               Bus
+	failPolicy        FailPolicy
+	startWithoutStore bool
+	pollInterval      time.Duration
+	rebuildInterval   time.Duration
+	queueSize         int
+	batchSize         int
+	flushInterval     time.Duration
+	ipv6Prefix        int
+}
+
+// Option configures an Engine. Options validate their arguments and return
+// an error rather than panic.
+type Option func(*config) error
+
+// WithClock sets the clock (default: the system clock).
+func WithClock(c Clock) Option {
+	return func(cfg *config) error {
+		if c == nil {
+			return errors.New("WithClock: nil clock")
+		}
+		cfg.clock = c
+		return nil
+	}
+}
+
+// WithLogger sets the structured logger (default: slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(cfg *config) error {
+		if l == nil {
+			return errors.New("WithLogger: nil logger")
+		}
+		cfg.logger = l
+		return nil
+	}
+}
+
+// WithTrustedProxies trusts forwarding headers from peers inside these
+// networks (see core/clientip). Without it (or WithTrustedHops) forwarding
+// headers are ignored and the TCP peer is the client.
+func WithTrustedProxies(prefixes ...netip.Prefix) Option {
+	return func(cfg *config) error {
+		cfg.ipOpts = append(cfg.ipOpts, clientip.WithTrustedProxies(prefixes...))
+		return nil
+	}
+}
+
+// WithTrustedHops trusts exactly n proxies in front of the application, for
+// platforms whose balancer addresses are not published.
+func WithTrustedHops(n int) Option {
+	return func(cfg *config) error {
+		cfg.ipOpts = append(cfg.ipOpts, clientip.WithTrustedHops(n))
+		return nil
+	}
+}
+
+// WithForwardedHeader names the header trusted proxies set: X-Forwarded-For
+// (default), Forwarded (RFC 7239), or a single-address header such as
+// X-Real-IP or CF-Connecting-IP.
+func WithForwardedHeader(name string) Option {
+	return func(cfg *config) error {
+		cfg.ipOpts = append(cfg.ipOpts, clientip.WithHeader(name))
+		return nil
+	}
+}
+
+// TrustUnixSocket treats a peer on a unix socket as a trusted proxy.
+func TrustUnixSocket() Option {
+	return func(cfg *config) error {
+		cfg.ipOpts = append(cfg.ipOpts, clientip.TrustUnixSocket())
+		return nil
+	}
+}
+
+// WithClientIPResolver replaces the resolver built from the options above.
+func WithClientIPResolver(r *clientip.Resolver) Option {
+	return func(cfg *config) error {
+		if r == nil {
+			return errors.New("WithClientIPResolver: nil resolver")
+		}
+		cfg.resolver = r
+		return nil
+	}
+}
+
+// WithCountryLookup enables country rules (see core/geo).
+func WithCountryLookup(l CountryLookup) Option {
+	return func(cfg *config) error {
+		if l == nil {
+			return errors.New("WithCountryLookup: nil lookup")
+		}
+		cfg.geo = l
+		return nil
+	}
+}
+
+// WithExemptPaths replaces DefaultExemptPaths. Paths match URL.Path exactly,
+// and only when the request path was not percent-encoded.
+func WithExemptPaths(paths ...string) Option {
+	return func(cfg *config) error {
+		for _, p := range paths {
+			if len(p) == 0 || p[0] != '/' {
+				return fmt.Errorf("WithExemptPaths: path %q must start with /", p)
+			}
+		}
+		cfg.exempt = append([]string(nil), paths...)
+		return nil
+	}
+}
+
+// WithBus sets the bus that tells other replicas about writes (default: an
+// in-process bus).
+func WithBus(b Bus) Option {
+	return func(cfg *config) error {
+		if b == nil {
+			return errors.New("WithBus: nil bus")
+		}
+		cfg.bus = b
+		return nil
+	}
+}
+
+// WithFailPolicy sets what Decide answers when Check cannot decide (default
+// FailClosed: 503).
+func WithFailPolicy(p FailPolicy) Option {
+	return func(cfg *config) error {
+		if p < FailClosed || p > FailFallback {
+			return fmt.Errorf("WithFailPolicy: unknown policy %d", int(p))
+		}
+		cfg.failPolicy = p
+		return nil
+	}
+}
+
+// WithStartWithoutStore lets Start succeed when the store cannot be read; the
+// fail policy decides requests until the first snapshot loads.
+func WithStartWithoutStore() Option {
+	return func(cfg *config) error { cfg.startWithoutStore = true; return nil }
+}
+
+// WithPollInterval sets how often the store version is polled to catch
+// writes missed on the bus (default 30 s; at least 100 ms).
+func WithPollInterval(d time.Duration) Option {
+	return func(cfg *config) error {
+		if d < 100*time.Millisecond {
+			return fmt.Errorf("WithPollInterval: %s is below 100ms", d)
+		}
+		cfg.pollInterval = d
+		return nil
+	}
+}
+
+// WithEventQueue sets the capacity of the event queue (default 10,000) and the
+// writer's flush interval, which is also the coalescing window (default 1 s).
+func WithEventQueue(size int, flush time.Duration) Option {
+	return func(cfg *config) error {
+		if size < 1 || size > 10_000_000 {
+			return fmt.Errorf("WithEventQueue: size %d out of range 1..10000000", size)
+		}
+		if flush < time.Millisecond || flush > time.Minute {
+			return fmt.Errorf("WithEventQueue: flush interval %s out of range 1ms..1m", flush)
+		}
+		cfg.queueSize, cfg.flushInterval = size, flush
+		return nil
+	}
+}
+
+// WithIPv6Prefix sets the length IPv6 addresses are grouped by for counters
+// and event coalescing (default 64).
+func WithIPv6Prefix(bits int) Option {
+	return func(cfg *config) error {
+		if bits < 32 || bits > 128 {
+			return fmt.Errorf("WithIPv6Prefix: /%d out of range /32../128", bits)
+		}
+		cfg.ipv6Prefix = bits
+		return nil
+	}
+}

@@ -1,0 +1,388 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gaissmai/bart"
+
+	"github.com/wardenkit/warden/core/internal/acmatch"
+)
+
+// Limits of User-Agent matching.
+const (
+	MaxUserAgentLen = 8 << 10 // contains/exact patterns see this much
+	regexWindow     = 1 << 10 // regex patterns see this much
+)
+
+// InvalidRow is a stored row the snapshot skipped because it failed
+// validation (hand-written SQL, a regex the engine refuses).
+type InvalidRow struct {
+	Kind string `json:"kind"`
+	ID   int64  `json:"id"`
+	Key  string `json:"key"`
+	Err  string `json:"error"`
+}
+
+// Snapshot is an immutable, compiled view of every active rule and the
+// settings, swapped atomically on each rebuild. Expiry is judged at decision
+// time, so a snapshot never goes stale as the clock advances.
+type Snapshot struct {
+	Version  int64
+	BuiltAt  time.Time
+	Settings Settings
+	Invalid  []InvalidRow
+
+	blocked   *bart.Table[int32] // prefix -> index into blockedRow
+	blockedIx []ipEntry
+	white     *bart.Table[int64] // prefix -> rule ID
+
+	users map[string]userEntry
+
+	countryBlocked [676]countryEntry
+	countryAllowed [676]int64 // rule ID, 0 = not allowed
+	blockActive    bool       // block mode has at least one active row
+	allowActive    bool       // allow-list mode is on and has rows
+
+	uaEnforce, uaReport uaSet
+
+	rateRules []RateLimitRule
+}
+
+type ipEntry struct {
+	id         int64
+	expires    int64 // unix nanoseconds; 0 = never
+	parent     int32 // nearest blocked network that contains this one; -1 none
+	reportOnly bool
+}
+
+type userEntry struct {
+	id        int64
+	exemption Exemption
+	expires   int64
+}
+
+type countryEntry struct {
+	id         int64
+	reportOnly bool
+}
+
+func expiry(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// live reports whether an expiry stamp still applies at now. A block applies
+// up to and including its expiry instant.
+func live(expires, now int64) bool { return expires == 0 || now <= expires }
+
+// blockedIP returns the rule that blocks ip at now: the most specific active
+// enforcing rule, else the most specific active report-only rule.
+func (s *Snapshot) blockedIP(ip netip.Addr, now int64) (id int64, reportOnly, ok bool) {
+	i, found := s.blocked.Lookup(ip)
+	if !found {
+		return 0, false, false
+	}
+	var report int64
+	for ; i >= 0; i = s.blockedIx[i].parent {
+		e := &s.blockedIx[i]
+		if !live(e.expires, now) {
+			continue
+		}
+		if !e.reportOnly {
+			return e.id, false, true
+		}
+		if report == 0 {
+			report = e.id
+		}
+	}
+	return report, true, report != 0
+}
+
+func (s *Snapshot) exemption(userID string, now int64) Exemption {
+	if userID == "" || len(s.users) == 0 {
+		return ""
+	}
+	u, ok := s.users[userID]
+	if !ok || !live(u.expires, now) {
+		return ""
+	}
+	return u.exemption
+}
+
+// uaSet is one compiled group of User-Agent patterns.
+type uaSet struct {
+	exact    map[string]int64 // lower-cased pattern -> rule ID
+	contains *acmatch.Matcher
+	cIDs     []int64
+	anyRe    *regexp.Regexp // alternation of every regex, to reject in one pass
+	res      []*regexp.Regexp
+	reIDs    []int64
+}
+
+func (u *uaSet) empty() bool {
+	return len(u.exact) == 0 && len(u.cIDs) == 0 && len(u.reIDs) == 0
+}
+
+// match returns the rule ID of the first pattern that matches. lower is the
+// lower-cased User-Agent (at most MaxUserAgentLen bytes); raw is the original.
+func (u *uaSet) match(lower []byte, raw string) int64 {
+	if id, ok := u.exact[string(lower)]; ok {
+		return id
+	}
+	if i := u.contains.FirstMatch(lower); i >= 0 {
+		return u.cIDs[i]
+	}
+	if u.anyRe != nil {
+		w := raw[:min(len(raw), regexWindow)]
+		if u.anyRe.MatchString(w) {
+			for i, re := range u.res {
+				if re.MatchString(w) {
+					return u.reIDs[i]
+				}
+			}
+		}
+	}
+	return 0
+}
+
+type uaBuilder struct {
+	exact    map[string]int64
+	patterns []string
+	cIDs     []int64
+	reSrc    []string
+	res      []*regexp.Regexp
+	reIDs    []int64
+}
+
+func (b *uaBuilder) build() (uaSet, error) {
+	s := uaSet{exact: b.exact, cIDs: b.cIDs, res: b.res, reIDs: b.reIDs}
+	m, err := acmatch.Build(b.patterns)
+	if err != nil {
+		return s, err
+	}
+	s.contains = m
+	if len(b.reSrc) > 0 {
+		s.anyRe, err = regexp.Compile("(?i)(?:" + strings.Join(b.reSrc, ")|(?:") + ")")
+		if err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// loadSnapshot reads every active row and compiles a snapshot. A store error
+// fails the load; a row that fails validation is skipped and reported.
+func loadSnapshot(ctx context.Context, st Store, now time.Time) (*Snapshot, error) {
+	version, err := st.Version(ctx) // before the reads: a concurrent write bumps past it
+	if err != nil {
+		return nil, fmt.Errorf("read version: %w", err)
+	}
+	settings, err := st.Settings(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read settings: %w", err)
+	}
+	s := &Snapshot{Version: version, BuiltAt: now, blocked: new(bart.Table[int32]), white: new(bart.Table[int64]), users: map[string]userEntry{}}
+	if settings, err = NormalizeSettings(settings); err != nil {
+		s.Invalid = append(s.Invalid, InvalidRow{Kind: "Settings", ID: 1, Err: err.Error()})
+		settings = DefaultSettings()
+	}
+	s.Settings = settings
+	q := Query{ActiveOnly: true}
+	bad := func(kind string, m Meta, key string, err error) {
+		s.Invalid = append(s.Invalid, InvalidRow{Kind: kind, ID: m.ID, Key: key, Err: err.Error()})
+	}
+
+	blocked, err := st.BlockedIPs().List(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list blocked ips: %w", err)
+	}
+	s.blockedIx = make([]ipEntry, 0, len(blocked))
+	prefixes := make([]netip.Prefix, 0, len(blocked))
+	for _, r := range blocked {
+		if !r.IsActive() {
+			continue
+		}
+		p, err := ParseNetwork(r.Network)
+		if err != nil {
+			bad("BlockedIP", r.Meta, r.Network, err)
+			continue
+		}
+		e := ipEntry{id: r.ID, expires: expiry(r.ExpiresAt), parent: -1, reportOnly: r.ReportOnly}
+		if old, dup := s.blocked.Get(p); dup { // two rows for one network: keep the longer-lived
+			if o := &s.blockedIx[old]; o.expires != 0 && (e.expires == 0 || e.expires > o.expires) {
+				*o = e
+			}
+			continue
+		}
+		s.blocked.Insert(p, int32(len(s.blockedIx)))
+		s.blockedIx = append(s.blockedIx, e)
+		prefixes = append(prefixes, p)
+	}
+	// Link each prefix to the nearest blocked network around it, so an expired
+	// host never hides an active network that contains it.
+	for i, p := range prefixes {
+		if p.Bits() == 0 {
+			continue
+		}
+		if _, parent, ok := s.blocked.LookupPrefixLPM(netip.PrefixFrom(p.Addr(), p.Bits()-1).Masked()); ok {
+			s.blockedIx[i].parent = parent
+		}
+	}
+
+	white, err := st.WhitelistedIPs().List(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list whitelisted ips: %w", err)
+	}
+	for _, r := range white {
+		p, err := ParseNetwork(r.Network)
+		if err != nil {
+			bad("WhitelistedIP", r.Meta, r.Network, err)
+			continue
+		}
+		if r.IsActive() {
+			s.white.Insert(p, r.ID)
+		}
+	}
+
+	users, err := st.WhitelistedUsers().List(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list whitelisted users: %w", err)
+	}
+	for _, r := range users {
+		n, err := Normalize(r)
+		if err != nil {
+			bad("WhitelistedUser", r.Meta, r.UserID, err)
+			continue
+		}
+		if n.IsActive() {
+			s.users[n.UserID] = userEntry{id: n.ID, exemption: n.Exemption, expires: expiry(n.ExpiresAt)}
+		}
+	}
+
+	countries, err := st.BlockedCountries().List(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list blocked countries: %w", err)
+	}
+	for _, r := range countries {
+		i := countryIndex(r.Code)
+		if _, ok := NormalizeCountry(r.Code); !ok || i < 0 {
+			bad("BlockedCountry", r.Meta, r.Code, fmt.Errorf("not an ISO 3166-1 alpha-2 code"))
+			continue
+		}
+		if r.IsActive() {
+			s.countryBlocked[i] = countryEntry{id: r.ID, reportOnly: r.ReportOnly}
+			s.blockActive = true
+		}
+	}
+	allowed, err := st.AllowedCountries().List(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list allowed countries: %w", err)
+	}
+	nAllowed := 0
+	for _, r := range allowed {
+		i := countryIndex(r.Code)
+		if _, ok := NormalizeCountry(r.Code); !ok || i < 0 {
+			bad("AllowedCountry", r.Meta, r.Code, fmt.Errorf("not an ISO 3166-1 alpha-2 code"))
+			continue
+		}
+		if r.IsActive() {
+			s.countryAllowed[i] = r.ID
+			nAllowed++
+		}
+	}
+	s.blockActive = s.blockActive && settings.CountryBlockingEnabled
+	s.allowActive = settings.CountryAllowListMode && nAllowed > 0
+	if settings.CountryAllowListMode && nAllowed == 0 {
+		bad("Settings", Meta{ID: 1}, "country_allow_list_mode", fmt.Errorf("allow-list mode with no active allowed country; the allow-list step is off"))
+	}
+
+	uas, err := st.BlockedUserAgents().List(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list blocked user agents: %w", err)
+	}
+	var enf, rep uaBuilder
+	enf.exact, rep.exact = map[string]int64{}, map[string]int64{}
+	nRegex := 0
+	for _, r := range uas {
+		n, err := Normalize(r)
+		if err != nil {
+			bad("BlockedUserAgent", r.Meta, r.Pattern, err)
+			continue
+		}
+		if !n.IsActive() {
+			continue
+		}
+		b := &enf
+		if n.ReportOnly {
+			b = &rep
+		}
+		switch n.Match {
+		case UAExact:
+			k := string(lowerASCII(nil, n.Pattern))
+			if _, dup := b.exact[k]; !dup {
+				b.exact[k] = n.ID
+			}
+		case UAContains:
+			b.patterns = append(b.patterns, string(lowerASCII(nil, n.Pattern)))
+			b.cIDs = append(b.cIDs, n.ID)
+		case UARegex:
+			if nRegex == maxRegexPatterns {
+				bad("BlockedUserAgent", r.Meta, r.Pattern, fmt.Errorf("more than %d active regex patterns", maxRegexPatterns))
+				continue
+			}
+			re, err := regexp.Compile("(?i)" + n.Pattern)
+			if err != nil {
+				bad("BlockedUserAgent", r.Meta, r.Pattern, err)
+				continue
+			}
+			nRegex++
+			b.reSrc = append(b.reSrc, n.Pattern)
+			b.res = append(b.res, re)
+			b.reIDs = append(b.reIDs, n.ID)
+		}
+	}
+	if s.uaEnforce, err = enf.build(); err != nil {
+		return nil, fmt.Errorf("compile user-agent patterns: %w", err)
+	}
+	if s.uaReport, err = rep.build(); err != nil {
+		return nil, fmt.Errorf("compile user-agent patterns: %w", err)
+	}
+
+	rules, err := st.RateLimitRules().List(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list rate limit rules: %w", err)
+	}
+	for _, r := range rules {
+		n, err := Normalize(r)
+		if err != nil {
+			bad("RateLimitRule", r.Meta, r.Key(), err)
+			continue
+		}
+		if n.IsActive() {
+			s.rateRules = append(s.rateRules, n)
+		}
+	}
+	return s, nil
+}
+
+// lowerASCII writes the ASCII-lower-cased src into dst[:0] and returns it.
+// Non-ASCII bytes are copied unchanged; patterns are lower-cased the same way,
+// so both sides always agree.
+func lowerASCII(dst []byte, src string) []byte {
+	dst = dst[:0]
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
