@@ -242,3 +242,15 @@ func WithIPv6Prefix(bits int) Option {
 		return nil
 	}
 }
+
+// WithRebuildInterval sets the least time between two snapshot rebuilds
+// (default 100 ms): writes within it share one rebuild.
+func WithRebuildInterval(d time.Duration) Option {
+	return func(cfg *config) error {
+		if d < 0 || d > time.Minute {
+			return fmt.Errorf("WithRebuildInterval: %s out of range 0..1m", d)
+		}
+		cfg.rebuildInterval = d
+		return nil
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"time"
 
@@ -116,37 +117,53 @@ func (s *Snapshot) exemption(userID string, now int64) Exemption {
 	return u.exemption
 }
 
-// uaSet is one compiled group of User-Agent patterns.
+// uaSet is one compiled group of User-Agent patterns. Contains patterns and
+// one required literal of each regex share one Aho-Corasick automaton, so a
+// User-Agent that matches nothing costs one pass over its bytes; a regex runs
+// only when its literal was seen (or always, if it has none).
 type uaSet struct {
-	exact    map[string]int64 // lower-cased pattern -> rule ID
-	contains *acmatch.Matcher
-	cIDs     []int64
-	anyRe    *regexp.Regexp // alternation of every regex, to reject in one pass
-	res      []*regexp.Regexp
-	reIDs    []int64
+	exact     map[string]int64 // lower-cased pattern -> rule ID
+	ac        *acmatch.Matcher // contains patterns, then regex literals
+	cIDs      []int64          // rule ID per contains pattern
+	litRegex  [][]int          // regexes per literal (AC index - len(cIDs))
+	res       []*regexp.Regexp
+	reIDs     []int64
+	always    *regexp.Regexp // alternation of the regexes with no literal
+	alwaysIdx []int
 }
 
 func (u *uaSet) empty() bool {
 	return len(u.exact) == 0 && len(u.cIDs) == 0 && len(u.reIDs) == 0
 }
 
-// match returns the rule ID of the first pattern that matches. lower is the
-// lower-cased User-Agent (at most MaxUserAgentLen bytes); raw is the original.
+// match returns the rule ID of a pattern that matches, 0 if none. lower is
+// the lower-cased User-Agent (at most MaxUserAgentLen bytes); raw is the
+// original, of which regexes see the first regexWindow bytes.
 func (u *uaSet) match(lower []byte, raw string) int64 {
 	if id, ok := u.exact[string(lower)]; ok {
 		return id
 	}
-	if i := u.contains.FirstMatch(lower); i >= 0 {
-		return u.cIDs[i]
-	}
-	if u.anyRe != nil {
-		w := raw[:min(len(raw), regexWindow)]
-		if u.anyRe.MatchString(w) {
-			for i, re := range u.res {
-				if re.MatchString(w) {
-					return u.reIDs[i]
-				}
+	w := raw[:min(len(raw), regexWindow)]
+	var found int64
+	u.ac.Scan(lower, func(p int) bool {
+		if p < len(u.cIDs) {
+			found = u.cIDs[p]
+			return true
+		}
+		for _, ri := range u.litRegex[p-len(u.cIDs)] {
+			if u.res[ri].MatchString(w) {
+				found = u.reIDs[ri]
+				return true
 			}
+		}
+		return false
+	})
+	if found != 0 || u.always == nil || !u.always.MatchString(w) {
+		return found
+	}
+	for _, ri := range u.alwaysIdx {
+		if u.res[ri].MatchString(w) {
+			return u.reIDs[ri]
 		}
 	}
 	return 0
@@ -163,18 +180,88 @@ type uaBuilder struct {
 
 func (b *uaBuilder) build() (uaSet, error) {
 	s := uaSet{exact: b.exact, cIDs: b.cIDs, res: b.res, reIDs: b.reIDs}
-	m, err := acmatch.Build(b.patterns)
+	patterns := b.patterns
+	litIndex := map[string]int{}
+	var always []string
+	for i, src := range b.reSrc {
+		lit := requiredLiteral(src)
+		if lit == "" {
+			always = append(always, src)
+			s.alwaysIdx = append(s.alwaysIdx, i)
+			continue
+		}
+		j, ok := litIndex[lit]
+		if !ok {
+			j = len(s.litRegex)
+			litIndex[lit] = j
+			s.litRegex = append(s.litRegex, nil)
+			patterns = append(patterns, lit)
+		}
+		s.litRegex[j] = append(s.litRegex[j], i)
+	}
+	m, err := acmatch.Build(patterns)
 	if err != nil {
 		return s, err
 	}
-	s.contains = m
-	if len(b.reSrc) > 0 {
-		s.anyRe, err = regexp.Compile("(?i)(?:" + strings.Join(b.reSrc, ")|(?:") + ")")
+	s.ac = m
+	if len(always) > 0 {
+		s.always, err = regexp.Compile("(?i)(?:" + strings.Join(always, ")|(?:") + ")")
 		if err != nil {
 			return s, err
 		}
 	}
 	return s, nil
+}
+
+// requiredLiteral returns a lower-cased ASCII string of at least two bytes
+// that every match of the case-insensitive regex src contains, or "" when it
+// cannot find one.
+func requiredLiteral(src string) string {
+	re, err := syntax.Parse(src, syntax.Perl|syntax.FoldCase)
+	if err != nil {
+		return ""
+	}
+	lit := mustLiteral(re.Simplify())
+	for i := 0; i < len(lit); i++ {
+		if lit[i] >= 0x80 {
+			return ""
+		}
+	}
+	if len(lit) < 2 {
+		return ""
+	}
+	return string(lowerASCII(nil, lit))
+}
+
+// mustLiteral returns the longest literal string every match of re contains.
+func mustLiteral(re *syntax.Regexp) string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return string(re.Rune)
+	case syntax.OpCapture, syntax.OpPlus:
+		return mustLiteral(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return mustLiteral(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		best, run := "", ""
+		for _, sub := range re.Sub {
+			if sub.Op == syntax.OpLiteral {
+				run += string(sub.Rune)
+				if len(run) > len(best) {
+					best = run
+				}
+				continue
+			}
+			run = ""
+			if l := mustLiteral(sub); len(l) > len(best) {
+				best = l
+			}
+		}
+		return best
+	}
+	return ""
 }
 
 // loadSnapshot reads every active row and compiles a snapshot. A store error
