@@ -5,10 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"sync"
 )
-
-var uaBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // Check decides one request. The order is DESIGN §3: exempt path, client IP,
 // whitelisted IP, user exemption, blocked IP, blocked User-Agent, country.
@@ -75,14 +72,10 @@ func (e *Engine) Check(ctx context.Context, req Request) (Decision, error) {
 				}
 				ua = ua[:MaxUserAgentLen]
 			}
-			bp := uaBufPool.Get().(*[]byte)
-			lower := lowerASCII(*bp, ua)
-			id, ro := s.uaEnforce.match(lower, ua), false
+			id, ro := s.uaEnforce.match(ua), false
 			if id == 0 && !s.uaReport.empty() {
-				id, ro = s.uaReport.match(lower, ua), true
+				id, ro = s.uaReport.match(ua), true
 			}
-			*bp = lower
-			uaBufPool.Put(bp)
 			if id != 0 {
 				e.countUAHit(id)
 				if e.hit(r, &d, s, ActionUserAgentBlock, id, ro, "") {

@@ -7,7 +7,9 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/gaissmai/bart"
 
@@ -136,16 +138,23 @@ func (u *uaSet) empty() bool {
 	return len(u.exact) == 0 && len(u.cIDs) == 0 && len(u.reIDs) == 0
 }
 
-// match returns the rule ID of a pattern that matches, 0 if none. lower is
-// the lower-cased User-Agent (at most MaxUserAgentLen bytes); raw is the
-// original, of which regexes see the first regexWindow bytes.
-func (u *uaSet) match(lower []byte, raw string) int64 {
-	if id, ok := u.exact[string(lower)]; ok {
-		return id
+// match returns the rule ID of a pattern that matches ua (at most
+// MaxUserAgentLen bytes), 0 if none. Regexes see the first regexWindow bytes.
+func (u *uaSet) match(ua string) int64 {
+	if len(u.exact) > 0 {
+		bp := uaBufPool.Get().(*[]byte)
+		lower := lowerASCII(*bp, ua)
+		id, ok := u.exact[string(lower)]
+		*bp = lower
+		uaBufPool.Put(bp)
+		if ok {
+			return id
+		}
 	}
-	w := raw[:min(len(raw), regexWindow)]
+	w := ua[:min(len(ua), regexWindow)]
 	var found int64
-	u.ac.Scan(lower, func(p int) bool {
+	// The automaton folds ASCII case itself; it only reads the bytes.
+	u.ac.Scan(unsafe.Slice(unsafe.StringData(ua), len(ua)), func(p int) bool {
 		if p < len(u.cIDs) {
 			found = u.cIDs[p]
 			return true
@@ -199,7 +208,7 @@ func (b *uaBuilder) build() (uaSet, error) {
 		}
 		s.litRegex[j] = append(s.litRegex[j], i)
 	}
-	m, err := acmatch.Build(patterns)
+	m, err := acmatch.BuildFold(patterns)
 	if err != nil {
 		return s, err
 	}
@@ -417,7 +426,7 @@ func loadSnapshot(ctx context.Context, st Store, now time.Time) (*Snapshot, erro
 				b.exact[k] = n.ID
 			}
 		case UAContains:
-			b.patterns = append(b.patterns, string(lowerASCII(nil, n.Pattern)))
+			b.patterns = append(b.patterns, n.Pattern) // BuildFold folds case
 			b.cIDs = append(b.cIDs, n.ID)
 		case UARegex:
 			if nRegex == maxRegexPatterns {
@@ -458,6 +467,8 @@ func loadSnapshot(ctx context.Context, st Store, now time.Time) (*Snapshot, erro
 	}
 	return s, nil
 }
+
+var uaBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // lowerASCII writes the ASCII-lower-cased src into dst[:0] and returns it.
 // Non-ASCII bytes are copied unchanged; patterns are lower-cased the same way,
