@@ -255,7 +255,10 @@ func testVersion(t *testing.T, s core.Store) {
 		}
 	}
 	step("Put", func() error { _, err := s.BlockedIPs().Put(c, core.BlockedIP{Network: "192.0.2.1"}); return err })
-	step("update", func() error { _, err := s.BlockedIPs().Put(c, core.BlockedIP{Network: "192.0.2.1", Reason: "x"}); return err })
+	step("update", func() error {
+		_, err := s.BlockedIPs().Put(c, core.BlockedIP{Network: "192.0.2.1", Reason: "x"})
+		return err
+	})
 	step("Delete", func() error { return s.BlockedIPs().Delete(c, "192.0.2.1") })
 	step("PutSettings", func() error { _, err := s.PutSettings(c, core.DefaultSettings()); return err })
 	step("UA Put", func() error { _, err := s.BlockedUserAgents().Put(c, core.BlockedUserAgent{Pattern: "x"}); return err })
