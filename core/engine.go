@@ -69,7 +69,8 @@ type Engine struct {
 	started, closed atomic.Bool
 	cancel          context.CancelFunc
 	wg              sync.WaitGroup
-	unsubscribe     func()
+	subMu           sync.Mutex
+	unsubscribe     func() // nil while not subscribed
 
 	failTrips atomic.Int64
 
@@ -160,12 +161,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e.cancel = cancel
-	unsub, err := e.cfg.bus.Subscribe(runCtx, e.onBus)
-	if err != nil {
-		e.log.Warn("warden: bus subscribe failed; relying on the version poll", "error", err)
-	} else {
-		e.unsubscribe = unsub
-	}
+	e.subscribe(runCtx)
 	e.wg.Add(3)
 	go func() { defer e.wg.Done(); e.rebuild.run(runCtx) }()
 	go func() { defer e.wg.Done(); e.poll(runCtx) }()
@@ -182,9 +178,12 @@ func (e *Engine) Close(ctx context.Context) error {
 	if !e.started.Load() {
 		return nil
 	}
+	e.subMu.Lock()
 	if e.unsubscribe != nil {
 		e.unsubscribe()
+		e.unsubscribe = nil
 	}
+	e.subMu.Unlock()
 	e.events.close(ctx)
 	e.cancel()
 	done := make(chan struct{})
@@ -234,6 +233,22 @@ func containsInvalid(list []InvalidRow, r InvalidRow) bool {
 	return false
 }
 
+// subscribe (re)subscribes to the bus; on failure the poll tries again.
+func (e *Engine) subscribe(ctx context.Context) {
+	e.subMu.Lock()
+	defer e.subMu.Unlock()
+	if e.unsubscribe != nil || ctx.Err() != nil || e.closed.Load() {
+		return
+	}
+	unsub, err := e.cfg.bus.Subscribe(ctx, e.onBus)
+	if err != nil {
+		e.log.Warn("warden: bus subscribe failed; relying on the version poll and retrying", "error", err)
+		return
+	}
+	e.unsubscribe = unsub
+	e.rebuild.kick() // messages may have been missed while unsubscribed
+}
+
 func (e *Engine) onBus(version int64) {
 	if s := e.snap.Load(); s != nil && version != 0 && version == s.Version {
 		return
@@ -256,6 +271,7 @@ func (e *Engine) poll(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		e.subscribe(ctx)
 		v, err := e.store.Version(ctx)
 		if err != nil {
 			e.rebuild.noteError(err)
