@@ -154,7 +154,7 @@ func benchBuild(b *testing.B, n int) {
 func BenchmarkBuild500(b *testing.B)  { benchBuild(b, 500) }
 func BenchmarkBuild5000(b *testing.B) { benchBuild(b, 5000) }
 
-func TestZeroAllocs(t *testing.T) {
+func TestMatcherAllocs(t *testing.T) {
 	if testing.CoverMode() != "" {
 		t.Skip("coverage instrumentation may allocate")
 	}
