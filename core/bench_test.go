@@ -191,3 +191,27 @@ func TestCheckAllowPathAllocs(t *testing.T) {
 	}
 	t.Logf("Check allow path: %.1f allocs per call", n)
 }
+
+// Country rules over a real .mmdb lookup (core/geo), IPv4 and IPv6.
+func TestCountryWithGeoDB(t *testing.T) {
+	ctx := context.Background()
+	eng, err := core.New(memstore.New(), core.WithCountryLookup(benchGeo(t)), core.WithRebuildInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(ctx)
+	for _, c := range []string{"CN", "DE"} {
+		if _, err := eng.Rules().BlockedCountries().Put(ctx, core.BlockedCountry{Code: c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for ip, want := range map[string]bool{"1.2.3.4": false, "2001:db8::7": false, "81.1.1.1": true, "3.3.3.3": true, "9.9.9.9": true} {
+		d, err := eng.Check(ctx, core.Request{HTTP: request(ip, "/")})
+		if err != nil || d.Allowed != want {
+			t.Errorf("%s: %+v, %v; want allowed=%v", ip, d, err, want)
+		}
+	}
+}

@@ -88,10 +88,8 @@ func (e *Engine) Check(ctx context.Context, req Request) (Decision, error) {
 	// Country.
 	if (s.blockActive || s.allowActive) && ex != ExemptGeoBlock {
 		code, known := e.country(s, ip)
-		if code != "" {
-			d.Country = code
-		}
 		if known {
+			d.Country = code
 			i := countryIndex(code)
 			if c := s.countryBlocked[i]; s.blockActive && c.id != 0 {
 				if e.hit(r, &d, s, ActionCountryBlock, c.id, c.reportOnly, "") {

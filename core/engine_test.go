@@ -571,3 +571,21 @@ func TestRegexLimit(t *testing.T) {
 	}
 	wantDeny(t, e.check("3.3.3.3", "/", "", ua("x bot49 9")), core.ActionUserAgentBlock, "Access denied")
 }
+
+func TestInternalCountry(t *testing.T) {
+	e := newEnv(t)
+	put(e, e.eng.Rules().BlockedCountries(), core.BlockedCountry{Code: "CN"})
+	for _, ip := range []string{"192.168.1.10", "10.1.2.3", "100.64.0.1", "127.0.0.1", "::1", "fe80::1"} {
+		d := e.check(ip, "/", "")
+		wantAllow(t, d)
+		if d.Country != "" {
+			t.Fatalf("%s: country %q for an internal address", ip, d.Country)
+		}
+	}
+	e.settings(func(s *core.Settings) { s.InternalCountry = "cn" })
+	d := e.check("100.64.0.1", "/", "") // CGNAT counts as internal
+	wantDeny(t, d, core.ActionCountryBlock, "Access denied from your region")
+	if d.Country != "CN" {
+		t.Fatalf("country = %q, want CN", d.Country)
+	}
+}
