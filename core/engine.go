@@ -76,6 +76,8 @@ type Engine struct {
 
 	peerSeen, peerPrivate atomic.Int64
 	peerCheckDone         atomic.Bool
+
+	login loginState
 }
 
 // New validates its options and returns an engine. It does no I/O and starts
@@ -122,6 +124,9 @@ func New(store Store, opts ...Option) (*Engine, error) {
 	}
 	e.events = newEventWriter(e)
 	e.rebuild = newRebuilder(e)
+	if err := e.initLogin(); err != nil {
+		return nil, fmt.Errorf("core: New: %w", err)
+	}
 	return e, nil
 }
 
@@ -155,6 +160,10 @@ func (e *Engine) Start(ctx context.Context) error {
 			return errors.New("core: Start: country allow-list mode is on but no allowed country is active")
 		}
 		e.install(s)
+	}
+	if err := e.startLogin(ctx); err != nil {
+		e.started.Store(false)
+		return fmt.Errorf("core: Start: %w", err)
 	}
 	if !e.ips.TrustsProxies() {
 		e.log.Info("warden: no trusted proxy configured; forwarding headers are ignored and the TCP peer is the client")

@@ -73,6 +73,7 @@ type config struct {
 	batchSize         int
 	flushInterval     time.Duration
 	ipv6Prefix        int
+	login             loginConfig
 }
 
 // Option configures an Engine. Options validate their arguments and return
