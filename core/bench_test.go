@@ -106,7 +106,7 @@ func loadedEngine(tb testing.TB) *core.Engine {
 	}
 	eng, err := core.New(st,
 		core.WithCountryLookup(benchGeo(tb)),
-		core.WithTrustedProxies(netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("172.16.0.0/12")))
+		core.WithTrustedProxies(netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("172.16.0.0/12")), quiet)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestCheckAllowPathAllocs(t *testing.T) {
 // Country rules over a real .mmdb lookup (core/geo), IPv4 and IPv6.
 func TestCountryWithGeoDB(t *testing.T) {
 	ctx := context.Background()
-	eng, err := core.New(memstore.New(), core.WithCountryLookup(benchGeo(t)), core.WithRebuildInterval(0))
+	eng, err := core.New(memstore.New(), core.WithCountryLookup(benchGeo(t)), core.WithRebuildInterval(0), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

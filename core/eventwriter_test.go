@@ -35,7 +35,7 @@ func newPicky() *pickyStore { return &pickyStore{failingStore: &failingStore{Sto
 
 func startEngine(t *testing.T, st core.Store, opts ...core.Option) *core.Engine {
 	t.Helper()
-	eng, err := core.New(st, append([]core.Option{core.WithRebuildInterval(time.Millisecond)}, opts...)...)
+	eng, err := core.New(st, append([]core.Option{core.WithRebuildInterval(time.Millisecond), quiet}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestEventsWaitForStoreToRecover(t *testing.T) {
 func TestQueueFullDropsAreCounted(t *testing.T) {
 	st := newPicky()
 	st.fail.Store(true)
-	eng, err := core.New(st, core.WithEventQueue(10, time.Minute), core.WithStartWithoutStore())
+	eng, err := core.New(st, core.WithEventQueue(10, time.Minute), core.WithStartWithoutStore(), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -12,6 +13,9 @@ import (
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
 )
+
+// quiet discards the engine's log lines.
+var quiet = core.WithLogger(slog.New(slog.DiscardHandler))
 
 // fakeClock is a settable clock.
 type fakeClock struct {
@@ -58,7 +62,7 @@ func newEnv(t *testing.T, opts ...core.Option) *env {
 	t.Helper()
 	clock := newClock()
 	st := memstore.New(memstore.WithNow(clock.Now))
-	opts = append([]core.Option{core.WithClock(clock), core.WithCountryLookup(geoTable), core.WithRebuildInterval(time.Millisecond)}, opts...)
+	opts = append([]core.Option{core.WithClock(clock), core.WithCountryLookup(geoTable), core.WithRebuildInterval(time.Millisecond), quiet}, opts...)
 	eng, err := core.New(st, opts...)
 	if err != nil {
 		t.Fatal(err)

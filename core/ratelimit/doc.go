@@ -1,0 +1,90 @@
+// Package ratelimit holds warden's rate-limit syntax, the GCRA decision
+// step, and Memory, the in-process limiter used when no Redis is configured.
+//
+// # Limits
+//
+// A Limit is N requests per Period with a burst of B (Burst, or N when Burst
+// is 0). Its text form is "N/u" or "N/u;burst=B" with u one of s, m, h, d:
+//
+//	l, err := ratelimit.Parse("100/m;burst=20") // 100 a minute, 20 at once
+//
+// # Algorithm
+//
+// Counters use the generic cell rate algorithm (GCRA), which stores a single
+// number per counter: the theoretical arrival time (TAT), in Unix
+// nanoseconds, at which the counter would be idle. With the emission
+// interval T = Period/N (Limit.Interval), a request at time now is allowed
+// when
+//
+//	max(TAT, now) + T − now ≤ B·T
+//
+// and then TAT becomes max(TAT, now) + T; a denied request changes nothing.
+// Consequences, each tested:
+//
+//   - From idle exactly B requests pass at once, however many arrive
+//     concurrently.
+//   - Sustained, the limit admits N requests per Period (one every T).
+//   - No half-open window of length Period admits more than B + N − 1.
+//   - A denied Result's RetryAfter is exactly the time until a request would
+//     conform; the Retry-After header is its ceiling in whole seconds
+//     (RetryAfterSeconds).
+//
+// Arithmetic is on integer nanoseconds computed from Period and N, never on a
+// float rate, so there is no drift: T is exact whenever N divides Period in
+// nanoseconds, and otherwise rounded up, which errs on the strict side by
+// under 1 ns per request. GCRA is a pure function so that other stores (the
+// Redis limiter's script) can share its definition and its tests.
+//
+// # Memory
+//
+//	m, err := ratelimit.NewMemory()            // no goroutine yet
+//	if err := m.Start(ctx); err != nil { … }   // background sweeper
+//	defer m.Close()
+//	res, err := m.Allow(now, keys, res[:0])   // every key of one request
+//
+// Counters live in a power-of-two number of shards (WithShards), each a
+// mutex and a map, padded against false sharing; a key's shard comes from a
+// hash seeded per Memory, so clients cannot aim their keys at one shard.
+// There is no global lock, and an allowed request writes nothing shared
+// beyond its own counter and the lock of its shard. Allow takes every key of
+// one request: it locks the shards involved in ascending order, checks all
+// keys, and commits only if all conform. A request denied by any key
+// consumes from none.
+//
+// Memory is bounded twice. Idle counters (TAT at or before now) are removed
+// by Sweep, called every sweep interval by the goroutine Start starts
+// (WithSweepInterval, default 1 minute, clock set by WithClock) and never on
+// the request path for an existing key. An idle counter behaves exactly like
+// an absent one, so sweeping never changes a decision. And there is a hard
+// cap on live counters (WithMaxKeys, default 1,000,000), divided evenly among
+// the shards; each key takes about 100 bytes plus its Value (at most
+// MaxValueLen bytes, copied on insert so a caller's buffer is never pinned).
+//
+// # Overflow policy
+//
+// When a new key arrives at a full shard, Allow first sweeps that shard of
+// idle counters, inline; that is cheap when nothing can be idle, because the
+// shard keeps a lower bound on its TATs. If the shard is still full the new
+// key is refused with an error wrapping ErrFull, nothing is consumed, and
+// Stats().Overflows counts it. A live counter is never evicted or reset to
+// make room: that would hand a fresh burst to whoever is being limited, and
+// let a client with many addresses wipe the counters of others. Requests on
+// existing keys are unaffected. The engine answers the error with its
+// FailPolicy (deny with 503 by default, or let the request through if the
+// operator chose to fail open), so a flood of new keys costs at most the
+// service to new clients, and shows in Stats.
+//
+// # Concurrency
+//
+// GCRA, Parse and Limit are pure. A Memory is safe for concurrent use.
+// NewMemory starts no goroutine; Start starts the sweeper and Close stops it
+// and waits for it.
+//
+// # Security
+//
+// The limiter is only as good as its keys: Key.IP must come from a trusted
+// client-IP resolution (core/clientip) and be grouped by the caller (IPv6 by
+// /64), or a client rotates addresses to get fresh counters. The time passed
+// to Allow and the sweeper's clock must be the same clock; a sweeper running
+// ahead would remove live counters.
+package ratelimit
