@@ -8,7 +8,8 @@ import (
 )
 
 // Check decides one request. The order is DESIGN §3: exempt path, client IP,
-// whitelisted IP, user exemption, blocked IP, blocked User-Agent, country.
+// whitelisted IP, user exemption, blocked IP, blocked User-Agent, country,
+// rate limits.
 // It returns an error only when it cannot decide (nil request, no snapshot
 // loaded); Decide applies the fail policy to that case.
 //
@@ -40,7 +41,8 @@ func (e *Engine) Check(ctx context.Context, req Request) (Decision, error) {
 		}
 		return Decision{ClientIP: ip}, ErrNotStarted
 	}
-	now := e.clock.Now().UnixNano()
+	clock := e.clock.Now()
+	now := clock.UnixNano()
 
 	if id, ok := s.white.Lookup(ip); ok {
 		return Decision{Allowed: true, ClientIP: ip, RuleID: id, Reason: "whitelisted_ip"}, nil
@@ -77,7 +79,7 @@ func (e *Engine) Check(ctx context.Context, req Request) (Decision, error) {
 				id, ro = s.uaReport.match(ua), true
 			}
 			if id != 0 {
-				e.countUAHit(id)
+				e.countHit(HitUserAgent, id)
 				if e.hit(r, &d, s, ActionUserAgentBlock, id, ro, "") {
 					return d, nil
 				}
@@ -106,6 +108,11 @@ func (e *Engine) Check(ctx context.Context, req Request) (Decision, error) {
 				return d, nil
 			}
 		}
+	}
+
+	// Rate limits.
+	if ex != ExemptRateLimit {
+		e.rateLimit(ctx, r, req, s, &d, clock)
 	}
 	return d, nil
 }

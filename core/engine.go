@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wardenkit/warden/core/clientip"
+	"github.com/wardenkit/warden/core/ratelimit"
 )
 
 // Request is what Check decides on.
@@ -21,6 +22,9 @@ type Request struct {
 	// middleware must run after the application's authentication for user
 	// exemptions to apply.
 	UserID string
+	// Route is the route template ("/users/:id") when the framework knows
+	// it; rate-limit rules match it, else the cleaned URL path.
+	Route string
 }
 
 // Decision says whether a request may pass and why. Denials are values, not
@@ -35,6 +39,7 @@ type Decision struct {
 	Country    string        // when the country was looked up
 	ReportOnly bool          // a rule matched in report-only mode; the request passes
 	Reason     string        // why it passed or failed early: exempt_path, whitelisted_ip, user_exempt, no_client_ip, fail_closed, fail_open
+	RateLimit  RateLimitInfo // the rate-limit rule that decided, when one matched
 }
 
 // Message is the response body the reference gives for a denial. It never
@@ -72,7 +77,11 @@ type Engine struct {
 	subMu           sync.Mutex
 	unsubscribe     func() // nil while not subscribed
 
-	failTrips atomic.Int64
+	failTrips    atomic.Int64
+	limiterTrips atomic.Int64
+	limiter      Limiter
+	fallback     *ratelimit.Memory // in-process counters while the limiter fails
+	memories     []*ratelimit.Memory
 
 	peerSeen, peerPrivate atomic.Int64
 	peerCheckDone         atomic.Bool
@@ -97,6 +106,7 @@ func New(store Store, opts ...Option) (*Engine, error) {
 		batchSize:       500,
 		flushInterval:   time.Second,
 		ipv6Prefix:      64,
+		limiterPolicy:   FailFallback,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -121,6 +131,9 @@ func New(store Store, opts ...Option) (*Engine, error) {
 	e := &Engine{cfg: cfg, store: store, clock: cfg.clock, log: cfg.logger, ips: ips, exempt: map[string]struct{}{}}
 	for _, p := range cfg.exempt {
 		e.exempt[p] = struct{}{}
+	}
+	if err := e.initLimiter(); err != nil {
+		return nil, fmt.Errorf("core: New: %w", err)
 	}
 	e.events = newEventWriter(e)
 	e.rebuild = newRebuilder(e)
@@ -161,6 +174,17 @@ func (e *Engine) Start(ctx context.Context) error {
 		}
 		e.install(s)
 	}
+	for _, m := range e.memories {
+		if err := m.Start(context.WithoutCancel(ctx)); err != nil {
+			e.started.Store(false)
+			return fmt.Errorf("core: Start: rate limiter: %w", err)
+		}
+	}
+	if st, ok := e.limiter.(starter); ok {
+		if err := st.Start(ctx); err != nil {
+			e.log.Warn("warden: rate limiter failed to start; its fail policy applies until it answers", "error", err)
+		}
+	}
 	if err := e.startLogin(ctx); err != nil {
 		e.started.Store(false)
 		return fmt.Errorf("core: Start: %w", err)
@@ -195,6 +219,9 @@ func (e *Engine) Close(ctx context.Context) error {
 	e.subMu.Unlock()
 	e.events.close(ctx)
 	e.cancel()
+	for _, m := range e.memories {
+		_ = m.Close()
+	}
 	done := make(chan struct{})
 	go func() { e.wg.Wait(); close(done) }()
 	select {
@@ -325,11 +352,12 @@ type Stats struct {
 	EventsDropped    int64         `json:"events_dropped"`
 	EventsRejected   int64         `json:"events_rejected"`
 	FailPolicyTrips  int64         `json:"fail_policy_trips"`
+	LimiterFailures  int64         `json:"limiter_failures"`
 }
 
 // Stats reports snapshot, rebuild, event and fail-policy figures.
 func (e *Engine) Stats() Stats {
-	st := Stats{FailPolicyTrips: e.failTrips.Load()}
+	st := Stats{FailPolicyTrips: e.failTrips.Load(), LimiterFailures: e.limiterTrips.Load()}
 	if s := e.snap.Load(); s != nil {
 		st.SnapshotVersion, st.SnapshotBuiltAt = s.Version, s.BuiltAt
 		st.SnapshotAge = e.clock.Now().Sub(s.BuiltAt)
@@ -338,4 +366,32 @@ func (e *Engine) Stats() Stats {
 	st.Rebuilds, st.RebuildErrors, st.LastRebuildError = e.rebuild.stats()
 	e.events.stats(&st)
 	return st
+}
+
+func (e *Engine) initLimiter() error {
+	newMem := func() (*ratelimit.Memory, error) {
+		m, err := ratelimit.NewMemory(ratelimit.WithClock(e.clock))
+		if err != nil {
+			return nil, err
+		}
+		e.memories = append(e.memories, m)
+		return m, nil
+	}
+	if e.cfg.limiter == nil {
+		m, err := newMem()
+		if err != nil {
+			return err
+		}
+		e.limiter = memLimiter{m}
+		return nil
+	}
+	e.limiter = e.cfg.limiter
+	if e.cfg.limiterPolicy == FailFallback {
+		m, err := newMem()
+		if err != nil {
+			return err
+		}
+		e.fallback = m
+	}
+	return nil
 }

@@ -19,6 +19,9 @@ const (
 	ActionAutoBlockCountry      Action = "AUTO_BLOCK_COUNTRY"
 	ActionAdmin                 Action = "ADMIN_ACTION"
 	ActionWouldBlock            Action = "WOULD_BLOCK"
+	// ActionFailPolicy records that a fail policy decided because a
+	// dependency (the store, the rate limiter) failed.
+	ActionFailPolicy Action = "FAIL_POLICY"
 	// ActionNoClientIP is the action of a denial when no client IP could be
 	// resolved (missing or junk RemoteAddr or forwarding header).
 	ActionNoClientIP Action = "NO_CLIENT_IP"

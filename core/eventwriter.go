@@ -30,12 +30,12 @@ type eventWriter struct {
 	written, coalesced, dropped, rejected atomic.Int64
 	held                                  atomic.Int64 // waiting in the writer (coalesced or retry)
 
-	hitMu  sync.Mutex
-	uaHits map[int64]int64
+	hitMu sync.Mutex
+	hits  map[HitKind]map[int64]int64
 }
 
 func newEventWriter(e *Engine) *eventWriter {
-	return &eventWriter{e: e, ch: make(chan Event, e.cfg.queueSize), closing: make(chan struct{}), flushed: make(chan struct{}), uaHits: map[int64]int64{}}
+	return &eventWriter{e: e, ch: make(chan Event, e.cfg.queueSize), closing: make(chan struct{}), flushed: make(chan struct{}), hits: map[HitKind]map[int64]int64{}}
 }
 
 // Record queues an application event (SUSPICIOUS_LOGIN, ADMIN_ACTION, …). It
@@ -88,10 +88,16 @@ func (e *Engine) record(r *http.Request, d Decision, detailAction, details strin
 	e.events.enqueue(ev)
 }
 
-func (e *Engine) countUAHit(id int64) {
+// countHit adds one to a rule's hit counter; the writer flushes the sums.
+func (e *Engine) countHit(kind HitKind, id int64) {
 	w := e.events
 	w.hitMu.Lock()
-	w.uaHits[id]++
+	m := w.hits[kind]
+	if m == nil {
+		m = map[int64]int64{}
+		w.hits[kind] = m
+	}
+	m[id]++
 	w.hitMu.Unlock()
 }
 
@@ -233,22 +239,29 @@ func (w *eventWriter) done(rows []Event) {
 
 func (w *eventWriter) flushHits(ctx context.Context) {
 	w.hitMu.Lock()
-	if len(w.uaHits) == 0 {
+	if len(w.hits) == 0 {
 		w.hitMu.Unlock()
 		return
 	}
-	hits := w.uaHits
-	w.uaHits = map[int64]int64{}
+	all := w.hits
+	w.hits = map[HitKind]map[int64]int64{}
 	w.hitMu.Unlock()
-	if err := w.e.store.AddHits(ctx, HitUserAgent, hits); err != nil {
-		if !errors.Is(err, context.Canceled) {
-			w.e.log.Warn("warden: hit counts not stored; kept for the next flush", "error", err)
+	for kind, hits := range all {
+		if err := w.e.store.AddHits(ctx, kind, hits); err != nil {
+			if !errors.Is(err, context.Canceled) {
+				w.e.log.Warn("warden: hit counts not stored; kept for the next flush", "kind", kind, "error", err)
+			}
+			w.hitMu.Lock()
+			m := w.hits[kind]
+			if m == nil {
+				m = map[int64]int64{}
+				w.hits[kind] = m
+			}
+			for id, n := range hits {
+				m[id] += n
+			}
+			w.hitMu.Unlock()
 		}
-		w.hitMu.Lock()
-		for id, n := range hits {
-			w.uaHits[id] += n
-		}
-		w.hitMu.Unlock()
 	}
 }
 

@@ -74,6 +74,8 @@ type config struct {
 	flushInterval     time.Duration
 	ipv6Prefix        int
 	login             loginConfig
+	limiter           Limiter
+	limiterPolicy     FailPolicy
 }
 
 // Option configures an Engine. Options validate their arguments and return

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/wardenkit/warden/core/ratelimit"
 )
 
 // Meta is the bookkeeping every stored row carries. Stores set it on Put; a
@@ -478,11 +480,11 @@ func (r *RateLimitRule) normalize() error {
 		return invalid(t, "method", r.Method, "must be ALL, GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS")
 	}
 	r.Rate = strings.TrimSpace(r.Rate)
-	if _, _, err := ParseRate(r.Rate); err != nil {
-		return invalid(t, "rate", r.Rate, err.Error())
-	}
-	if r.Burst < 0 || r.Burst > 1_000_000 {
-		return invalid(t, "burst", strconv.Itoa(r.Burst), "must be between 0 and 1000000")
+	if _, err := r.Limit(); err != nil {
+		if _, perr := ratelimit.Parse(r.Rate); perr != nil {
+			return invalid(t, "rate", r.Rate, "want N/s, N/m, N/h or N/d (optionally ;burst=B)")
+		}
+		return invalid(t, "burst", strconv.Itoa(r.Burst), err.Error())
 	}
 	switch {
 	case r.KeyBy == "":
@@ -498,27 +500,21 @@ func (r *RateLimitRule) normalize() error {
 	return nil
 }
 
-// ParseRate parses "N/s", "N/m", "N/h" or "N/d" (N from 1 to 1,000,000,000).
-func ParseRate(s string) (n int64, period time.Duration, err error) {
-	num, unit, ok := strings.Cut(s, "/")
-	if !ok {
-		return 0, 0, fmt.Errorf("want N/s, N/m, N/h or N/d")
+// Limit is the rule's rate as a ratelimit.Limit; a non-zero Burst field
+// overrides a burst written in Rate.
+func (r RateLimitRule) Limit() (ratelimit.Limit, error) {
+	l, err := ratelimit.Parse(r.Rate)
+	if err != nil {
+		return l, err
 	}
-	n, err = strconv.ParseInt(num, 10, 64)
-	if err != nil || n < 1 || n > 1_000_000_000 {
-		return 0, 0, fmt.Errorf("count must be a whole number from 1 to 1000000000")
+	if r.Burst < 0 {
+		return l, fmt.Errorf("must not be negative")
 	}
-	switch unit {
-	case "s":
-		period = time.Second
-	case "m":
-		period = time.Minute
-	case "h":
-		period = time.Hour
-	case "d":
-		period = 24 * time.Hour
-	default:
-		return 0, 0, fmt.Errorf("unit must be s, m, h or d")
+	if r.Burst > 0 {
+		l.Burst = int64(r.Burst)
 	}
-	return n, period, nil
+	if err := l.Validate(); err != nil {
+		return l, err
+	}
+	return l, nil
 }

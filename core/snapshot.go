@@ -53,7 +53,7 @@ type Snapshot struct {
 
 	uaEnforce, uaReport uaSet
 
-	rateRules []RateLimitRule
+	rates rateSet
 }
 
 type ipEntry struct {
@@ -455,6 +455,7 @@ func loadSnapshot(ctx context.Context, st Store, now time.Time) (*Snapshot, erro
 	if err != nil {
 		return nil, fmt.Errorf("list rate limit rules: %w", err)
 	}
+	var active []RateLimitRule
 	for _, r := range rules {
 		n, err := Normalize(r)
 		if err != nil {
@@ -462,9 +463,10 @@ func loadSnapshot(ctx context.Context, st Store, now time.Time) (*Snapshot, erro
 			continue
 		}
 		if n.IsActive() {
-			s.rateRules = append(s.rateRules, n)
+			active = append(active, n)
 		}
 	}
+	s.rates = compileRates(active, bad)
 	return s, nil
 }
 

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"math/bits"
+	"math/rand/v2"
 	"net/netip"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -125,7 +126,7 @@ func defaultShards() int {
 	return n
 }
 
-// Memory is the in-process Limiter: GCRA counters in sharded maps.
+// Memory is the in-process Limiter: GCRA counters in sharded hash tables.
 //
 // A Memory is safe for concurrent use. See the package documentation for
 // the locking, the memory bound and the overflow policy.
@@ -133,6 +134,7 @@ type Memory struct {
 	shards []paddedShard
 	mask   uint64
 	seed   maphash.Seed
+	key    [4]uint64 // secret keys of the hash
 	clock  Clock
 	every  time.Duration
 
@@ -143,17 +145,11 @@ type Memory struct {
 	done    chan struct{}
 }
 
-// shard holds a share of the counters. The map holds an index into tats
-// rather than the TAT itself, so updating an existing counter is one map
-// lookup and a slice store, and never rewrites the stored key.
+// shard holds a share of the counters: a mutex and a table.
 type shard struct {
 	mu        sync.Mutex
-	m         map[Key]int32
-	tats      []int64
-	free      []int32 // indices of tats no key uses
-	low       int64   // lower bound on every TAT in m (TATs only grow); MaxInt64 when empty
-	max       int     // per-shard cap
-	peak      int     // largest len(m) since the map was last rebuilt
+	t         table
+	max       int // per-shard cap
 	swept     uint64
 	overflows uint64
 }
@@ -184,27 +180,42 @@ func NewMemory(opts ...Option) (*Memory, error) {
 		shards: make([]paddedShard, c.shards),
 		mask:   uint64(c.shards - 1),
 		seed:   maphash.MakeSeed(),
+		key:    [4]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64()},
 		clock:  c.clock,
 		every:  c.sweepEvery,
 	}
 	for i := range m.shards {
-		m.shards[i].shard = shard{m: make(map[Key]int32), low: math.MaxInt64, max: c.maxKeys / c.shards}
+		m.shards[i].shard = shard{t: newTable(), max: c.maxKeys / c.shards}
 	}
 	return m, nil
 }
 
-// shardOf picks a shard with a seeded hash of the key's rule, address and
-// value, so that clients cannot aim their keys at one shard.
-func (m *Memory) shardOf(k *Key) uint32 {
-	var b [24]byte
-	binary.LittleEndian.PutUint64(b[:8], uint64(k.Rule))
-	a := k.IP.As16()
-	copy(b[8:], a[:])
-	h := maphash.Bytes(m.seed, b[:])
-	if k.Value != "" {
-		h ^= maphash.String(m.seed, k.Value) * 0x9e3779b97f4a7c15
+// hash is a seeded 64-bit hash of the key's rule, address, limit and value:
+// its low bits pick the shard, its high bits the slot in the shard's table.
+// It is keyed with secrets drawn per Memory, so clients cannot aim their keys
+// at one shard or one probe sequence.
+func (m *Memory) hash(k *Key) uint64 {
+	var hi, lo uint64
+	switch {
+	case k.IP.Is4(): // As4 is much cheaper than As16, whose copy stalls store forwarding
+		a := k.IP.As4()
+		lo = 0xffff<<32 | uint64(binary.BigEndian.Uint32(a[:]))
+	case k.IP.IsValid():
+		a := k.IP.As16()
+		hi, lo = binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:])
 	}
-	return uint32(h & m.mask)
+	l := uint64(k.Limit.N) ^ uint64(k.Limit.Period)<<8 ^ uint64(k.Limit.Burst)<<32
+	h := mix(uint64(k.Rule)^m.key[0], hi^m.key[1]) ^ mix(lo^m.key[2], l^m.key[3])
+	if k.Value != "" {
+		h ^= maphash.String(m.seed, k.Value)
+	}
+	return mix(h^m.key[0], m.key[3]^0x9e3779b97f4a7c15)
+}
+
+// mix is wyhash's folded 128-bit multiply.
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
 }
 
 // checkKey returns the key's interval and burst window, or an error.
@@ -231,10 +242,12 @@ func checkNow(now time.Time) (int64, error) {
 // one Result per key, in order, to dst. The request is allowed when every
 // Result is Allowed; then each key consumes one request. If any key denies,
 // no key consumes, and the Results of the conforming keys describe them as
-// they are (Remaining counts this request as not made).
+// they are (Remaining counts this request as not made). The Retry-After of
+// a denied request is the largest RetryAfter among its Results.
 //
-// Allow does not allocate when dst has room and every key exists; a new key
-// allocates its map entry and a copy of its Value.
+// Allow does not allocate when dst has room, every key exists, and there
+// are at most 8 keys; a new key may grow its shard's table and allocates a
+// copy of its Value.
 //
 // On error nothing is consumed and dst is returned as it was. Errors: a key
 // with an invalid Limit or a Value over MaxValueLen, or a now outside
@@ -259,27 +272,28 @@ func (m *Memory) allowOne(now time.Time, k *Key, dst []Result) ([]Result, error)
 	if err != nil {
 		return dst, err
 	}
-	s := &m.shards[m.shardOf(k)]
+	h := m.hash(k)
+	s := &m.shards[h&m.mask]
 	s.mu.Lock()
-	idx, ok := s.m[*k]
+	e := s.t.find(k, h)
 	var tat int64
-	if ok {
-		tat = s.tats[idx]
+	if e >= 0 {
+		tat = s.t.ents[e].tat
 	}
 	newTAT, r := gcra(tat, ns, k.Limit, t, w)
 	if r.Allowed {
-		if ok {
-			s.tats[idx] = newTAT
+		if e >= 0 {
+			s.t.ents[e].tat = newTAT
 		} else {
-			if len(s.m) >= s.max {
-				s.sweep(ns)
+			if len(s.t.ents) >= s.max {
+				s.swept += uint64(s.t.sweep(ns))
 			}
-			if len(s.m) >= s.max {
+			if len(s.t.ents) >= s.max {
 				s.overflows++
 				s.mu.Unlock()
 				return dst, errFull
 			}
-			s.insert(k, newTAT)
+			s.t.insert(k, h, newTAT)
 		}
 	}
 	s.mu.Unlock()
@@ -288,11 +302,12 @@ func (m *Memory) allowOne(now time.Time, k *Key, dst []Result) ([]Result, error)
 
 var errFull = fmt.Errorf("ratelimit: Memory.Allow: new key refused, counters at the cap: %w", ErrFull)
 
-// entry is allowMany's working state for one key.
-type entry struct {
+// pending is allowMany's working state for one key.
+type pending struct {
+	h      uint64
 	si     uint32
 	dup    int32 // index of the previous occurrence of the same key in this call, or -1
-	idx    int32 // index in the shard's tats, or -1 when the key is not stored
+	idx    int   // position in the shard's table, or -1 when the key is not stored
 	t, w   int64
 	stored int64 // TAT before this call (0 when not stored)
 	newTAT int64 // TAT after this request if it is allowed (the stored one otherwise)
@@ -305,19 +320,20 @@ func (m *Memory) allowMany(now time.Time, keys []Key, dst []Result) ([]Result, e
 	if err != nil {
 		return dst, err
 	}
-	var ebuf [stackKeys]entry
+	var ebuf [stackKeys]pending
 	var obuf [stackKeys]uint32
 	es, order := ebuf[:0], obuf[:0]
 	if len(keys) > stackKeys {
-		es, order = make([]entry, 0, len(keys)), make([]uint32, 0, len(keys))
+		es, order = make([]pending, 0, len(keys)), make([]uint32, 0, len(keys))
 	}
 	for i := range keys {
 		t, w, err := checkKey(i, &keys[i])
 		if err != nil {
 			return dst, err
 		}
-		si := m.shardOf(&keys[i])
-		es = append(es, entry{si: si, dup: -1, idx: -1, t: t, w: w})
+		h := m.hash(&keys[i])
+		si := uint32(h & m.mask)
+		es = append(es, pending{h: h, si: si, dup: -1, idx: -1, t: t, w: w})
 		order = insertSorted(order, si)
 	}
 
@@ -334,7 +350,7 @@ func (m *Memory) allowMany(now time.Time, keys []Key, dst []Result) ([]Result, e
 
 	// Check every key, as if the earlier ones had consumed.
 	base := len(dst)
-	allowed := true
+	allowed, anyNew := true, false
 	for i := range keys {
 		e, k := &es[i], &keys[i]
 		s := &m.shards[e.si]
@@ -348,9 +364,11 @@ func (m *Memory) allowMany(now time.Time, keys []Key, dst []Result) ([]Result, e
 		if e.dup >= 0 {
 			prev := &es[e.dup]
 			e.idx, e.stored, tat = prev.idx, prev.stored, prev.newTAT
-		} else if idx, ok := s.m[*k]; ok {
-			e.idx, e.stored = idx, s.tats[idx]
+		} else if idx := s.t.find(k, e.h); idx >= 0 {
+			e.idx, e.stored = idx, s.t.ents[idx].tat
 			tat = e.stored
+		} else {
+			anyNew = true
 		}
 		var r Result
 		e.newTAT, r = gcra(tat, ns, k.Limit, e.t, e.w)
@@ -373,26 +391,28 @@ func (m *Memory) allowMany(now time.Time, keys []Key, dst []Result) ([]Result, e
 
 	// Room for the new keys, shard by shard.
 	for _, si := range order {
+		if !anyNew {
+			break
+		}
 		s := &m.shards[si]
-		if len(s.m)+newKeys(es, si) <= s.max {
+		if len(s.t.ents)+newKeys(es, si) <= s.max {
 			continue
 		}
-		if s.sweep(ns) > 0 {
+		if n := s.t.sweep(ns); n > 0 {
+			s.swept += uint64(n)
 			// Sweeping may have removed keys of this call (idle ones, whose
 			// decision does not change); look them up again.
 			for i := range es {
 				if e := &es[i]; e.si == si {
 					if e.dup >= 0 {
 						e.idx = es[e.dup].idx
-					} else if idx, ok := s.m[keys[i]]; ok {
-						e.idx = idx
 					} else {
-						e.idx = -1
+						e.idx = s.t.find(&keys[i], e.h)
 					}
 				}
 			}
 		}
-		if len(s.m)+newKeys(es, si) > s.max {
+		if len(s.t.ents)+newKeys(es, si) > s.max {
 			s.overflows++
 			unlock()
 			return dst[:base], errFull
@@ -406,18 +426,18 @@ func (m *Memory) allowMany(now time.Time, keys []Key, dst []Result) ([]Result, e
 		switch {
 		case e.dup >= 0:
 			e.idx = es[e.dup].idx
-			s.tats[e.idx] = e.newTAT
+			s.t.ents[e.idx].tat = e.newTAT
 		case e.idx < 0:
-			e.idx = s.insert(&keys[i], e.newTAT)
+			e.idx = s.t.insert(&keys[i], e.h, e.newTAT)
 		default:
-			s.tats[e.idx] = e.newTAT
+			s.t.ents[e.idx].tat = e.newTAT
 		}
 	}
 	unlock()
 	return dst, nil
 }
 
-func newKeys(es []entry, si uint32) int {
+func newKeys(es []pending, si uint32) int {
 	n := 0
 	for i := range es {
 		if es[i].si == si && es[i].dup < 0 && es[i].idx < 0 {
@@ -442,67 +462,6 @@ func insertSorted(s []uint32, v uint32) []uint32 {
 	return s
 }
 
-// insert stores a new key with a private copy of its Value, so the map never
-// pins a caller's larger buffer. Called with s.mu held.
-func (s *shard) insert(k *Key, tat int64) int32 {
-	var idx int32
-	if n := len(s.free); n > 0 {
-		idx = s.free[n-1]
-		s.free = s.free[:n-1]
-		s.tats[idx] = tat
-	} else {
-		idx = int32(len(s.tats))
-		s.tats = append(s.tats, tat)
-	}
-	key := *k
-	key.Value = strings.Clone(k.Value)
-	s.m[key] = idx
-	s.low = min(s.low, tat)
-	s.peak = max(s.peak, len(s.m))
-	return idx
-}
-
-// compactMin is the peak size from which a shard that shrank to a quarter
-// of it is rebuilt, since Go maps do not give memory back.
-const compactMin = 1024
-
-// sweep removes the keys whose TAT is at or before now: their counters are
-// idle, and an absent key behaves exactly like one, so no decision changes.
-// It returns the number removed. Called with s.mu held.
-func (s *shard) sweep(now int64) int {
-	if now < s.low {
-		return 0 // every TAT is later than now
-	}
-	n := 0
-	low := int64(math.MaxInt64)
-	for k, i := range s.m {
-		if t := s.tats[i]; t <= now {
-			delete(s.m, k)
-			s.free = append(s.free, i)
-			n++
-		} else if t < low {
-			low = t
-		}
-	}
-	s.low = low
-	s.swept += uint64(n)
-	if s.peak >= compactMin && len(s.m) <= s.peak/4 {
-		s.compact()
-	}
-	return n
-}
-
-// compact rebuilds the map and the TAT slice at the current size.
-func (s *shard) compact() {
-	m := make(map[Key]int32, len(s.m))
-	tats := make([]int64, 0, len(s.m))
-	for k, i := range s.m {
-		m[k] = int32(len(tats))
-		tats = append(tats, s.tats[i])
-	}
-	s.m, s.tats, s.free, s.peak = m, tats, nil, len(m)
-}
-
 // Sweep removes every idle counter (TAT at or before now) and returns how
 // many it removed; a now outside 1970..MaxUnixNano removes nothing. It
 // locks one shard at a time, for a scan of that shard. Removing an idle counter
@@ -516,7 +475,9 @@ func (m *Memory) Sweep(now time.Time) int {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()
-		n += s.sweep(ns)
+		removed := s.t.sweep(ns)
+		s.swept += uint64(removed)
+		n += removed
 		s.mu.Unlock()
 	}
 	return n
@@ -528,7 +489,7 @@ func (m *Memory) Len() int {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()
-		n += len(s.m)
+		n += len(s.t.ents)
 		s.mu.Unlock()
 	}
 	return n
@@ -540,7 +501,7 @@ func (m *Memory) Stats() Stats {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()
-		st.Keys += len(s.m)
+		st.Keys += len(s.t.ents)
 		st.Swept += s.swept
 		st.Overflows += s.overflows
 		s.mu.Unlock()

@@ -318,13 +318,14 @@ func TestOverflow(t *testing.T) {
 	m := newMemory(t, ratelimit.WithShards(1), ratelimit.WithMaxKeys(3))
 	var live []ratelimit.Key
 	for i := range 3 {
-		k := ipKey(t, 1, fmt.Sprintf("192.0.2.%d", i+1), "1/m")
+		k := ipKey(t, 1, fmt.Sprintf("192.0.2.%d", i+1), "3/m")
 		live = append(live, k)
 		allow(t, m, now0, k)
 	}
-	attacker := ipKey(t, 1, "198.51.100.66", "1/m")
+	later := now0.Add(time.Second)
+	attacker := ipKey(t, 1, "198.51.100.66", "3/m")
 	dst := make([]ratelimit.Result, 0, 2)
-	rs, err := m.Allow(now0.Add(time.Second), []ratelimit.Key{attacker}, dst)
+	rs, err := m.Allow(later, []ratelimit.Key{attacker}, dst)
 	if !errors.Is(err, ratelimit.ErrFull) || len(rs) != 0 {
 		t.Fatalf("new key at the cap: %v, %+v", err, rs)
 	}
@@ -332,21 +333,24 @@ func TestOverflow(t *testing.T) {
 		t.Fatalf("Stats %+v", st)
 	}
 	for _, k := range live {
-		if r := allow(t, m, now0.Add(time.Second), k)[0]; r.Allowed {
-			t.Fatalf("live counter %v was reset", k.IP)
+		if r := allow(t, m, later, k)[0]; !r.Allowed || r.Remaining != 1 {
+			t.Fatalf("live counter %v was evicted or reset: %+v", k.IP, r)
 		}
 	}
 	// Two keys, one new: the existing one does not consume either.
-	other := ipKey(t, 2, "192.0.2.1", "1/m")
-	if _, err := m.Allow(now0.Add(time.Second), []ratelimit.Key{live[0], other}, nil); !errors.Is(err, ratelimit.ErrFull) {
+	other := ipKey(t, 2, "192.0.2.1", "3/m")
+	if _, err := m.Allow(later, []ratelimit.Key{live[0], other}, nil); !errors.Is(err, ratelimit.ErrFull) {
 		t.Fatalf("err %v, want ErrFull", err)
 	}
+	if r := allow(t, m, later, live[0])[0]; !r.Allowed || r.Remaining != 0 {
+		t.Fatalf("refused call consumed: %+v", r)
+	}
 	// Denials need no room: a denied request with a new key is a value.
-	rs = allow(t, m, now0.Add(time.Second), live[0], attacker)
+	rs = allow(t, m, later, live[0], attacker)
 	if rs[0].Allowed || !rs[1].Allowed || m.Stats().Overflows != 2 {
 		t.Fatalf("denied request with a new key: %+v %+v", rs, m.Stats())
 	}
-	// Once a counter is idle, the new key gets its slot by an inline sweep.
+	// Once counters are idle, the new key gets a slot by an inline sweep.
 	if r := allow(t, m, now0.Add(time.Minute), attacker)[0]; !r.Allowed {
 		t.Fatalf("new key after the counters went idle: %+v", r)
 	}
