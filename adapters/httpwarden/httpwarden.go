@@ -1,13 +1,14 @@
 package httpwarden
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/wardenkit/warden/adapters/internal/decisionctx"
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/ratelimit"
 )
 
 type config struct {
@@ -70,15 +71,13 @@ func Middleware(eng *core.Engine, opts ...Option) (func(http.Handler) http.Handl
 				next.ServeHTTP(w, r)
 				return
 			}
-			req := core.Request{HTTP: r}
+			req := core.Request{HTTP: r, Route: r.Pattern}
 			if cfg.user != nil {
 				req.UserID = cfg.user(r)
 			}
-			dc := &decisionCtx{Context: r.Context()}
-			dc.d = eng.Decide(r.Context(), req)
-			r = r.WithContext(dc)
-			if !dc.d.Allowed {
-				cfg.deny(w, r, dc.d)
+			r, d := decisionctx.Decide(eng, req)
+			if !d.Allowed {
+				cfg.deny(w, r, *d)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -86,41 +85,25 @@ func Middleware(eng *core.Engine, opts ...Option) (func(http.Handler) http.Handl
 	}, nil
 }
 
-type decisionKey struct{}
-
-// decisionCtx carries the decision in one allocation (a context.WithValue
-// plus a boxed Decision would take two).
-type decisionCtx struct {
-	context.Context
-	d core.Decision
-}
-
-func (c *decisionCtx) Value(key any) any {
-	if key == (decisionKey{}) {
-		return &c.d
-	}
-	return c.Context.Value(key)
-}
-
-// DecisionFrom returns the decision the middleware made for r.
-func DecisionFrom(r *http.Request) (core.Decision, bool) {
-	if d, ok := r.Context().Value(decisionKey{}).(*core.Decision); ok {
-		return *d, true
-	}
-	return core.Decision{}, false
-}
+// DecisionFrom returns the decision the middleware (of any warden adapter)
+// made for r.
+func DecisionFrom(r *http.Request) (core.Decision, bool) { return decisionctx.From(r.Context()) }
 
 // WriteDenial writes the default response for a denial: the reference's
 // text, or JSON when Accept asks for it, with the safety headers and
-// Retry-After when known. Other adapters use it too.
+// Retry-After when known, and on a rate-limit denial the RateLimit-Policy and
+// RateLimit headers of the IETF httpapi draft. Other adapters use it too.
 func WriteDenial(w http.ResponseWriter, r *http.Request, d core.Decision) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Vary", "Accept")
 	h.Set("X-Content-Type-Options", "nosniff")
 	if d.RetryAfter > 0 {
-		secs := int64((d.RetryAfter + 999_999_999) / 1_000_000_000)
-		h.Set("Retry-After", strconv.FormatInt(secs, 10))
+		h.Set("Retry-After", strconv.FormatInt(ratelimit.RetryAfterSeconds(d.RetryAfter), 10))
+	}
+	if policy, limit := core.RateLimitHeaders(d); policy != "" {
+		h.Set("RateLimit-Policy", policy)
+		h.Set("RateLimit", limit)
 	}
 	status := d.Status
 	if status == 0 {
