@@ -15,8 +15,11 @@ import (
 
 // Store holds the Redis client and the key prefix shared by its parts.
 type Store struct {
-	rdb    redis.UniversalClient
-	prefix string
+	rdb       redis.UniversalClient
+	prefix    string
+	timeout   time.Duration
+	breakMax  int
+	breakCool time.Duration
 }
 
 // Option configures a Store.
@@ -40,7 +43,7 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Store, error) {
 	if rdb == nil {
 		return nil, errors.New("redisstore: New: nil client")
 	}
-	s := &Store{rdb: rdb, prefix: "warden:"}
+	s := &Store{rdb: rdb, prefix: "warden:", timeout: 50 * time.Millisecond, breakMax: 5, breakCool: time.Second}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, err

@@ -2,10 +2,16 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +19,7 @@ import (
 
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/core/ratelimit"
 	"github.com/wardenkit/warden/redisstore"
 )
 
@@ -155,5 +162,143 @@ func TestOptions(t *testing.T) {
 		if _, err := redisstore.New(rdb, redisstore.WithPrefix(p)); err == nil {
 			t.Errorf("prefix %q accepted", p)
 		}
+	}
+}
+
+// countingHook counts commands sent to Redis (a pipeline or script call is
+// one round trip).
+type countingHook struct{ n atomic.Int64 }
+
+func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
+}
+func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(1); return next(ctx, cmds) }
+}
+
+func get(ip, path string) *http.Request {
+	r := httptest.NewRequest("GET", path, nil)
+	r.RemoteAddr = ip + ":1000"
+	return r
+}
+
+func TestLimiterOneRoundTripPerRequest(t *testing.T) {
+	rdb := redisClient(t)
+	hook := &countingHook{}
+	rdb.AddHook(hook)
+	s, _ := redisstore.New(rdb, redisstore.WithPrefix(prefix()))
+	eng, err := core.New(memstore.New(), core.WithLimiter(s.Limiter()), core.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(context.Background())
+	for i := range 5 {
+		if _, err := eng.Rules().RateLimitRules().Put(context.Background(), core.RateLimitRule{Name: fmt.Sprint("r", i), PathPattern: fmt.Sprintf("/a%s*", strings.Repeat("/", i%2)), Method: []string{"ALL", "GET"}[i%2], Rate: fmt.Sprintf("%d/m", 100+i)}); err != nil && !errors.Is(err, core.ErrInvalid) {
+			t.Fatal(err)
+		}
+	}
+	// Warm up, then count.
+	eng.Check(context.Background(), core.Request{HTTP: get("3.3.3.3", "/a/x")})
+	before := hook.n.Load()
+	const n = 20
+	for range n {
+		d, err := eng.Check(context.Background(), core.Request{HTTP: get("3.3.3.3", "/a/x")})
+		if err != nil || !d.Allowed || d.RateLimit.Quota == 0 {
+			t.Fatalf("%+v, %v", d, err)
+		}
+	}
+	if got := hook.n.Load() - before; got != n {
+		t.Fatalf("%d round trips for %d requests matching several rules, want %d", got, n, n)
+	}
+}
+
+func TestLimiterSharedByTwoEngines(t *testing.T) {
+	p := prefix()
+	st := memstore.New()
+	var engines []*core.Engine
+	for range 2 {
+		s, _ := redisstore.New(redisClient(t), redisstore.WithPrefix(p))
+		eng, err := core.New(st, core.WithLimiter(s.Limiter()), core.WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer eng.Close(context.Background())
+		engines = append(engines, eng)
+	}
+	if _, err := engines[0].Rules().RateLimitRules().Put(context.Background(), core.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "10/m"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := engines[1].Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	allowed := 0
+	for i := range 30 {
+		d, err := engines[i%2].Check(context.Background(), core.Request{HTTP: get("3.3.3.3", "/x")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allowed {
+			allowed++
+		} else if d.Status != 429 || d.RetryAfter <= 0 {
+			t.Fatalf("denial %+v", d)
+		}
+	}
+	if allowed != 10 {
+		t.Fatalf("%d of 30 allowed across two engines, want 10 (one shared limit)", allowed)
+	}
+}
+
+func TestLimiterAllOrNothing(t *testing.T) {
+	rdb := redisClient(t)
+	s, _ := redisstore.New(rdb, redisstore.WithPrefix(prefix()))
+	l := s.Limiter()
+	ctx := context.Background()
+	if err := l.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tight := ratelimit.Limit{N: 1, Period: time.Minute}
+	wide := ratelimit.Limit{N: 5, Period: time.Minute}
+	ip := netip.MustParseAddr("3.3.3.3")
+	keys := []ratelimit.Key{{Rule: 1, IP: ip, Limit: tight}, {Rule: 2, IP: ip, Limit: wide}}
+	res, err := l.Allow(ctx, time.Now(), keys, nil)
+	if err != nil || !res[0].Allowed || !res[1].Allowed || res[1].Remaining != 4 {
+		t.Fatalf("first: %+v %v", res, err)
+	}
+	for range 3 { // denied by the tight key: the wide one is not consumed
+		res, err = l.Allow(ctx, time.Now(), keys, nil)
+		if err != nil || res[0].Allowed || res[0].RetryAfter <= 0 || !res[1].Allowed {
+			t.Fatalf("denied: %+v %v", res, err)
+		}
+	}
+	res, _ = l.Allow(ctx, time.Now(), keys[1:], nil)
+	if !res[0].Allowed || res[0].Remaining != 3 {
+		t.Fatalf("wide key after denials: %+v, want 3 left", res)
+	}
+}
+
+func TestLimiterBreakerAndDeadline(t *testing.T) {
+	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 20 * time.Millisecond, MaxRetries: -1})
+	defer dead.Close()
+	s, _ := redisstore.New(dead, redisstore.WithBreaker(2, time.Hour))
+	l := s.Limiter()
+	keys := []ratelimit.Key{{Rule: 1, IP: netip.MustParseAddr("3.3.3.3"), Limit: ratelimit.Limit{N: 1, Period: time.Minute}}}
+	for range 2 {
+		if _, err := l.Allow(context.Background(), time.Now(), keys, nil); err == nil || errors.Is(err, redisstore.ErrCircuitOpen) {
+			t.Fatalf("want a connection error, got %v", err)
+		}
+	}
+	start := time.Now()
+	if _, err := l.Allow(context.Background(), time.Now(), keys, nil); !errors.Is(err, redisstore.ErrCircuitOpen) {
+		t.Fatalf("third call: %v, want ErrCircuitOpen", err)
+	}
+	if time.Since(start) > 10*time.Millisecond {
+		t.Log("open circuit answered slowly (machine load?)")
 	}
 }
