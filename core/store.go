@@ -116,6 +116,43 @@ type Versioner interface {
 	Version(ctx context.Context) (int64, error)
 }
 
+// LockoutStore keeps lockout records (see LockoutRecord). The counters live
+// in the AttemptCounter; these rows only let people see and undo lockouts.
+//
+//   - AppendLockout validates r (an invalid record returns an error wrapping
+//     ErrInvalid and stores nothing), stores times in UTC, assigns an ID and
+//     returns the stored row. It does not bump the version.
+//   - Lockouts returns matching rows, newest first (ID descending).
+//   - ReleaseLockouts sets ReleasedAt and ReleasedBy on the rows with these
+//     IDs that are not released yet, and reports how many it changed;
+//     unknown IDs are ignored.
+//   - DeleteLockoutsBefore deletes rows locked before the given time, at
+//     most batch of them (batch <= 0 means all), and reports how many.
+type LockoutStore interface {
+	AppendLockout(ctx context.Context, r LockoutRecord) (LockoutRecord, error)
+	Lockouts(ctx context.Context, q LockoutQuery) ([]LockoutRecord, error)
+	ReleaseLockouts(ctx context.Context, ids []int64, at time.Time, by string) (int64, error)
+	DeleteLockoutsBefore(ctx context.Context, before time.Time, batch int) (int64, error)
+}
+
+// LoginHistoryStore keeps successful logins (see LoginRecord).
+//
+//   - AppendLogin validates r (invalid: an error wrapping ErrInvalid, nothing
+//     stored), stores times in UTC, assigns an ID and returns the stored row.
+//   - Logins returns matching rows, newest first.
+//   - LoginTraits summarises the user's newest recent rows and the rows
+//     created at or after since (see LoginTraits); it never reads more than
+//     recent + MaxLoginTraitsWindowRows rows. The rows are the user's
+//     earlier logins: call it before appending the current one.
+//   - DeleteLoginsBefore deletes rows created before the given time, at most
+//     batch of them (batch <= 0 means all), and reports how many.
+type LoginHistoryStore interface {
+	AppendLogin(ctx context.Context, r LoginRecord) (LoginRecord, error)
+	Logins(ctx context.Context, q LoginQuery) ([]LoginRecord, error)
+	LoginTraits(ctx context.Context, userID string, recent int, since time.Time) (LoginTraits, error)
+	DeleteLoginsBefore(ctx context.Context, before time.Time, batch int) (int64, error)
+}
+
 // Store is everything the engine needs from persistent storage.
 type Store interface {
 	Rules
@@ -123,4 +160,6 @@ type Store interface {
 	EventStore
 	HitCounter
 	Versioner
+	LockoutStore
+	LoginHistoryStore
 }

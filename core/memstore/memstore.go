@@ -18,12 +18,13 @@ import (
 
 // Store is an in-memory core.Store.
 type Store struct {
-	mu       sync.Mutex
-	now      func() time.Time
-	version  int64
-	nextID   int64
-	settings *core.Settings
-	events   []core.Event // ascending ID
+	mu        sync.Mutex
+	now       func() time.Time
+	version   int64
+	nextID    int64
+	settings  *core.Settings
+	events    []core.Event // ascending ID
+	loginTabs loginTables
 
 	blockedIPs        table[core.BlockedIP]
 	whitelistedIPs    table[core.WhitelistedIP]

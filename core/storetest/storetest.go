@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) core.Store) {
 	t.Run("Hits", func(t *testing.T) { testHits(t, newStore(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newStore(t)) })
 	t.Run("Times", func(t *testing.T) { testTimes(t, newStore(t)) })
+	t.Run("Login", func(t *testing.T) { runLogin(t, newStore) })
 }
 
 func ctx(t *testing.T) context.Context {

@@ -1,0 +1,205 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+var (
+	t0  = time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	pol = AttemptPolicy{Cooloff: 15 * time.Minute, ReservationTimeout: ReservationTimeout}
+	bg  = context.Background()
+)
+
+func newMem(t *testing.T, max int) *MemoryAttempts {
+	t.Helper()
+	m, err := NewMemoryAttempts(max)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// failN makes n failed attempts on keys at now; all must be reserved.
+func failN(t *testing.T, m *MemoryAttempts, now time.Time, n int, keys ...AttemptKey) []AttemptState {
+	t.Helper()
+	var st []AttemptState
+	for i := range n {
+		tok := uint64(now.UnixNano()) + uint64(i)
+		ok, _, err := m.Reserve(bg, now, pol, tok, keys)
+		if err != nil || !ok {
+			t.Fatalf("Reserve %d: %v, %v", i, ok, err)
+		}
+		if st, err = m.Fail(bg, now, pol, tok, keys); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st
+}
+
+func TestMemoryAttemptsAllOrNone(t *testing.T) {
+	m := newMem(t, 0)
+	a, b := AttemptKey{Key: "a", Limit: 2}, AttemptKey{Key: "b", Limit: 5}
+	if st := failN(t, m, t0, 2, a); !st[0].LockedNow || !st[0].Locked {
+		t.Fatalf("2nd failure at limit 2: %+v", st)
+	}
+	ok, st, err := m.Reserve(bg, t0, pol, 99, []AttemptKey{b, a})
+	if err != nil || ok {
+		t.Fatalf("Reserve with a locked key = %v, %v", ok, err)
+	}
+	if st[0].Reserved != 0 || !st[1].Locked || st[1].LockedNow {
+		t.Fatalf("states = %+v; want b untouched, a locked (not newly)", st)
+	}
+	if m.Len() != 1 {
+		t.Fatalf("refused attempt created keys: %d", m.Len())
+	}
+	// Refused attempts do not extend the lock.
+	for range 10 {
+		m.Reserve(bg, t0.Add(10*time.Minute), pol, 100, []AttemptKey{a})
+	}
+	if ok, _, _ := m.Reserve(bg, t0.Add(15*time.Minute), pol, 101, []AttemptKey{a}); !ok {
+		t.Fatal("lock extended by refused attempts")
+	}
+}
+
+func TestMemoryAttemptsStatusChangesNothing(t *testing.T) {
+	m := newMem(t, 0)
+	k := AttemptKey{Key: "k", Limit: 1}
+	if ok, _, _ := m.Reserve(bg, t0, pol, 1, []AttemptKey{k}); !ok {
+		t.Fatal("not reserved")
+	}
+	later := t0.Add(2 * time.Minute)
+	for range 3 {
+		st, err := m.Status(bg, later, pol, []AttemptKey{k})
+		if err != nil || !st[0].Locked || st[0].LockedNow || st[0].Failures != 1 {
+			t.Fatalf("Status = %+v, %v", st, err)
+		}
+	}
+	_, st, _ := m.Reserve(bg, later, pol, 2, []AttemptKey{k})
+	if !st[0].LockedNow || !st[0].LockedAt.Equal(t0.Add(ReservationTimeout)) {
+		t.Fatalf("the step after Status = %+v; want it to lock (at the timeout)", st)
+	}
+}
+
+func TestMemoryAttemptsSweep(t *testing.T) {
+	m := newMem(t, 0)
+	for i := range 10_000 {
+		failN(t, m, t0, 1, AttemptKey{Key: fmt.Sprintf("k%d", i), Limit: 5})
+	}
+	if m.Len() != 10_000 {
+		t.Fatalf("Len = %d", m.Len())
+	}
+	if n := m.Sweep(t0.Add(23 * time.Hour)); n != 0 {
+		t.Fatalf("swept %d live keys", n)
+	}
+	if n := m.Sweep(t0.Add(24 * time.Hour)); n != 10_000 || m.Len() != 0 {
+		t.Fatalf("swept %d, %d left; want all gone after 24 h", n, m.Len())
+	}
+
+	t.Run("inline", func(t *testing.T) {
+		m := newMem(t, 0)
+		for i := range 5_000 {
+			failN(t, m, t0, 1, AttemptKey{Key: fmt.Sprintf("old%d", i), Limit: 5})
+		}
+		later := t0.Add(25 * time.Hour)
+		shards := len(m.shards)
+		for i := range shards * 1500 { // each shard sees well over 1,024 calls
+			k := AttemptKey{Key: fmt.Sprintf("new%d", i%(shards*50)), Limit: 5}
+			m.Reserve(bg, later, pol, uint64(i), []AttemptKey{k})
+			m.Release(bg, later, pol, uint64(i), []AttemptKey{k})
+		}
+		if n := m.Len(); n != 0 {
+			t.Fatalf("%d keys left; expired keys are not swept by calls", n)
+		}
+	})
+}
+
+func TestMemoryAttemptsFull(t *testing.T) {
+	m := newMem(t, 100)
+	for i := range 100 {
+		failN(t, m, t0, 1, AttemptKey{Key: fmt.Sprintf("k%d", i), Limit: 5})
+	}
+	_, _, err := m.Reserve(bg, t0, pol, 1, []AttemptKey{{Key: "new", Limit: 5}})
+	if !errors.Is(err, ErrAttemptsFull) {
+		t.Fatalf("Reserve beyond the cap: %v", err)
+	}
+	// Existing keys still work at the cap.
+	failN(t, m, t0, 1, AttemptKey{Key: "k0", Limit: 5})
+	if ok, _, err := m.Reserve(bg, t0.Add(24*time.Hour), pol, 2, []AttemptKey{{Key: "new", Limit: 5}}); err != nil || !ok {
+		t.Fatalf("Reserve after the others expired: %v, %v", ok, err)
+	}
+
+	t.Run("permanent_locks_are_kept", func(t *testing.T) {
+		m := newMem(t, 100)
+		perm := AttemptPolicy{ReservationTimeout: ReservationTimeout}
+		for i := range 100 {
+			k := AttemptKey{Key: fmt.Sprintf("k%d", i), Limit: 1}
+			m.Reserve(bg, t0, perm, 1, []AttemptKey{k})
+			m.Fail(bg, t0, perm, 1, []AttemptKey{k})
+		}
+		if n := m.Sweep(t0.Add(365 * 24 * time.Hour)); n != 0 {
+			t.Fatalf("swept %d permanent locks", n)
+		}
+	})
+}
+
+func TestMemoryAttemptsPerKeyBound(t *testing.T) {
+	m := newMem(t, 0)
+	k := []AttemptKey{{Key: "k", Limit: 3}}
+	for tok := uint64(1); tok <= 3; tok++ {
+		if ok, _, _ := m.Reserve(bg, t0, pol, tok, k); !ok {
+			t.Fatal("not reserved")
+		}
+	}
+	if ok, _, _ := m.Reserve(bg, t0, pol, 4, k); ok {
+		t.Fatal("reserved beyond the limit")
+	}
+	var locks int
+	for tok := uint64(1); tok <= 3; tok++ {
+		st, _ := m.Fail(bg, t0, pol, tok, k)
+		if st[0].LockedNow {
+			locks++
+		}
+	}
+	st, _ := m.Status(bg, t0, pol, k)
+	if locks != 1 || st[0].Failures != 3 || st[0].Reserved != 0 {
+		t.Fatalf("locks %d, state %+v", locks, st[0])
+	}
+	// The Fail of an unknown token records nothing.
+	if st, _ := m.Fail(bg, t0, pol, 77, k); st[0].Failures != 3 {
+		t.Fatalf("unknown token counted: %+v", st[0])
+	}
+}
+
+func TestMemoryAttemptsInvalid(t *testing.T) {
+	m := newMem(t, 0)
+	for name, k := range map[string]AttemptKey{"empty": {Limit: 1}, "zero_limit": {Key: "k"}, "long": {Key: string(make([]byte, 300)), Limit: 1}} {
+		if _, _, err := m.Reserve(bg, t0, pol, 1, []AttemptKey{k}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := NewMemoryAttempts(-1); !errors.Is(err, ErrInvalid) {
+		t.Errorf("NewMemoryAttempts(-1): %v", err)
+	}
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	if _, _, err := m.Reserve(ctx, t0, pol, 1, []AttemptKey{{Key: "k", Limit: 1}}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+}
+
+func BenchmarkMemoryAttemptsReserveFail(b *testing.B) {
+	m, _ := NewMemoryAttempts(0)
+	keys := []AttemptKey{{Key: "ui:{203.0.113.7}:0123456789abcdef0123456789abcdef", Limit: 5, ResetOnSuccess: true}, {Key: "ip:{203.0.113.7}", Limit: 50}}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		now := t0.Add(time.Duration(i) * time.Second)
+		m.Reserve(bg, now, pol, uint64(i), keys)
+		m.Release(bg, now, pol, uint64(i), keys)
+	}
+}

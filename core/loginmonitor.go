@@ -1,0 +1,251 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/wardenkit/warden/core/uaparse"
+)
+
+// LoginMonitor records successful logins and flags the suspicious ones
+// (DESIGN §6, reference §4). Get it from Engine.LoginMonitor; Lockout.Succeed
+// calls it, and applications without a Lockout call Observe.
+//
+// For each login, when Settings.LoginHistoryEnabled, it reads a bounded
+// summary of the user's earlier logins (the newest LoginTraitsRecent rows and
+// the last 24 hours), applies the rules, stores a LoginRecord and, when a rule
+// matched, records a SUSPICIOUS_LOGIN event (high). The rules, each with its
+// reason text:
+//
+//   - new country, "New country: FR" (Settings.AlertOnNewCountry): the
+//     country is known and not among the recent rows;
+//   - new IP, "New IP: 198.51.100.7" (Settings.AlertOnNewIP): the address
+//     (IPv6: its network of the engine's prefix) is not among the recent rows;
+//   - new device, "New device: Firefox/Linux" (WithNewDeviceAlert, on by
+//     default): the browser and OS family is known and not among the recent
+//     rows;
+//   - countries in 24 h, "Countries in 24 h: 4" (Settings.MaxCountriesPerDay
+//     > 0): the distinct known countries of the rolling 24 hours, this login
+//     included, exceed the setting.
+//
+// A user's first login (no earlier row) is never new-anything: there is
+// nothing to compare with. Reasons are joined with "; " and cut to 255
+// runes. Then the LoginHook, if any, decides the verdict; it runs whether or
+// not history is enabled. A store error never fails the login: it is logged
+// and the rules that needed the data are skipped.
+//
+// A LoginMonitor is safe for concurrent use.
+type LoginMonitor struct {
+	e         *Engine
+	hook      LoginHook
+	newDevice bool
+
+	observed, suspicious, refused, errs atomic.Int64
+}
+
+// LoginTraitsRecent is how many of a user's newest logins the novelty rules
+// compare a login with.
+const LoginTraitsRecent = 200
+
+// Login is a successful password check, as Observe sees it.
+type Login struct {
+	UserID     string     // required for history; without it only the hook runs
+	Username   string     // optional, for the event
+	IP         netip.Addr // when invalid, resolved from HTTP
+	HTTP       *http.Request
+	UserAgent  string // when HTTP is nil
+	SessionKey string
+}
+
+// LoginVerdict is what the application should do with a login.
+type LoginVerdict int
+
+const (
+	LoginAllow               LoginVerdict = iota // issue the session
+	LoginRequireSecondFactor                     // ask for a second factor first
+	LoginRefuse                                  // do not log the user in
+)
+
+func (v LoginVerdict) String() string {
+	switch v {
+	case LoginAllow:
+		return "allow"
+	case LoginRequireSecondFactor:
+		return "require_second_factor"
+	case LoginRefuse:
+		return "refuse"
+	}
+	return fmt.Sprintf("LoginVerdict(%d)", int(v))
+}
+
+// LoginInfo is what the LoginHook is told about a login.
+type LoginInfo struct {
+	Time       time.Time
+	UserID     string
+	Username   string
+	IP         netip.Addr
+	Country    string
+	UserAgent  string
+	Device     string // uaparse device class
+	Browser    string
+	OS         string
+	FirstLogin bool // no earlier login is recorded (or history is off)
+	Suspicious bool
+	Reasons    []string
+}
+
+// LoginHook decides a login before the session is issued. An error refuses
+// the login (Observe and Succeed return LoginRefuse and the error).
+type LoginHook func(ctx context.Context, info LoginInfo) (LoginVerdict, error)
+
+// LoginMonitorStats are a LoginMonitor's counters since New.
+type LoginMonitorStats struct {
+	Observed    int64 `json:"observed"`
+	Suspicious  int64 `json:"suspicious"`
+	Refused     int64 `json:"refused"`      // by the hook
+	StoreErrors int64 `json:"store_errors"` // history reads or writes that failed
+}
+
+// Stats reports the monitor's counters.
+func (m *LoginMonitor) Stats() LoginMonitorStats {
+	return LoginMonitorStats{Observed: m.observed.Load(), Suspicious: m.suspicious.Load(), Refused: m.refused.Load(), StoreErrors: m.errs.Load()}
+}
+
+// Observe records a successful login, applies the anomaly rules and returns
+// the hook's verdict (LoginAllow without a hook).
+func (m *LoginMonitor) Observe(ctx context.Context, l Login) (LoginVerdict, error) {
+	path, method := "", ""
+	if r := l.HTTP; r != nil {
+		if !l.IP.IsValid() {
+			if ip, ok := m.e.ips.ClientIP(r); ok {
+				l.IP = ip
+			}
+		}
+		if r.URL != nil {
+			path = r.URL.Path
+		}
+		method = r.Method
+		if l.UserAgent == "" {
+			l.UserAgent = r.Header.Get("User-Agent")
+		}
+	}
+	return m.observe(ctx, l, path, method)
+}
+
+func (m *LoginMonitor) observe(ctx context.Context, l Login, path, method string) (LoginVerdict, error) {
+	m.observed.Add(1)
+	e := m.e
+	now := e.clock.Now()
+	s, set := e.login.lockout.settings()
+	ip := l.IP.Unmap().WithZone("")
+	ua := uaparse.Parse(TruncateUTF8(l.UserAgent, MaxUserAgentLen))
+	rec := LoginRecord{
+		CreatedAt: now, UserID: l.UserID, CountryCode: e.loginCountry(s, ip), UserAgent: l.UserAgent,
+		Device: ua.Device, Browser: ua.Browser, OS: ua.OS, SessionKey: l.SessionKey,
+	}
+	if ip.IsValid() {
+		rec.IP = ip.String()
+	}
+	rec = rec.Clean()
+	info := LoginInfo{Time: now, UserID: rec.UserID, Username: NormalizeUsername(l.Username), IP: ip, Country: rec.CountryCode,
+		UserAgent: rec.UserAgent, Device: rec.Device, Browser: rec.Browser, OS: rec.OS, FirstLogin: true}
+
+	track := set.LoginHistoryEnabled && strings.TrimSpace(rec.UserID) != ""
+	if track {
+		tr, err := e.store.LoginTraits(ctx, rec.UserID, LoginTraitsRecent, now.Add(-24*time.Hour))
+		if err != nil {
+			m.errs.Add(1)
+			e.log.Warn("warden: login history not read; anomaly rules skipped", "user_id", rec.UserID, "error", err)
+		} else {
+			info.FirstLogin = tr.Logins == 0
+			info.Reasons = m.rules(&set, &rec, tr, info.FirstLogin)
+		}
+		info.Suspicious = len(info.Reasons) > 0
+		rec.Suspicious = info.Suspicious
+		rec.Reasons = CleanText(strings.Join(info.Reasons, "; "), MaxLoginReasonsLen)
+	}
+
+	verdict := LoginAllow
+	var hookErr error
+	if m.hook != nil {
+		verdict, hookErr = m.hook(ctx, info)
+		if hookErr != nil {
+			verdict, hookErr = LoginRefuse, fmt.Errorf("core: login hook: %w", hookErr)
+		}
+		if verdict < LoginAllow || verdict > LoginRefuse {
+			verdict = LoginRefuse
+		}
+		if verdict == LoginRefuse {
+			m.refused.Add(1)
+		}
+	}
+	if track && verdict != LoginRefuse {
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if _, err := e.store.AppendLogin(wctx, rec); err != nil {
+			m.errs.Add(1)
+			e.log.Warn("warden: login history not stored", "user_id", rec.UserID, "error", err)
+		}
+		cancel()
+	}
+	if info.Suspicious {
+		m.suspicious.Add(1)
+		if method == "" {
+			method = http.MethodPost
+		}
+		e.events.enqueue(Event{
+			CreatedAt: now, IP: rec.IP, CountryCode: rec.CountryCode, Action: ActionSuspiciousLogin,
+			Path: path, Method: method, UserAgent: l.UserAgent, UserEmail: info.Username, Details: rec.Reasons,
+		})
+		e.log.Warn("warden: suspicious login", "user_id", rec.UserID, "ip", rec.IP, "reasons", rec.Reasons)
+	}
+	return verdict, hookErr
+}
+
+// rules returns the reasons a login is suspicious, in a fixed order.
+func (m *LoginMonitor) rules(set *Settings, rec *LoginRecord, tr LoginTraits, first bool) []string {
+	var reasons []string
+	if !first && set.AlertOnNewCountry && rec.CountryCode != "" && !slices.Contains(tr.Countries, rec.CountryCode) {
+		reasons = append(reasons, "New country: "+rec.CountryCode)
+	}
+	if !first && set.AlertOnNewIP && rec.IP != "" && !m.seenIP(tr.IPs, rec.IP) {
+		reasons = append(reasons, "New IP: "+rec.IP)
+	}
+	if fam := rec.DeviceFamily(); !first && m.newDevice && fam != "" && !slices.Contains(tr.Devices, fam) {
+		reasons = append(reasons, "New device: "+fam)
+	}
+	if set.MaxCountriesPerDay > 0 {
+		n := len(tr.CountriesSince)
+		if rec.CountryCode != "" && !slices.Contains(tr.CountriesSince, rec.CountryCode) {
+			n++
+		}
+		if n > set.MaxCountriesPerDay {
+			reasons = append(reasons, fmt.Sprintf("Countries in 24 h: %d", n))
+		}
+	}
+	return reasons
+}
+
+// seenIP reports whether ip is among seen, IPv6 compared by the engine's
+// prefix (privacy addresses change daily within one network).
+func (m *LoginMonitor) seenIP(seen []string, ip string) bool {
+	if slices.Contains(seen, ip) {
+		return true
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() {
+		return false
+	}
+	g := groupIP(a, m.e.cfg.ipv6Prefix)
+	for _, s := range seen {
+		if b, err := netip.ParseAddr(s); err == nil && b.Is6() && groupIP(b, m.e.cfg.ipv6Prefix) == g {
+			return true
+		}
+	}
+	return false
+}
