@@ -1,0 +1,220 @@
+package bunstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+
+	"github.com/wardenkit/warden/core"
+)
+
+// The rule tables. Each Put normalises its row (core.Normalize) and upserts
+// it on its key; see core.Table for the contract.
+
+func (s *Store) BlockedIPs() core.Table[core.BlockedIP]               { return s.blockedIPs }
+func (s *Store) WhitelistedIPs() core.Table[core.WhitelistedIP]       { return s.whitelistedIPs }
+func (s *Store) BlockedCountries() core.Table[core.BlockedCountry]    { return s.blockedCountries }
+func (s *Store) AllowedCountries() core.Table[core.AllowedCountry]    { return s.allowedCountries }
+func (s *Store) BlockedUserAgents() core.Table[core.BlockedUserAgent] { return s.blockedUserAgents }
+func (s *Store) WhitelistedUsers() core.Table[core.WhitelistedUser]   { return s.whitelistedUsers }
+func (s *Store) BlockedEmails() core.Table[core.BlockedEmail]         { return s.blockedEmails }
+func (s *Store) BlockedDomains() core.Table[core.BlockedDomain]       { return s.blockedDomains }
+func (s *Store) RateLimitRules() core.Table[core.RateLimitRule]       { return s.rateLimitRules }
+
+func (s *Store) initTables() {
+	one := func(k string) ([]any, bool) { return []any{k}, true }
+	s.blockedIPs = newTable[core.BlockedIP, blockedIPRow](s, "blocked ip", one, "ip_address")
+	s.whitelistedIPs = newTable[core.WhitelistedIP, whitelistedIPRow](s, "whitelisted ip", one, "ip_address")
+	s.blockedCountries = newTable[core.BlockedCountry, blockedCountryRow](s, "blocked country", one, "code")
+	s.allowedCountries = newTable[core.AllowedCountry, allowedCountryRow](s, "allowed country", one, "code")
+	s.blockedUserAgents = newTable[core.BlockedUserAgent, blockedUserAgentRow](s, "blocked user agent", one, "pattern")
+	s.whitelistedUsers = newTable[core.WhitelistedUser, whitelistedUserRow](s, "whitelisted user", one, "user_id")
+	s.blockedEmails = newTable[core.BlockedEmail, blockedEmailRow](s, "blocked email", one, "email")
+	s.blockedDomains = newTable[core.BlockedDomain, blockedDomainRow](s, "blocked domain", one, "domain")
+	// RateLimitRule.Key is "METHOD /path".
+	s.rateLimitRules = newTable[core.RateLimitRule, rateLimitRuleRow](s, "rate limit rule",
+		func(k string) ([]any, bool) {
+			method, path, ok := strings.Cut(k, " ")
+			return []any{method, path}, ok
+		}, "method", "path_pattern")
+}
+
+// table is the core.Table of one rule kind T stored as rows R.
+type table[T core.Rule, R any, P row[T, R]] struct {
+	s       *Store
+	what    string                         // for errors
+	keyOf   func(key string) ([]any, bool) // key -> values of the key columns
+	keys    []string                       // key columns
+	keyExpr string                         // "col = ? AND col = ?"
+}
+
+func newTable[T core.Rule, R any, P row[T, R]](s *Store, what string, keyOf func(string) ([]any, bool), keys ...string) *table[T, R, P] {
+	conds := make([]string, len(keys))
+	for i, k := range keys {
+		conds[i] = k + " = ?"
+	}
+	return &table[T, R, P]{s: s, what: what, keyOf: keyOf, keys: keys, keyExpr: strings.Join(conds, " AND ")}
+}
+
+func (t *table[T, R, P]) List(ctx context.Context, q core.Query) ([]T, error) {
+	var rows []R
+	sel := t.s.rdb.NewSelect().Model(&rows).OrderExpr("id ASC")
+	if q.ActiveOnly {
+		sel = sel.Where("is_active = ?", true)
+	}
+	if q.AfterID > 0 {
+		sel = sel.Where("id > ?", q.AfterID)
+	}
+	if q.Limit > 0 {
+		sel = sel.Limit(int64(q.Limit))
+	}
+	if err := sel.Scan(ctx); err != nil {
+		return nil, t.s.errf("list "+t.what, err)
+	}
+	out := make([]T, len(rows))
+	for i := range rows {
+		out[i] = P(&rows[i]).toRule()
+	}
+	return out, nil
+}
+
+func (t *table[T, R, P]) Get(ctx context.Context, key string) (T, error) {
+	var zero T
+	vals, ok := t.keyOf(key)
+	if !ok {
+		return zero, fmt.Errorf("bunstore: get %s %q: %w", t.what, key, core.ErrNotFound)
+	}
+	var r R
+	err := t.s.rdb.NewSelect().Model(P(&r)).Where(t.keyExpr, vals...).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return zero, fmt.Errorf("bunstore: get %s %q: %w", t.what, key, core.ErrNotFound)
+	}
+	if err != nil {
+		return zero, t.s.errf(fmt.Sprintf("get %s %q", t.what, key), err)
+	}
+	return P(&r).toRule(), nil
+}
+
+// Put normalises v and upserts it on its key in one statement, keeping the
+// ID and created_at of an existing row (a disabled row is updated and so
+// reactivated when v is active), and bumps the version in the same
+// transaction. It returns the row as stored.
+func (t *table[T, R, P]) Put(ctx context.Context, v T) (T, error) {
+	var zero T
+	v, err := core.Normalize(v)
+	if err != nil {
+		return zero, fmt.Errorf("bunstore: put %s: %w", t.what, err)
+	}
+	var r R
+	p := P(&r)
+	p.fromRule(v)
+	now := t.s.now()
+	p.rowMeta().CreatedAt, p.rowMeta().UpdatedAt = now, now
+	t.s.cutStrings(p)
+	key := p.toRule().Key()
+	vals, _ := t.keyOf(key)
+	err = t.s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := bumpVersion(ctx, tx); err != nil {
+			return err
+		}
+		q := t.s.upsert(tx.NewInsert().Model(p), t.keys, p)
+		if t.s.dialect == dialect.MySQL { // no RETURNING with ON DUPLICATE KEY
+			if _, err := q.Exec(ctx); err != nil {
+				return err
+			}
+			return tx.NewSelect().Model(p).Where(t.keyExpr, vals...).Scan(ctx)
+		}
+		_, err := q.Returning("*").Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return zero, t.s.errf(fmt.Sprintf("put %s %q", t.what, key), err)
+	}
+	return p.toRule(), nil
+}
+
+var errNoRow = errors.New("no row")
+
+func (t *table[T, R, P]) Delete(ctx context.Context, key string) error {
+	vals, ok := t.keyOf(key)
+	if !ok {
+		return fmt.Errorf("bunstore: delete %s %q: %w", t.what, key, core.ErrNotFound)
+	}
+	err := t.s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := bumpVersion(ctx, tx); err != nil {
+			return err
+		}
+		res, err := tx.NewDelete().Model((*R)(nil)).Where(t.keyExpr, vals...).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return errNoRow // rolls the version back
+		}
+		return nil
+	})
+	if errors.Is(err, errNoRow) {
+		return fmt.Errorf("bunstore: delete %s %q: %w", t.what, key, core.ErrNotFound)
+	}
+	if err != nil {
+		return t.s.errf(fmt.Sprintf("delete %s %q", t.what, key), err)
+	}
+	return nil
+}
+
+// upsert turns an INSERT of model into an upsert on the key columns that
+// overwrites every column but id, created_at and the key.
+func (s *Store) upsert(q *bun.InsertQuery, keys []string, model any) *bun.InsertQuery {
+	tbl := s.db.Table(reflect.TypeOf(model).Elem())
+	if s.dialect == dialect.MySQL {
+		q = q.On("DUPLICATE KEY UPDATE")
+	} else {
+		q = q.On("CONFLICT (" + strings.Join(keys, ", ") + ") DO UPDATE")
+	}
+	for _, f := range tbl.Fields {
+		if f.IsPK || f.Name == "created_at" || contains(keys, f.Name) {
+			continue
+		}
+		if s.dialect == dialect.MySQL {
+			q = q.Set("? = VALUES(?)", bun.Ident(f.Name), bun.Ident(f.Name))
+		} else {
+			q = q.Set("? = EXCLUDED.?", bun.Ident(f.Name), bun.Ident(f.Name))
+		}
+	}
+	return q
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// cutStrings makes every string column of the row pointed to by model valid
+// UTF-8 without NUL bytes and no longer than its column (columnLimits), cut
+// on a rune boundary: an over-long value is shortened, never refused.
+func (s *Store) cutStrings(model any) {
+	v := reflect.ValueOf(model).Elem()
+	tbl := s.db.Table(v.Type())
+	limits := columnLimits[tbl.Name]
+	for _, f := range tbl.Fields {
+		fv := f.Value(v)
+		if fv.Kind() != reflect.String {
+			continue
+		}
+		if c := core.CleanText(fv.String(), limits[f.Name]); c != fv.String() {
+			fv.SetString(c)
+		}
+	}
+}
