@@ -1,0 +1,226 @@
+package echowarden
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wardenkit/warden/adapters/httpwarden"
+	"github.com/wardenkit/warden/adapters/internal/loginguard"
+	"github.com/wardenkit/warden/core"
+)
+
+// ErrNoLoginGuard is returned by LoginFailed and LoginSucceeded when no
+// LoginGuard began an attempt for the request (the same value as
+// httpwarden.ErrNoLoginGuard).
+var ErrNoLoginGuard = loginguard.ErrNoGuard
+
+type loginConfig struct {
+	guard  loginguard.Config
+	locked func(echo.Context, *core.LockedError) error
+}
+
+// LoginOption configures LoginGuard.
+type LoginOption func(*loginConfig) error
+
+// WithLogger sets the logger of LoginGuard's warnings (default:
+// slog.Default(), as the engine's own default). Give it the engine's logger.
+func WithLogger(l *slog.Logger) LoginOption {
+	return func(c *loginConfig) error {
+		if l == nil {
+			return errors.New("WithLogger: nil logger")
+		}
+		c.guard.Logger = l
+		return nil
+	}
+}
+
+// WithOutcomeFromStatus lets LoginGuard decide an attempt the handler
+// reported nothing about from the response status: success(status) true
+// counts it as a success, false as a failure, and no warning is logged.
+// LoginFailed and LoginSucceeded still take precedence. The status is the
+// one written (c.Response().Status), or, when the handler returned an error
+// without writing, the *echo.HTTPError's code (500 for other errors).
+//
+// It is off by default because a failed login often answers 200 (the form
+// again, with an error) or 302, just as a successful one does; give the
+// mapping of your handler, such as
+//
+//	echowarden.WithOutcomeFromStatus(func(code int) bool { return code == http.StatusSeeOther })
+//
+// An inferred success happens after the handler returned, so the
+// LoginMonitor's verdict (a second factor, a refusal) cannot be acted on and
+// is only logged, and no login history is recorded (the user ID is not
+// known). Handlers that can call LoginSucceeded should.
+func WithOutcomeFromStatus(success func(status int) bool) LoginOption {
+	return func(c *loginConfig) error {
+		if success == nil {
+			return errors.New("WithOutcomeFromStatus: nil function")
+		}
+		c.guard.FromStatus = success
+		return nil
+	}
+}
+
+// WithLockedHandler replaces the default answer to a locked-out attempt
+// (httpwarden.WriteLocked on c.Response()), for example with the login page
+// and an error message. f must write the response or return an error for
+// Echo's HTTPErrorHandler; the login handler does not run. Keep the 429
+// status and le.RetryAfter's Retry-After where the client is a program.
+func WithLockedHandler(f func(echo.Context, *core.LockedError) error) LoginOption {
+	return func(c *loginConfig) error {
+		if f == nil {
+			return errors.New("WithLockedHandler: nil handler")
+		}
+		c.locked = f
+		return nil
+	}
+}
+
+// LoginGuard returns the Echo middleware protecting a login handler with l
+// (DESIGN §6). Give it to the login route:
+//
+//	guard, err := echowarden.LoginGuard(eng.Lockout(), func(c echo.Context) string { return c.FormValue("username") })
+//	e.POST("/login", login, guard)
+//
+// For each request it calls l.Begin with the username username returns, the
+// request's own context (c.Request().Context()) and the client address of
+// the engine's trust model; Echo's RealIP and IPExtractor are never used. A
+// locked-out attempt gets httpwarden.WriteLocked's answer: 429 "Too many
+// login attempts", as text or JSON, with Retry-After while the lock has an
+// end. When the attempt cannot be judged (the attempt counter failed and the
+// lockout's fail policy is closed) the answer is httpwarden.WriteDenial's
+// 503. Otherwise the handler runs with the attempt in c.Request()'s context
+// and reports its outcome with LoginFailed or LoginSucceeded before
+// returning.
+//
+// Every request through the guard is an attempt: guard the route that
+// checks the password, not the one that shows the form. An attempt the
+// handler reports nothing about counts as failed, and the first such
+// attempt logs a warning; WithOutcomeFromStatus infers it from the status
+// instead. An attempt whose handler panics counts as failed. Whitelisted
+// attempts (core.WhitelistBypass) go through the same calls and count
+// nothing.
+//
+// The username function runs before the handler; c.FormValue there is fine,
+// binding a JSON body is not (it consumes the body). The middleware costs
+// one allocation per request beside Begin's: the copy of the request
+// carrying the attempt. It is safe for concurrent use.
+func LoginGuard(l *core.Lockout, username func(echo.Context) string, opts ...LoginOption) (echo.MiddlewareFunc, error) {
+	cfg := loginConfig{locked: writeLocked}
+	switch {
+	case l == nil:
+		return nil, errors.New("echowarden: LoginGuard: nil lockout")
+	case username == nil:
+		return nil, errors.New("echowarden: LoginGuard: nil username function")
+	}
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("echowarden: LoginGuard: nil option")
+		}
+		if err := o(&cfg); err != nil {
+			return nil, fmt.Errorf("echowarden: LoginGuard: %w", err)
+		}
+	}
+	g := loginguard.New("echowarden", l, cfg.guard)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r, st, err := g.Begin(c.Request(), username(c))
+			if err != nil {
+				var le *core.LockedError
+				if errors.As(err, &le) {
+					return cfg.locked(c, le)
+				}
+				httpwarden.WriteDenial(c.Response(), c.Request(), core.Decision{Status: http.StatusServiceUnavailable})
+				return nil
+			}
+			c.SetRequest(r)
+			returned := false
+			defer func() {
+				if !returned {
+					st.Abandon(r)
+				}
+			}()
+			err = next(c)
+			returned = true
+			status := 0
+			if g.CapturesStatus() {
+				status = responseStatus(c, err)
+			}
+			st.Finish(r, status)
+			return err
+		}
+	}, nil
+}
+
+// responseStatus is the status c's response was or will be sent with.
+func responseStatus(c echo.Context, err error) int {
+	res := c.Response()
+	if err == nil || res.Committed {
+		return res.Status
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return he.Code
+	}
+	return http.StatusInternalServerError
+}
+
+func writeLocked(c echo.Context, le *core.LockedError) error {
+	httpwarden.WriteLocked(c.Response(), c.Request(), le)
+	return nil
+}
+
+// LoginFailed reports that the attempt LoginGuard began for c's request
+// failed (wrong password, unknown user). The failure that reaches a limit
+// locks the key. It returns ErrNoLoginGuard when no guard ran, an error
+// wrapping core.ErrTicketUsed when the attempt already has an outcome, and
+// Lockout's error when the attempt counter could not be told (the attempt
+// then counts as failed anyway, when its reservation times out).
+func LoginFailed(c echo.Context) error {
+	st := state(c)
+	if st == nil {
+		return fmt.Errorf("echowarden: LoginFailed: %w", ErrNoLoginGuard)
+	}
+	return st.Fail(c.Request().Context(), "LoginFailed")
+}
+
+// SuccessOption adds to what LoginSucceeded reports.
+type SuccessOption func(*core.Success)
+
+// WithSessionKey records the session key in the login history.
+func WithSessionKey(key string) SuccessOption {
+	return func(s *core.Success) { s.SessionKey = key }
+}
+
+// LoginSucceeded reports that the password of the attempt LoginGuard began
+// for c's request was right, for the user userID (the application's ID, as
+// in core.WhitelistedUser). It clears the username's failures (not the
+// address's) and returns the LoginMonitor's verdict: issue the session only
+// on core.LoginAllow; ask for a second factor on
+// core.LoginRequireSecondFactor; refuse otherwise, also whenever the error
+// is not nil (the login hook failed, no guard ran, the attempt already had an
+// outcome).
+func LoginSucceeded(c echo.Context, userID string, opts ...SuccessOption) (core.LoginVerdict, error) {
+	st := state(c)
+	if st == nil {
+		return core.LoginRefuse, fmt.Errorf("echowarden: LoginSucceeded: %w", ErrNoLoginGuard)
+	}
+	s := core.Success{UserID: userID}
+	for _, o := range opts {
+		if o != nil {
+			o(&s)
+		}
+	}
+	return st.Succeed(c.Request().Context(), "LoginSucceeded", s)
+}
+
+func state(c echo.Context) *loginguard.State {
+	if c == nil || c.Request() == nil {
+		return nil
+	}
+	return loginguard.From(c.Request().Context())
+}

@@ -1,0 +1,206 @@
+package ginwarden
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/wardenkit/warden/adapters/httpwarden"
+	"github.com/wardenkit/warden/adapters/internal/loginguard"
+	"github.com/wardenkit/warden/core"
+)
+
+// ErrNoLoginGuard is returned by LoginFailed and LoginSucceeded when no
+// LoginGuard began an attempt for the request (the same value as
+// httpwarden.ErrNoLoginGuard).
+var ErrNoLoginGuard = loginguard.ErrNoGuard
+
+type loginConfig struct {
+	guard  loginguard.Config
+	locked func(*gin.Context, *core.LockedError)
+}
+
+// LoginOption configures LoginGuard.
+type LoginOption func(*loginConfig) error
+
+// WithLogger sets the logger of LoginGuard's warnings (default:
+// slog.Default(), as the engine's own default). Give it the engine's logger.
+func WithLogger(l *slog.Logger) LoginOption {
+	return func(c *loginConfig) error {
+		if l == nil {
+			return errors.New("WithLogger: nil logger")
+		}
+		c.guard.Logger = l
+		return nil
+	}
+}
+
+// WithOutcomeFromStatus lets LoginGuard decide an attempt the handler
+// reported nothing about from the response status (c.Writer.Status()):
+// success(status) true counts it as a success, false as a failure, and no
+// warning is logged. LoginFailed and LoginSucceeded still take precedence.
+//
+// It is off by default because a failed login often answers 200 (the form
+// again, with an error) or 302, just as a successful one does; give the
+// mapping of your handler, such as
+//
+//	ginwarden.WithOutcomeFromStatus(func(code int) bool { return code == http.StatusSeeOther })
+//
+// An inferred success happens after the handler returned, so the
+// LoginMonitor's verdict (a second factor, a refusal) cannot be acted on and
+// is only logged, and no login history is recorded (the user ID is not
+// known). Handlers that can call LoginSucceeded should.
+func WithOutcomeFromStatus(success func(status int) bool) LoginOption {
+	return func(c *loginConfig) error {
+		if success == nil {
+			return errors.New("WithOutcomeFromStatus: nil function")
+		}
+		c.guard.FromStatus = success
+		return nil
+	}
+}
+
+// WithLockedHandler replaces the default answer to a locked-out attempt
+// (httpwarden.WriteLocked on c.Writer), for example with the login page and
+// an error message. f must write the response; LoginGuard aborts the chain
+// after it. Keep the 429 status and le.RetryAfter's Retry-After where the
+// client is a program.
+func WithLockedHandler(f func(*gin.Context, *core.LockedError)) LoginOption {
+	return func(c *loginConfig) error {
+		if f == nil {
+			return errors.New("WithLockedHandler: nil handler")
+		}
+		c.locked = f
+		return nil
+	}
+}
+
+// LoginGuard returns the Gin handler protecting a login handler with l
+// (DESIGN §6). Put it before the login handler:
+//
+//	guard, err := ginwarden.LoginGuard(eng.Lockout(), func(c *gin.Context) string { return c.PostForm("username") })
+//	r.POST("/login", guard, login)
+//
+// For each request it calls l.Begin with the username username returns, the
+// request's own context (c.Request.Context()) and the client address of the
+// engine's trust model; Gin's ClientIP and trusted proxies are never used. A
+// locked-out attempt gets httpwarden.WriteLocked's answer: 429 "Too many
+// login attempts", as text or JSON, with Retry-After while the lock has an
+// end; then the chain is aborted. When the attempt cannot be judged (the
+// attempt counter failed and the lockout's fail policy is closed) the answer
+// is httpwarden.WriteDenial's 503. Otherwise the chain goes on with the
+// attempt in c.Request's context, and the login handler reports its outcome
+// with LoginFailed or LoginSucceeded before returning.
+//
+// Every request through the guard is an attempt: guard the route that
+// checks the password, not the one that shows the form. An attempt the
+// handler reports nothing about counts as failed, and the first such
+// attempt logs a warning; WithOutcomeFromStatus infers it from the status
+// instead. An attempt whose handler panics counts as failed. Whitelisted
+// attempts (core.WhitelistBypass) go through the same calls and count
+// nothing.
+//
+// The username function runs before the handler; c.PostForm there is fine,
+// c.ShouldBindJSON is not (it consumes the body; use
+// c.ShouldBindBodyWithJSON). The guard costs one allocation per request
+// beside Begin's: the copy of the request carrying the attempt. It is safe
+// for concurrent use.
+func LoginGuard(l *core.Lockout, username func(*gin.Context) string, opts ...LoginOption) (gin.HandlerFunc, error) {
+	cfg := loginConfig{locked: writeLocked}
+	switch {
+	case l == nil:
+		return nil, errors.New("ginwarden: LoginGuard: nil lockout")
+	case username == nil:
+		return nil, errors.New("ginwarden: LoginGuard: nil username function")
+	}
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("ginwarden: LoginGuard: nil option")
+		}
+		if err := o(&cfg); err != nil {
+			return nil, fmt.Errorf("ginwarden: LoginGuard: %w", err)
+		}
+	}
+	g := loginguard.New("ginwarden", l, cfg.guard)
+	return func(c *gin.Context) {
+		r, st, err := g.Begin(c.Request, username(c))
+		if err != nil {
+			var le *core.LockedError
+			if errors.As(err, &le) {
+				cfg.locked(c, le)
+			} else {
+				httpwarden.WriteDenial(c.Writer, c.Request, core.Decision{Status: http.StatusServiceUnavailable})
+			}
+			c.Abort()
+			return
+		}
+		c.Request = r
+		returned := false
+		defer func() {
+			if !returned {
+				st.Abandon(r)
+			}
+		}()
+		c.Next()
+		returned = true
+		st.Finish(r, c.Writer.Status())
+	}, nil
+}
+
+func writeLocked(c *gin.Context, le *core.LockedError) {
+	httpwarden.WriteLocked(c.Writer, c.Request, le)
+}
+
+// LoginFailed reports that the attempt LoginGuard began for c's request
+// failed (wrong password, unknown user). The failure that reaches a limit
+// locks the key. It returns ErrNoLoginGuard when no guard ran, an error
+// wrapping core.ErrTicketUsed when the attempt already has an outcome, and
+// Lockout's error when the attempt counter could not be told (the attempt
+// then counts as failed anyway, when its reservation times out).
+func LoginFailed(c *gin.Context) error {
+	st := state(c)
+	if st == nil {
+		return fmt.Errorf("ginwarden: LoginFailed: %w", ErrNoLoginGuard)
+	}
+	return st.Fail(c.Request.Context(), "LoginFailed")
+}
+
+// SuccessOption adds to what LoginSucceeded reports.
+type SuccessOption func(*core.Success)
+
+// WithSessionKey records the session key in the login history.
+func WithSessionKey(key string) SuccessOption {
+	return func(s *core.Success) { s.SessionKey = key }
+}
+
+// LoginSucceeded reports that the password of the attempt LoginGuard began
+// for c's request was right, for the user userID (the application's ID, as
+// in core.WhitelistedUser). It clears the username's failures (not the
+// address's) and returns the LoginMonitor's verdict: issue the session only
+// on core.LoginAllow; ask for a second factor on
+// core.LoginRequireSecondFactor; refuse otherwise, also whenever the error
+// is not nil (the login hook failed, no guard ran, the attempt already had an
+// outcome).
+func LoginSucceeded(c *gin.Context, userID string, opts ...SuccessOption) (core.LoginVerdict, error) {
+	st := state(c)
+	if st == nil {
+		return core.LoginRefuse, fmt.Errorf("ginwarden: LoginSucceeded: %w", ErrNoLoginGuard)
+	}
+	s := core.Success{UserID: userID}
+	for _, o := range opts {
+		if o != nil {
+			o(&s)
+		}
+	}
+	return st.Succeed(c.Request.Context(), "LoginSucceeded", s)
+}
+
+func state(c *gin.Context) *loginguard.State {
+	if c == nil || c.Request == nil {
+		return nil
+	}
+	return loginguard.From(c.Request.Context())
+}
