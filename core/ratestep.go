@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/netip"
 	"path"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,15 +99,31 @@ type rateRule struct {
 	reportOnly bool
 }
 
-// rateSet is the compiled rate-limit rules of a snapshot.
+// rateSet is the compiled rate-limit rules of a snapshot. Prefix rules whose
+// pattern holds a whole first path segment ("/api/v1/*") are indexed by that
+// segment, so a request only tests the prefixes that can match it.
 type rateSet struct {
 	rules    []rateRule
 	exact    map[string][]int // path -> rule indexes
-	prefixes []int            // rule indexes, longest pattern first
+	bySeg    map[string][]int // first path segment -> prefix rule indexes
+	prefixes []int            // the other prefix rules ("/*", "/ap*")
+}
+
+// firstSegment returns "api" for "/api/v1/x" and ok=false when p has no
+// complete first segment followed by "/" (as in "/api" or "/ap").
+func firstSegment(p string) (string, bool) {
+	if len(p) < 2 || p[0] != '/' {
+		return "", false
+	}
+	i := strings.IndexByte(p[1:], '/')
+	if i < 0 {
+		return "", false
+	}
+	return p[1 : 1+i], true
 }
 
 func compileRates(rules []RateLimitRule, bad func(string, Meta, string, error)) rateSet {
-	rs := rateSet{exact: map[string][]int{}}
+	rs := rateSet{exact: map[string][]int{}, bySeg: map[string][]int{}}
 	for _, r := range rules {
 		l, err := r.Limit()
 		if err != nil {
@@ -132,15 +147,14 @@ func compileRates(rules []RateLimitRule, bad func(string, Meta, string, error)) 
 		}
 		i := len(rs.rules)
 		rs.rules = append(rs.rules, rr)
-		if rr.prefix {
+		if seg, ok := firstSegment(rr.pattern); rr.prefix && ok {
+			rs.bySeg[seg] = append(rs.bySeg[seg], i)
+		} else if rr.prefix {
 			rs.prefixes = append(rs.prefixes, i)
 		} else {
 			rs.exact[rr.pattern] = append(rs.exact[rr.pattern], i)
 		}
 	}
-	sort.SliceStable(rs.prefixes, func(a, b int) bool {
-		return len(rs.rules[rs.prefixes[a]].pattern) > len(rs.rules[rs.prefixes[b]].pattern)
-	})
 	return rs
 }
 
@@ -165,11 +179,12 @@ func limitIP(ip netip.Addr, v6bits int) netip.Addr {
 type rateScratch struct {
 	keys  []LimitKey
 	res   []LimitResult
-	rules []int
+	rules []int // matching rule indexes
+	order []int // rule index of each key
 }
 
 var ratePool = sync.Pool{New: func() any {
-	return &rateScratch{keys: make([]LimitKey, 0, 8), res: make([]LimitResult, 0, 8), rules: make([]int, 0, 8)}
+	return &rateScratch{keys: make([]LimitKey, 0, 8), res: make([]LimitResult, 0, 8), rules: make([]int, 0, 8), order: make([]int, 0, 8)}
 }}
 
 const maxRateValue = ratelimit.MaxValueLen
@@ -184,7 +199,7 @@ func (e *Engine) rateLimit(ctx context.Context, r *http.Request, req Request, s 
 	}
 	p := req.Route
 	if p == "" {
-		p = path.Clean(r.URL.Path)
+		p = cleanPath(r.URL.Path)
 	}
 	sc := ratePool.Get().(*rateScratch)
 	defer ratePool.Put(sc)
@@ -199,11 +214,19 @@ func (e *Engine) rateLimit(ctx context.Context, r *http.Request, req Request, s 
 			sc.rules = append(sc.rules, i)
 		}
 	}
+	if seg, ok := firstSegment(p); ok {
+		for _, i := range rs.bySeg[seg] {
+			if rr := &rs.rules[i]; strings.HasPrefix(p, rr.pattern) && rr.matchesMethod(r.Method) {
+				sc.rules = append(sc.rules, i)
+			}
+		}
+	}
 	if len(sc.rules) == 0 {
 		return false
 	}
 	ip := limitIP(d.ClientIP, e.cfg.ipv6Prefix)
 	enforce, report := sc.keys[:0], 0
+	sc.order = sc.order[:0]
 	for pass := 0; pass < 2; pass++ { // enforcing rules first, then report-only ones
 		for _, i := range sc.rules {
 			rr := &rs.rules[i]
@@ -224,6 +247,7 @@ func (e *Engine) rateLimit(ctx context.Context, r *http.Request, req Request, s 
 				k.IP = ip
 			}
 			enforce = append(enforce, k)
+			sc.order = append(sc.order, i)
 			if pass == 1 {
 				report++
 			}
@@ -265,7 +289,7 @@ func (e *Engine) rateLimit(ctx context.Context, r *http.Request, req Request, s 
 		}
 	}
 	if best >= 0 {
-		rr := e.ruleByID(rs, enforce[best].Rule)
+		rr := &rs.rules[sc.order[best]]
 		l := res[best].Limit
 		d.RateLimit = RateLimitInfo{Name: rr.name, Quota: l.EffectiveBurst(), Window: l.Period, Remaining: res[best].Remaining, Reset: res[best].ResetAfter}
 	}
@@ -278,13 +302,13 @@ func (e *Engine) rateLimit(ctx context.Context, r *http.Request, req Request, s 
 	return true
 }
 
-func (e *Engine) ruleByID(rs *rateSet, id int64) *rateRule {
-	for i := range rs.rules {
-		if rs.rules[i].id == id {
-			return &rs.rules[i]
-		}
+// cleanPath is path.Clean without the work when p is already clean (the
+// common case).
+func cleanPath(p string) string {
+	if p == "" || p[0] != '/' || strings.Contains(p, "//") || strings.Contains(p, "/.") || (len(p) > 1 && p[len(p)-1] == '/') {
+		return path.Clean("/" + p)
 	}
-	return &rateRule{}
+	return p
 }
 
 // allow calls the limiter, falling back to the in-process one while the
