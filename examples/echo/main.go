@@ -3,8 +3,8 @@
 //
 //	go run ./examples/echo -block-ip 203.0.113.0/24 -block-ua sqlmap -trust-proxy 10.0.0.0/8
 //
-// Rules live in memory (core/memstore) and are written through eng.Rules()
-// after eng.Start. SIGINT or SIGTERM shuts down gracefully and flushes the
+// Rules are stored in warden.db (or -dsn / WARDEN_DSN) and written through
+// eng.Rules() after eng.Start. SIGINT or SIGTERM shuts down gracefully and flushes the
 // security events.
 package main
 
@@ -28,7 +28,7 @@ import (
 	"github.com/wardenkit/warden/adapters/echowarden"
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/geo"
-	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/examples/internal/appstore"
 )
 
 func main() {
@@ -59,6 +59,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.SetOutput(stdout)
 	addr := fs.String("addr", ":8080", "listen address")
 	geoPath := fs.String("geoip", "", "optional GeoLite2/GeoIP2 Country .mmdb `file`, for -block-country")
+	dsn := fs.String("dsn", appstore.DSN(), "store: sqlite:file:PATH, postgres://… or mysql://… (env WARDEN_DSN)")
+	redisURL := fs.String("redis", appstore.RedisURL(), "optional redis:// URL shared by replicas (env WARDEN_REDIS_URL)")
 	var blockIPs, blockCountries, blockUAs, trusted list
 	fs.Var(&blockIPs, "block-ip", "IP or CIDR network to block (repeatable, or comma-separated)")
 	fs.Var(&blockCountries, "block-country", "ISO country code to block (needs -geoip)")
@@ -73,7 +75,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	log := slog.New(slog.NewTextHandler(stdout, nil))
-	opts := []core.Option{core.WithLogger(log)}
+	store, storeOpts, closeStore, err := appstore.Open(ctx, *dsn, *redisURL)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	opts := append([]core.Option{core.WithLogger(log)}, storeOpts...)
 	for _, s := range trusted {
 		p, err := core.ParseNetwork(s)
 		if err != nil {
@@ -95,7 +102,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return errors.New("-block-country needs -geoip")
 	}
 
-	eng, err := core.New(memstore.New(), opts...)
+	eng, err := core.New(store, opts...)
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,11 @@
 //	go run ./examples/gin -block-ip 203.0.113.0/24,198.51.100.7 -block-ua sqlmap
 //	go run ./examples/gin -trust-proxy 10.0.0.0/8 -geoip GeoLite2-Country.mmdb -block-country RU
 //
-// Rules live in memory (core/memstore) for now and are written through
-// eng.Rules() after eng.Start, the way an admin page or the CLI writes them.
+// Rules are stored in a SQLite file, warden.db in the working directory
+// (-dsn or WARDEN_DSN selects PostgreSQL or MySQL instead), so they survive a
+// restart; flags write them through eng.Rules() after eng.Start, the way an
+// admin page or the CLI writes them. With -redis (or WARDEN_REDIS_URL) replicas
+// share rule changes, rate limits and login counters.
 // SIGINT or SIGTERM shuts the server down gracefully and flushes the
 // security events.
 package main
@@ -30,7 +33,7 @@ import (
 	"github.com/wardenkit/warden/adapters/ginwarden"
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/geo"
-	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/examples/internal/appstore"
 )
 
 func main() {
@@ -62,6 +65,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.SetOutput(stdout)
 	addr := fs.String("addr", ":8080", "listen address")
 	geoPath := fs.String("geoip", "", "optional GeoLite2/GeoIP2 Country .mmdb `file`, for -block-country")
+	dsn := fs.String("dsn", appstore.DSN(), "store: sqlite:file:PATH, postgres://… or mysql://… (env WARDEN_DSN)")
+	redisURL := fs.String("redis", appstore.RedisURL(), "optional redis:// URL shared by replicas (env WARDEN_REDIS_URL)")
 	var blockIPs, blockCountries, blockUAs, trusted list
 	fs.Var(&blockIPs, "block-ip", "IP or CIDR network to block (repeatable, or comma-separated)")
 	fs.Var(&blockCountries, "block-country", "ISO country code to block, e.g. RU (needs -geoip)")
@@ -77,7 +82,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stdout, nil))
 
-	opts := []core.Option{core.WithLogger(log)}
+	store, storeOpts, closeStore, err := appstore.Open(ctx, *dsn, *redisURL)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	opts := append([]core.Option{core.WithLogger(log)}, storeOpts...)
 	for _, s := range trusted {
 		p, err := core.ParseNetwork(s)
 		if err != nil {
@@ -99,7 +109,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return errors.New("-block-country needs -geoip: without a country database no request has a country")
 	}
 
-	eng, err := core.New(memstore.New(), opts...)
+	eng, err := core.New(store, opts...)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"io"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/wardenkit/warden/examples/internal/smoketest"
@@ -33,3 +37,25 @@ func TestGeoIP(t *testing.T) {
 }
 
 func TestBadFlags(t *testing.T) { smoketest.CheckBadFlags(t, run) }
+
+// Rules written with the flags are stored in the SQLite file: started again
+// without flags, the app still blocks.
+func TestRulesSurviveRestart(t *testing.T) {
+	dsn := "sqlite:file:" + filepath.Join(t.TempDir(), "warden.db")
+	t.Run("with_flags", func(t *testing.T) {
+		base := smoketest.Start(t, run, "-dsn", dsn, "-block-ip", "127.0.0.2")
+		smoketest.Expect(t, "blocked", 403, "Access denied", "127.0.0.2", base+"/")
+	})
+	t.Run("restarted_without_flags", func(t *testing.T) {
+		base := smoketest.Start(t, run, "-dsn", dsn)
+		smoketest.Expect(t, "still blocked", 403, "Access denied", "127.0.0.2", base+"/")
+		smoketest.Expect(t, "others allowed", 200, "hello 127.0.0.1", "127.0.0.1", base+"/")
+	})
+}
+
+func TestBadDSN(t *testing.T) {
+	err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-redis", "", "-dsn", "postgres://u:secret@127.0.0.1:1/x?connect_timeout=1"}, io.Discard)
+	if err == nil || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("unreachable database: %v (must fail and never show the password)", err)
+	}
+}

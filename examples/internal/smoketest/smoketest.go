@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -56,7 +57,10 @@ func Start(t *testing.T, run Run, args ...string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &output{addr: make(chan string, 1)}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), out) }()
+	if !slices.Contains(args, "-dsn") { // never the working directory's warden.db
+		args = append([]string{"-dsn", "sqlite:file:" + filepath.Join(t.TempDir(), "warden.db")}, args...)
+	}
+	go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-redis", ""}, args...), out) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -1,0 +1,67 @@
+// Package appstore opens the storage the example applications run on: a
+// SQLite file by default, PostgreSQL or MySQL when a DSN says so, and Redis
+// for the bus, the rate limiter and the login counters when a URL is given.
+package appstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wardenkit/warden/bunstore"
+	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/redisstore"
+)
+
+// DefaultDSN is the embedded default: a SQLite file in the working directory.
+const DefaultDSN = "sqlite:file:warden.db"
+
+// DSN is WARDEN_DSN, or DefaultDSN when it is unset.
+func DSN() string {
+	if v := os.Getenv("WARDEN_DSN"); v != "" {
+		return v
+	}
+	return DefaultDSN
+}
+
+// RedisURL is WARDEN_REDIS_URL ("" when unset: in-process bus and counters).
+func RedisURL() string { return os.Getenv("WARDEN_REDIS_URL") }
+
+// Open opens (and migrates) the store at dsn and, when redisURL is set, a
+// Redis client whose bus, limiter and attempt counter it returns as engine
+// options. close releases both.
+func Open(ctx context.Context, dsn, redisURL string) (st core.Store, opts []core.Option, close func(), err error) {
+	bs, err := bunstore.Open(ctx, dsn, bunstore.WithAutoMigrate())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	closers := []func(){func() { _ = bs.Close() }}
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	if redisURL != "" {
+		o, err := redis.ParseURL(redisURL)
+		if err != nil {
+			closeAll()
+			return nil, nil, nil, errors.New("WARDEN_REDIS_URL: not a redis:// URL")
+		}
+		rdb := redis.NewClient(o)
+		closers = append(closers, func() { _ = rdb.Close() })
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			closeAll()
+			return nil, nil, nil, fmt.Errorf("redis at %s: %w", o.Addr, err)
+		}
+		rs, err := redisstore.New(rdb)
+		if err != nil {
+			closeAll()
+			return nil, nil, nil, err
+		}
+		opts = append(opts, core.WithBus(rs.Bus()), core.WithLimiter(rs.Limiter()), core.WithAttemptCounter(rs.Attempts()))
+	}
+	return bs, opts, closeAll, nil
+}
