@@ -136,10 +136,15 @@ func TestSubscribeReportsResubscribe(t *testing.T) {
 	}
 }
 
-func TestRedisDownWritesStillConverge(t *testing.T) {
+// deadRedis is a client of a Redis that is not there.
+func deadRedis(t *testing.T) redis.UniversalClient {
 	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 50 * time.Millisecond, MaxRetries: -1})
-	defer dead.Close()
-	s, _ := redisstore.New(dead)
+	t.Cleanup(func() { dead.Close() })
+	return dead
+}
+
+func TestRedisDownWritesStillConverge(t *testing.T) {
+	s, _ := redisstore.New(deadRedis(t))
 	st := memstore.New()
 	engA := startEngine(t, st, s.Bus(), 200*time.Millisecond)
 	engB := startEngine(t, st, s.Bus(), 200*time.Millisecond)
