@@ -1,11 +1,13 @@
 // Package redisstore puts warden's shared, fast state on Redis (single,
 // Sentinel or Cluster, through redis.UniversalClient): the Bus that tells
-// every replica about rule changes, and the rate Limiter that makes replicas
-// share one limit.
+// every replica about rule changes, the rate Limiter that makes replicas
+// share one limit, and the login Attempts counter that makes a lockout hold
+// on every replica.
 //
 //	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"127.0.0.1:6379"}})
 //	rs, err := redisstore.New(rdb)
-//	eng, err := core.New(store, core.WithBus(rs.Bus()), core.WithLimiter(rs.Limiter()))
+//	eng, err := core.New(store, core.WithBus(rs.Bus()), core.WithLimiter(rs.Limiter()),
+//		core.WithAttemptCounter(rs.Attempts()))
 //
 // The limiter evaluates every key of a request with one Lua script (GCRA on
 // the Redis server's clock, all or nothing), loaded at Start and re-sent with
@@ -15,6 +17,23 @@
 // (by default, in-process counters take over until Redis answers again). On
 // Cluster, each key is hash-tagged on its own value and the keys of a request
 // go in one pipeline; atomicity across a request's rules is then per key.
+//
+// Attempts (a core.AttemptCounter) gives the same results as the in-process
+// core.MemoryAttempts for the same calls: one Lua script per Begin, Fail or
+// Succeed settles the stored, timestamped attempts against the limits and
+// cool-off passed in that call, so changed settings apply to existing
+// counters; a reservation is made on all of an attempt's keys or none.
+// Unlike the limiter it runs on the caller's clock (the now of each call),
+// so replicas need synchronised clocks. Counters are sorted sets of failures
+// and reservations plus a lock time, named after the Lockout's keys, whose
+// usernames are hashed; they expire max(cool-off, 24 h) plus the
+// reservation timeout after their last change, except locks without end
+// (cool-off 0), kept until Unlock. Deadline, breaker and fail policy are as
+// for the limiter (core.WithLockoutFailPolicy). On Cluster, the keys bound
+// to the client address share a slot and one script; the opt-in
+// username-only key lives elsewhere and needs a second call, so Reserve is
+// all or nothing by compensation (a reservation made in the first slot is
+// dropped when the second refuses) rather than atomically.
 //
 // The bus carries only version numbers; the rules themselves are always read
 // from the store. Pub/sub loses messages while a connection is down, so the

@@ -1,0 +1,411 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wardenkit/warden/core"
+)
+
+// Attempts is a core.AttemptCounter on Redis, shared by every replica that
+// uses the same Redis and prefix: a lockout holds across them. Get it from
+// Store.Attempts and pass it to core.WithAttemptCounter.
+//
+// It behaves exactly like core.MemoryAttempts: every step (Reserve, Fail,
+// Release, Status) is one Lua script call that settles the stored
+// timestamps against the limits and policy passed in that call, the same
+// steps in the same order as the memory counter, so a changed limit or
+// cool-off applies to existing counters at once. Reset is one DEL.
+//
+// Time is the caller's: the now argument of each call, as the AttemptCounter
+// contract requires (and as the memory counter does), never the Redis
+// server's clock. Replicas must therefore keep their clocks in sync (NTP);
+// a replica whose clock is ahead by d makes its failures last d longer.
+// Times are exact to the nanosecond.
+//
+// Layout, per counter key K (K as the Lockout built it: "ui:{<ip>}:<user
+// hash>", "ip:{<ip>}", "u:{<user hash>}", so usernames never appear in
+// Redis), under "<prefix>att:" ("warden:att:" by default): K:f, a sorted set
+// of failures, K:r, a sorted set of reservations (score: Unix seconds,
+// member: "<nanoseconds, 9 digits>:<token>"), and K:l, the time the counter
+// locked ("<Unix seconds>.<9 digits>"). They expire max(cool-off, 24 h) +
+// the reservation timeout + 1 s after the counter last changed (PEXPIRE),
+// or never while it is locked with a cool-off of 0 (PERSIST; until Reset).
+// A key without a well-formed hash tag is hashed into one
+// ("<prefix>att#{<hash>}"), so that its three parts share a slot.
+//
+// On Redis Cluster the keys of one attempt that share a hash tag (the
+// address-bound ones) are decided by one script call; keys in other slots
+// (the opt-in username-only key) by one more call each. Reserve is then
+// all or nothing by compensation rather than atomically: when a later slot
+// refuses, the reservations made in earlier slots are dropped by another
+// call. Meanwhile a concurrent attempt may see them (and be refused when it
+// would have fit), and if that call fails they time out into failures after
+// the reservation timeout. Fail, Release and Status are atomic per slot.
+//
+// Each call has the Store's deadline (WithTimeout, default 50 ms) and a
+// circuit breaker (WithBreaker); errors are returned as they are, and the
+// Lockout applies its fail policy (core.WithLockoutFailPolicy). Attempts
+// never returns core.ErrAttemptsFull: memory is bounded by the expiries
+// and by Redis's maxmemory, which should use a noeviction or volatile-*
+// policy (an evicted lock is a lifted lock).
+//
+// Where results can differ from the memory counter's: a cool-off raised
+// above 24 h, or set to 0, does not bring back a counter that Redis already
+// expired under the old one (the memory counter brings it back only if it
+// has not swept it yet: its own results then depend on timing); and
+// durations so long (centuries) that the memory counter's int64 arithmetic
+// overflows.
+//
+// An Attempts is safe for concurrent use.
+type Attempts struct {
+	rdb     redis.UniversalClient
+	prefix  string // "<store prefix>att"
+	timeout time.Duration
+	split   bool // Cluster: one script call per hash slot
+	breaker breaker
+}
+
+var _ core.AttemptCounter = (*Attempts)(nil)
+
+// Attempts returns the shared login attempt counter.
+func (s *Store) Attempts() *Attempts {
+	a := &Attempts{rdb: s.rdb, prefix: s.prefix + "att", timeout: s.timeout, breaker: breaker{max: s.breakMax, cooldown: s.breakCool}}
+	_, a.split = s.rdb.(*redis.ClusterClient)
+	return a
+}
+
+// Start loads the script (SCRIPT LOAD), so that the first step takes one
+// round trip rather than two. It is optional: a step whose script the server
+// does not know sends it again.
+func (a *Attempts) Start(ctx context.Context) error {
+	if err := attemptScript.Load(ctx, a.rdb).Err(); err != nil {
+		return fmt.Errorf("redisstore: Attempts.Start: script load: %w", err)
+	}
+	return nil
+}
+
+// hashTag is the part of key that Redis Cluster hashes: the text between the
+// first '{' and the next '}', when not empty.
+func hashTag(key string) string {
+	i := strings.IndexByte(key, '{')
+	if i < 0 {
+		return ""
+	}
+	j := strings.IndexByte(key[i+1:], '}')
+	if j <= 0 {
+		return ""
+	}
+	return key[i+1 : i+1+j]
+}
+
+// base is the Redis name of counter k, without the ":f", ":r", ":l" suffix:
+// "<prefix>att:<k>" when k has a hash tag (the prefix has no braces, so the
+// tag is k's), else "<prefix>att#{<hash of k>}". The two forms cannot meet.
+func (a *Attempts) base(k string) string {
+	if hashTag(k) != "" {
+		return a.prefix + ":" + k
+	}
+	sum := sha256.Sum256([]byte(k))
+	return a.prefix + "#{" + hex.EncodeToString(sum[:16]) + "}"
+}
+
+func (a *Attempts) redisKeys(dst []string, k string) []string {
+	b := a.base(k)
+	return append(dst, b+":f", b+":r", b+":l")
+}
+
+// maxTTL bounds the expiry of counters, so absurd policies cannot overflow.
+const maxTTL = 100 * 365 * 24 * time.Hour
+
+// call is one step's arguments.
+type call struct {
+	op    string
+	now   time.Time
+	p     core.AttemptPolicy
+	token uint64
+}
+
+func (a *Attempts) check(ctx context.Context, op string, now time.Time, p core.AttemptPolicy, keys []core.AttemptKey) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s := now.Unix(); s < 0 || s > 1<<33 {
+		return fmt.Errorf("redisstore: Attempts.%s: time %v out of range: %w", op, now, core.ErrInvalid)
+	}
+	if p.Cooloff < 0 || p.ReservationTimeout < 0 {
+		return fmt.Errorf("redisstore: Attempts.%s: negative duration in policy: %w", op, core.ErrInvalid)
+	}
+	for i, k := range keys {
+		if k.Key == "" || len(k.Key) > 256 || k.Limit < 1 {
+			return fmt.Errorf("redisstore: Attempts.%s: key %d: want a key of 1..256 bytes and a limit >= 1: %w", op, i, core.ErrInvalid)
+		}
+	}
+	return nil
+}
+
+func splitDur(d time.Duration) (int64, int64) { return int64(d / time.Second), int64(d % time.Second) }
+
+func (c *call) args(a *Attempts, keys []core.AttemptKey) ([]string, []any) {
+	ks := make([]string, 0, 3*len(keys))
+	for _, k := range keys {
+		ks = a.redisKeys(ks, k.Key)
+	}
+	cs, cn := splitDur(c.p.Cooloff)
+	ts, tn := splitDur(c.p.ReservationTimeout)
+	win := c.p.Window()
+	ws, wn := splitDur(win)
+	ttl := maxTTL
+	if win < maxTTL && c.p.ReservationTimeout < maxTTL-win {
+		ttl = min(maxTTL, win+c.p.ReservationTimeout+time.Second)
+	}
+	expiry := 0
+	if c.p.AttemptExpiry {
+		expiry = 1
+	}
+	args := make([]any, 0, 12+2*len(keys))
+	args = append(args, c.op, c.now.Unix(), c.now.Nanosecond(), cs, cn, ts, tn, ws, wn, expiry,
+		strconv.FormatUint(c.token, 10), int64((ttl+time.Millisecond-1)/time.Millisecond))
+	for _, k := range keys {
+		reset := 0
+		if k.ResetOnSuccess {
+			reset = 1
+		}
+		args = append(args, k.Limit, reset)
+	}
+	return ks, args
+}
+
+// eval runs one script call for keys, all in one slot.
+func (a *Attempts) eval(ctx context.Context, c *call, keys []core.AttemptKey) (bool, []core.AttemptState, error) {
+	ks, args := c.args(a, keys)
+	raw, err := attemptScript.Run(ctx, a.rdb, ks, args...).Int64Slice()
+	if err != nil {
+		return false, nil, err
+	}
+	if len(raw) != 1+9*len(keys) {
+		return false, nil, fmt.Errorf("%d values for %d keys", len(raw), len(keys))
+	}
+	st := make([]core.AttemptState, len(keys))
+	for i := range st {
+		v := raw[1+9*i : 10+9*i]
+		st[i] = core.AttemptState{Failures: int(v[0]), Reserved: int(v[1]), Locked: v[2] == 1, LockedNow: v[8] == 1}
+		if st[i].Locked {
+			st[i].LockedAt = time.Unix(v[3], v[4]).UTC()
+		}
+		if v[5] == 1 {
+			st[i].Until = time.Unix(v[6], v[7]).UTC()
+		}
+	}
+	return raw[0] == 1, st, nil
+}
+
+// groups splits the keys by hash slot (by hash tag: keys with one tag share
+// a slot), in order of first appearance. Without Cluster, one group.
+func (a *Attempts) groups(keys []core.AttemptKey) [][]int {
+	all := make([]int, len(keys))
+	for i := range all {
+		all[i] = i
+	}
+	if !a.split {
+		return [][]int{all}
+	}
+	var out [][]int
+	var tags []string
+	for i, k := range keys {
+		t := hashTag(a.base(k.Key))
+		g := 0
+		for g < len(tags) && tags[g] != t {
+			g++
+		}
+		if g == len(tags) {
+			tags = append(tags, t)
+			out = append(out, nil)
+		}
+		out[g] = append(out[g], i)
+	}
+	return out
+}
+
+func pick(keys []core.AttemptKey, idx []int) []core.AttemptKey {
+	if len(idx) == len(keys) {
+		return keys
+	}
+	out := make([]core.AttemptKey, len(idx))
+	for j, i := range idx {
+		out[j] = keys[i]
+	}
+	return out
+}
+
+// run does one step under the deadline and the breaker.
+func (a *Attempts) run(ctx context.Context, c *call, keys []core.AttemptKey) (bool, []core.AttemptState, error) {
+	if len(keys) == 0 {
+		return true, []core.AttemptState{}, nil
+	}
+	if !a.breaker.allow() {
+		return false, nil, fmt.Errorf("redisstore: Attempts.%s: %w", c.op, ErrCircuitOpen)
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	defer cancel()
+	var ok bool
+	var st []core.AttemptState
+	var err error
+	if g := a.groups(keys); len(g) == 1 {
+		ok, st, err = a.eval(ctx, c, keys)
+	} else if c.op == "reserve" {
+		ok, st, err = a.reserveSplit(ctx, c, keys, g)
+	} else {
+		ok, st, err = true, make([]core.AttemptState, len(keys)), nil
+		for _, idx := range g {
+			var gst []core.AttemptState
+			if _, gst, err = a.eval(ctx, c, pick(keys, idx)); err != nil {
+				break
+			}
+			for j, i := range idx {
+				st[i] = gst[j]
+			}
+		}
+	}
+	a.breaker.done(err)
+	if err != nil {
+		return false, nil, fmt.Errorf("redisstore: Attempts.%s: %w", c.op, err)
+	}
+	return ok, st, nil
+}
+
+// reserveSplit reserves slot by slot. After a refusal the remaining slots
+// are only settled (probe), and the reservations already made are dropped
+// (undo), so the outcome is the one of an atomic Reserve.
+func (a *Attempts) reserveSplit(ctx context.Context, c *call, keys []core.AttemptKey, groups [][]int) (bool, []core.AttemptState, error) {
+	st := make([]core.AttemptState, len(keys))
+	ok := true
+	var made [][]int
+	var err error
+	for _, idx := range groups {
+		gc := *c
+		if !ok {
+			gc.op = "probe"
+		}
+		var gok bool
+		var gst []core.AttemptState
+		if gok, gst, err = a.eval(ctx, &gc, pick(keys, idx)); err != nil {
+			ok = false
+			break
+		}
+		for j, i := range idx {
+			st[i] = gst[j]
+		}
+		if gok && gc.op == "reserve" {
+			made = append(made, idx)
+		}
+		ok = ok && gok
+	}
+	if ok {
+		return true, st, nil
+	}
+	uctx := ctx
+	if err != nil { // the deadline may be spent: give the undo its own
+		var cancel context.CancelFunc
+		uctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), a.timeout)
+		defer cancel()
+	}
+	uc := *c
+	uc.op = "undo"
+	for _, idx := range made {
+		_, gst, uerr := a.eval(uctx, &uc, pick(keys, idx))
+		if uerr != nil {
+			return false, nil, errors.Join(err, fmt.Errorf("dropping the reservation of a refused attempt: %w (it times out into a failure)", uerr))
+		}
+		for j, i := range idx {
+			ln := st[i].LockedNow
+			st[i] = gst[j]
+			st[i].LockedNow = ln
+		}
+	}
+	if err != nil {
+		return false, nil, err
+	}
+	return false, st, nil
+}
+
+// Reserve implements core.AttemptCounter: it reserves one attempt on every
+// key or on none, in one round trip.
+func (a *Attempts) Reserve(ctx context.Context, now time.Time, p core.AttemptPolicy, token uint64, keys []core.AttemptKey) (bool, []core.AttemptState, error) {
+	if err := a.check(ctx, "Reserve", now, p, keys); err != nil {
+		return false, nil, err
+	}
+	return a.run(ctx, &call{op: "reserve", now: now, p: p, token: token}, keys)
+}
+
+// Fail implements core.AttemptCounter, in one round trip.
+func (a *Attempts) Fail(ctx context.Context, now time.Time, p core.AttemptPolicy, token uint64, keys []core.AttemptKey) ([]core.AttemptState, error) {
+	if err := a.check(ctx, "Fail", now, p, keys); err != nil {
+		return nil, err
+	}
+	_, st, err := a.run(ctx, &call{op: "fail", now: now, p: p, token: token}, keys)
+	return st, err
+}
+
+// Release implements core.AttemptCounter, in one round trip.
+func (a *Attempts) Release(ctx context.Context, now time.Time, p core.AttemptPolicy, token uint64, keys []core.AttemptKey) ([]core.AttemptState, error) {
+	if err := a.check(ctx, "Release", now, p, keys); err != nil {
+		return nil, err
+	}
+	_, st, err := a.run(ctx, &call{op: "release", now: now, p: p, token: token}, keys)
+	return st, err
+}
+
+// Status implements core.AttemptCounter, in one round trip; it writes
+// nothing.
+func (a *Attempts) Status(ctx context.Context, now time.Time, p core.AttemptPolicy, keys []core.AttemptKey) ([]core.AttemptState, error) {
+	if err := a.check(ctx, "Status", now, p, keys); err != nil {
+		return nil, err
+	}
+	_, st, err := a.run(ctx, &call{op: "status", now: now, p: p}, keys)
+	return st, err
+}
+
+// Reset implements core.AttemptCounter: one DEL (on Cluster, one DEL per
+// slot in one pipeline).
+func (a *Attempts) Reset(ctx context.Context, keys []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	if !a.breaker.allow() {
+		return fmt.Errorf("redisstore: Attempts.Reset: %w", ErrCircuitOpen)
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	defer cancel()
+	var err error
+	if !a.split {
+		ks := make([]string, 0, 3*len(keys))
+		for _, k := range keys {
+			ks = a.redisKeys(ks, k)
+		}
+		err = a.rdb.Del(ctx, ks...).Err()
+	} else {
+		_, err = a.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range keys {
+				p.Del(ctx, a.redisKeys(nil, k)...)
+			}
+			return nil
+		})
+	}
+	a.breaker.done(err)
+	if err != nil {
+		return fmt.Errorf("redisstore: Attempts.Reset: %w", err)
+	}
+	return nil
+}

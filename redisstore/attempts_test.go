@@ -1,0 +1,788 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/redisstore"
+)
+
+var (
+	at0 = time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	pol = core.AttemptPolicy{Cooloff: 15 * time.Minute, ReservationTimeout: core.ReservationTimeout}
+)
+
+// redisTB is redisClient for tests and benchmarks.
+func redisTB(tb testing.TB) *redis.Client {
+	tb.Helper()
+	url := os.Getenv("WARDEN_TEST_REDIS_URL")
+	if url == "" {
+		tb.Skip("WARDEN_TEST_REDIS_URL not set")
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		tb.Fatalf("WARDEN_TEST_REDIS_URL: %v", err)
+	}
+	opt.PoolSize = 64
+	rdb := redis.NewClient(opt)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		tb.Fatalf("Redis at %s does not answer: %v", opt.Addr, err)
+	}
+	tb.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+// cleanPrefix deletes the keys under p when the test ends (locks without
+// end never expire).
+func cleanPrefix(tb testing.TB, rdb redis.UniversalClient, p string) {
+	tb.Cleanup(func() {
+		ctx := context.Background()
+		del := func(ctx context.Context, c *redis.Client) error {
+			iter := c.Scan(ctx, 0, p+"*", 1000).Iterator()
+			for iter.Next(ctx) {
+				c.Del(ctx, iter.Val())
+			}
+			return iter.Err()
+		}
+		switch c := rdb.(type) {
+		case *redis.Client:
+			del(ctx, c)
+		case *redis.ClusterClient:
+			c.ForEachMaster(ctx, del)
+		}
+	})
+}
+
+// newAttempts is a counter with a generous deadline (the race detector and
+// 1,000 goroutines are slow) whose keys under p are deleted at the end.
+func newAttempts(tb testing.TB, rdb redis.UniversalClient, p string) *redisstore.Attempts {
+	tb.Helper()
+	cleanPrefix(tb, rdb, p)
+	s, err := redisstore.New(rdb, redisstore.WithPrefix(p), redisstore.WithTimeout(5*time.Second))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a := s.Attempts()
+	if err := a.Start(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return a
+}
+
+// keysOf lists the Redis keys under prefix p.
+func keysOf(t *testing.T, rdb redis.UniversalClient, p string) []string {
+	t.Helper()
+	ks, err := rdb.Keys(context.Background(), p+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func sameStates(a, b []core.AttemptState) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if x.Failures != y.Failures || x.Reserved != y.Reserved || x.Locked != y.Locked || x.LockedNow != y.LockedNow ||
+			!x.LockedAt.Equal(y.LockedAt) || !x.Until.Equal(y.Until) || x.LockedAt.IsZero() != y.LockedAt.IsZero() || x.Until.IsZero() != y.Until.IsZero() {
+			return false
+		}
+	}
+	return true
+}
+
+// parityKeys are the counters of the parity test: the address-bound keys of
+// two addresses (a shared hash tag each), username keys, and keys without a
+// hash tag (hashed into one).
+var parityKeys = []struct {
+	key   string
+	limit int
+	reset bool
+}{
+	{"ui:{203.0.113.7}:0123456789abcdef0123456789abcdef", 3, true},
+	{"ip:{203.0.113.7}", 7, false},
+	{"ui:{198.51.100.9}:0123456789abcdef0123456789abcdef", 3, true},
+	{"ip:{198.51.100.9}", 7, false},
+	{"u:{0123456789abcdef0123456789abcdef}", 4, true},
+	{"no-tag", 2, false},
+	{"}{odd", 1, true},
+}
+
+// steps are the clock's moves, from nothing to beyond every window, with odd
+// nanoseconds so that times are exercised exactly; shortSteps are for
+// policies of seconds.
+var shortSteps = []time.Duration{0, 0, 1, 999, 1001, time.Millisecond, 100 * time.Millisecond, 333*time.Millisecond + 7,
+	999999999, time.Second, time.Second + 1, 2 * time.Second, 2*time.Second + 1, 3 * time.Second}
+
+var steps = []time.Duration{0, 0, 1, 999, 1001, time.Millisecond, time.Second, 7 * time.Second, 30 * time.Second,
+	59*time.Second + 999999999, time.Minute, 61 * time.Second, 5 * time.Minute, 14*time.Minute + 59*time.Second,
+	15 * time.Minute, 16 * time.Minute, time.Hour, 2 * time.Hour, 23 * time.Hour, 24 * time.Hour, 25 * time.Hour}
+
+// parityRun drives the same random sequence of steps through a memory
+// counter and a Redis counter and compares every result. vary changes the
+// limits and the policy at every step (then the run must stay under 1,024
+// calls, or the memory counter's sweeps, which judge keys by the last
+// policy seen, make its own results depend on timing).
+func parityRun(t *testing.T, red core.AttemptCounter, seed uint64, n int, p core.AttemptPolicy, vary bool, steps []time.Duration) {
+	t.Helper()
+	mem, err := core.NewMemoryAttempts(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(seed, 42))
+	now := at0
+	nextTok := uint64(1)
+	type live struct {
+		tok  uint64
+		keys []int
+	}
+	var lives []live
+	var done []uint64
+	policies := []core.AttemptPolicy{
+		pol,
+		{ReservationTimeout: core.ReservationTimeout},
+		{Cooloff: 15 * time.Minute, AttemptExpiry: true, ReservationTimeout: core.ReservationTimeout},
+		{Cooloff: 30 * time.Hour, ReservationTimeout: core.ReservationTimeout},
+		{Cooloff: 2 * time.Second, ReservationTimeout: time.Second},
+		{Cooloff: time.Hour},
+	}
+	pickKeys := func() []int {
+		k := rng.Perm(len(parityKeys))[:1+rng.IntN(3)]
+		if rng.IntN(50) == 0 {
+			k = append(k, k[0]) // a key given twice
+		}
+		return k
+	}
+	mult := 1
+	build := func(idx []int) []core.AttemptKey {
+		out := make([]core.AttemptKey, len(idx))
+		for j, i := range idx {
+			pk := parityKeys[i]
+			out[j] = core.AttemptKey{Key: pk.key, Limit: max(1, pk.limit*mult/2), ResetOnSuccess: pk.reset}
+		}
+		return out
+	}
+	stats := map[string]int{}
+	for step := range n {
+		now = now.Add(steps[rng.IntN(len(steps))])
+		if rng.IntN(4) == 0 {
+			now = now.Add(time.Duration(rng.Int64N(int64(steps[len(steps)-1] / 8))))
+		}
+		if vary {
+			mult = 1 + rng.IntN(4)
+			p = policies[rng.IntN(len(policies))]
+		} else {
+			mult = 2
+		}
+		var what string
+		var mst, rst []core.AttemptState
+		var mok, rok bool
+		var merr, rerr error
+		switch r := rng.IntN(100); {
+		case r < 40: // Reserve with a new token
+			idx := pickKeys()
+			tok := nextTok
+			nextTok += 1 + uint64(rng.IntN(1<<20))
+			keys := build(idx)
+			mok, mst, merr = mem.Reserve(ctx, now, p, tok, keys)
+			rok, rst, rerr = red.Reserve(ctx, now, p, tok, keys)
+			if mok {
+				lives = append(lives, live{tok, idx})
+			}
+			what = fmt.Sprintf("Reserve(%d, %v)", tok, idx)
+			if mok {
+				stats["reserved"]++
+			} else {
+				stats["refused"]++
+			}
+		case r < 80: // the outcome of a live attempt, or of a stale or unknown token
+			tok, idx := uint64(1<<62), pickKeys()
+			if len(lives) > 0 && rng.IntN(10) != 0 {
+				i := rng.IntN(len(lives))
+				tok, idx = lives[i].tok, lives[i].keys
+				if rng.IntN(10) == 0 {
+					idx = pickKeys() // other keys than it was reserved on
+				}
+				lives = slices.Delete(lives, i, i+1)
+				done = append(done, tok)
+			} else if len(done) > 0 && rng.IntN(2) == 0 {
+				tok = done[rng.IntN(len(done))]
+			}
+			keys := build(idx)
+			if r < 62 {
+				mst, merr = mem.Fail(ctx, now, p, tok, keys)
+				rst, rerr = red.Fail(ctx, now, p, tok, keys)
+				what = fmt.Sprintf("Fail(%d, %v)", tok, idx)
+			} else {
+				mst, merr = mem.Release(ctx, now, p, tok, keys)
+				rst, rerr = red.Release(ctx, now, p, tok, keys)
+				what = fmt.Sprintf("Release(%d, %v)", tok, idx)
+			}
+		case r < 97:
+			idx := pickKeys()
+			keys := build(idx)
+			mst, merr = mem.Status(ctx, now, p, keys)
+			rst, rerr = red.Status(ctx, now, p, keys)
+			what = fmt.Sprintf("Status(%v)", idx)
+		default:
+			idx := pickKeys()
+			var names []string
+			for _, i := range idx {
+				names = append(names, parityKeys[i].key)
+			}
+			merr = mem.Reset(ctx, names)
+			rerr = red.Reset(ctx, names)
+			what = fmt.Sprintf("Reset(%v)", idx)
+		}
+		if merr != nil || rerr != nil {
+			t.Fatalf("step %d %s: errors memory %v, redis %v", step, what, merr, rerr)
+		}
+		for _, s := range mst {
+			if s.LockedNow {
+				stats["locks"]++
+			}
+			if s.Locked {
+				stats["locked"]++
+			}
+		}
+		if mok != rok || !sameStates(mst, rst) {
+			t.Fatalf("step %d at %v (+%v), policy %+v, limits ×%d/2: %s\nmemory %v %+v\nredis  %v %+v",
+				step, now.Format(time.RFC3339Nano), now.Sub(at0), p, mult, what, mok, mst, rok, rst)
+		}
+	}
+	// A run that never locks or refuses proves little.
+	if stats["locks"] < n/100 || stats["refused"] < n/100 || stats["reserved"] < n/10 {
+		t.Fatalf("weak run: %v", stats)
+	}
+	t.Logf("%d steps: %v", n, stats)
+}
+
+func TestAttemptsParityWithMemory(t *testing.T) {
+	rdb := redisTB(t)
+	fixed := []struct {
+		name  string
+		p     core.AttemptPolicy
+		steps []time.Duration
+	}{
+		{"cooloff_15m", pol, steps},
+		{"cooloff_0_locks_until_reset", core.AttemptPolicy{ReservationTimeout: core.ReservationTimeout}, steps},
+		{"attempt_expiry", core.AttemptPolicy{Cooloff: 15 * time.Minute, AttemptExpiry: true, ReservationTimeout: core.ReservationTimeout}, steps},
+		{"cooloff_30h_window_30h", core.AttemptPolicy{Cooloff: 30 * time.Hour, ReservationTimeout: core.ReservationTimeout}, steps},
+		{"seconds_and_nanoseconds", core.AttemptPolicy{Cooloff: 2*time.Second + 1, AttemptExpiry: true, ReservationTimeout: time.Second - 1}, shortSteps},
+		{"seconds_window", core.AttemptPolicy{Cooloff: 3*time.Second - 1, ReservationTimeout: time.Second + 1}, shortSteps},
+		{"no_reservation_timeout", core.AttemptPolicy{Cooloff: time.Hour}, steps},
+	}
+	for _, mode := range []string{"single", "cluster_slots"} {
+		t.Run(mode, func(t *testing.T) {
+			counter := func(t *testing.T) core.AttemptCounter {
+				a := newAttempts(t, rdb, prefix())
+				if mode == "cluster_slots" {
+					redisstore.SplitSlots(a)
+				}
+				return a
+			}
+			n := 3000
+			if mode == "cluster_slots" {
+				n = 1500
+			}
+			for i, c := range fixed {
+				t.Run(c.name, func(t *testing.T) {
+					parityRun(t, counter(t), uint64(100+i), n, c.p, false, c.steps)
+				})
+			}
+			// Limits and policy changing at every step apply to the
+			// counters as they stand.
+			t.Run("changing_limits_and_policy", func(t *testing.T) {
+				for seed := range uint64(4) {
+					parityRun(t, counter(t), 200+seed, 1000, pol, true, steps)
+				}
+			})
+		})
+	}
+}
+
+func TestAttemptsInvalid(t *testing.T) {
+	rdb := redisTB(t)
+	a := newAttempts(t, rdb, prefix())
+	ctx := context.Background()
+	for name, k := range map[string]core.AttemptKey{"empty": {Limit: 1}, "zero_limit": {Key: "k"}, "long": {Key: strings.Repeat("k", 300), Limit: 1}} {
+		if _, _, err := a.Reserve(ctx, at0, pol, 1, []core.AttemptKey{k}); !errors.Is(err, core.ErrInvalid) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	k := []core.AttemptKey{{Key: "k", Limit: 1}}
+	if _, err := a.Fail(ctx, time.Unix(-1, 0), pol, 1, k); !errors.Is(err, core.ErrInvalid) {
+		t.Errorf("time before 1970: %v", err)
+	}
+	if _, err := a.Status(ctx, at0, core.AttemptPolicy{Cooloff: -1}, k); !errors.Is(err, core.ErrInvalid) {
+		t.Errorf("negative cool-off: %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, _, err := a.Reserve(cctx, at0, pol, 1, k); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+	if ok, st, err := a.Reserve(ctx, at0, pol, 1, nil); !ok || len(st) != 0 || err != nil {
+		t.Errorf("no keys: %v %v %v", ok, st, err)
+	}
+}
+
+// The counter's keys expire, locks without end are kept until Reset, and
+// nothing of a username appears in Redis.
+func TestAttemptsKeysAndExpiry(t *testing.T) {
+	rdb := redisTB(t)
+	p := prefix()
+	cleanPrefix(t, rdb, p)
+	s, _ := redisstore.New(rdb, redisstore.WithPrefix(p))
+	st := memstore.New()
+	clk := &testClock{t: at0}
+	eng := newLoginEngine(t, st, s.Attempts(), core.WithClock(clk), core.WithLockoutKeys(core.LockoutByUserAndIP, core.LockoutByIP, core.LockoutByUser))
+	lo := eng.Lockout()
+	ctx := context.Background()
+	a := core.Attempt{Username: "Alice.Secret@example.com", IP: netip.MustParseAddr("203.0.113.7")}
+	tk, err := lo.Begin(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lo.Fail(ctx, tk); err != nil {
+		t.Fatal(err)
+	}
+	ks := keysOf(t, rdb, p)
+	if len(ks) != 3 { // the failures of three counters; no reservation, no lock
+		t.Fatalf("keys %q, want the failures of 3 counters", ks)
+	}
+	want := (24*time.Hour + core.ReservationTimeout + time.Second)
+	for _, k := range ks {
+		if strings.Contains(strings.ToLower(k), "alice") || strings.Contains(k, "example") {
+			t.Errorf("key %q shows the username", k)
+		}
+		if !strings.HasSuffix(k, ":f") || !strings.Contains(k, "{") {
+			t.Errorf("key %q: want a hash-tagged failure set", k)
+		}
+		ttl, err := rdb.PTTL(ctx, k).Result()
+		if err != nil || ttl <= want-time.Minute || ttl > want {
+			t.Errorf("PTTL %s = %v, %v; want about %v", k, ttl, err, want)
+		}
+	}
+	if !slices.ContainsFunc(ks, func(k string) bool { return strings.HasPrefix(k, p+"att:ip:{203.0.113.7}") }) {
+		t.Errorf("keys %q: no address key", ks)
+	}
+	// A success clears the username keys; the address key keeps its failure.
+	tk, _ = lo.Begin(ctx, a)
+	if _, err := lo.Succeed(ctx, tk, core.Success{UserID: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if ks := keysOf(t, rdb, p); len(ks) != 1 || !strings.Contains(ks[0], "att:ip:{203.0.113.7}:f") {
+		t.Fatalf("after a success: keys %q, want only the address's failures", ks)
+	}
+
+	// A lock without end (cool-off 0) is kept until Reset, whatever the TTLs.
+	c := s.Attempts()
+	perm := core.AttemptPolicy{ReservationTimeout: core.ReservationTimeout}
+	k := []core.AttemptKey{{Key: "ui:{198.51.100.1}:00112233445566778899aabbccddeeff", Limit: 1, ResetOnSuccess: true}}
+	if ok, _, err := c.Reserve(ctx, at0, perm, 7, k); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if ok, _, _ := c.Reserve(ctx, at0, perm, 8, k); ok {
+		t.Fatal("reserved beyond the limit")
+	}
+	res, err := c.Fail(ctx, at0, perm, 7, k)
+	if err != nil || !res[0].LockedNow || !res[0].Until.IsZero() {
+		t.Fatalf("Fail = %+v, %v; want a lock without end", res, err)
+	}
+	base := p + "att:" + k[0].Key
+	for _, sfx := range []string{":f", ":l"} {
+		if ttl, _ := rdb.PTTL(ctx, base+sfx).Result(); ttl != -1 {
+			t.Errorf("PTTL %s = %v, want none (-1)", sfx, ttl)
+		}
+	}
+	if n, _ := rdb.Exists(ctx, base+":r").Result(); n != 0 {
+		t.Error("an empty reservation set is left behind")
+	}
+	// A cool-off set later ends it; the keys expire again.
+	if ok, res, _ := c.Reserve(ctx, at0.Add(time.Hour), pol, 9, k); !ok || res[0].Locked || res[0].Failures != 0 {
+		t.Fatalf("Reserve with a 15 min cool-off an hour later: %v %+v", ok, res[0])
+	}
+	if ttl, _ := rdb.PTTL(ctx, base+":r").Result(); ttl <= 0 {
+		t.Errorf("PTTL :r = %v, want an expiry", ttl)
+	}
+	if n, _ := rdb.Exists(ctx, base+":f", base+":l").Result(); n != 0 {
+		t.Error("the ended lock left keys")
+	}
+	if err := c.Reset(ctx, []string{k[0].Key}); err != nil {
+		t.Fatal(err)
+	}
+	if ks := keysOf(t, rdb, base); len(ks) != 0 {
+		t.Errorf("Reset left %q", ks)
+	}
+}
+
+// On Cluster, keys in other slots (the username-only key) are decided by a
+// second call; a refusal there drops the reservation made in the first.
+func TestAttemptsClusterCompensation(t *testing.T) {
+	rdb := redisTB(t)
+	a := redisstore.SplitSlots(newAttempts(t, rdb, prefix()))
+	ctx := context.Background()
+	ui := core.AttemptKey{Key: "ui:{203.0.113.7}:0123456789abcdef0123456789abcdef", Limit: 5, ResetOnSuccess: true}
+	ip := core.AttemptKey{Key: "ip:{203.0.113.7}", Limit: 50}
+	u := core.AttemptKey{Key: "u:{0123456789abcdef0123456789abcdef}", Limit: 1, ResetOnSuccess: true}
+	if ok, _, _ := a.Reserve(ctx, at0, pol, 1, []core.AttemptKey{u}); !ok {
+		t.Fatal("not reserved")
+	}
+	ok, st, err := a.Reserve(ctx, at0, pol, 2, []core.AttemptKey{ui, ip, u})
+	if err != nil || ok {
+		t.Fatalf("Reserve with the username key full = %v, %v", ok, err)
+	}
+	if st[0].Reserved != 0 || st[1].Reserved != 0 || st[2].Reserved != 1 || st[2].Until.IsZero() {
+		t.Fatalf("states %+v; want the address keys untouched", st)
+	}
+	st, _ = a.Status(ctx, at0, pol, []core.AttemptKey{ui, ip})
+	if st[0].Reserved != 0 || st[1].Reserved != 0 {
+		t.Fatalf("the first slot's reservation was not dropped: %+v", st)
+	}
+}
+
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newLoginEngine(tb testing.TB, st core.Store, c core.AttemptCounter, opts ...core.Option) *core.Engine {
+	tb.Helper()
+	eng, err := core.New(st, append([]core.Option{core.WithAttemptCounter(c), core.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := eng.Start(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { eng.Close(context.Background()) })
+	return eng
+}
+
+// 1,000 concurrent attempts on one account through four engines (four
+// replicas) sharing the Redis counter: exactly the limit reach the password
+// check, and the lockout is recorded once.
+func TestAttemptsConcurrentBeginAcrossEngines(t *testing.T) {
+	cases := []struct {
+		name  string
+		keys  []core.LockoutKey
+		ip    func(i int) string
+		split bool
+	}{
+		{"one_address", nil, func(int) string { return "203.0.113.7" }, false},
+		{"distributed_username_key", []core.LockoutKey{core.LockoutByUser, core.LockoutByUserAndIP, core.LockoutByIP},
+			func(i int) string { return fmt.Sprintf("10.%d.%d.1", i/250, i%250) }, false},
+		{"distributed_username_key_cluster_slots", []core.LockoutKey{core.LockoutByUserAndIP, core.LockoutByIP, core.LockoutByUser},
+			func(i int) string { return fmt.Sprintf("10.%d.%d.1", i/250, i%250) }, true},
+	}
+	const limit = 5
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := prefix()
+			st := memstore.New()
+			var engines []*core.Engine
+			for range 4 {
+				a := newAttempts(t, redisTB(t), p)
+				if c.split {
+					redisstore.SplitSlots(a)
+				}
+				var opts []core.Option
+				if c.keys != nil {
+					opts = append(opts, core.WithLockoutKeys(c.keys...))
+				}
+				engines = append(engines, newLoginEngine(t, st, a, opts...))
+			}
+			var reached atomic.Int64
+			var mu sync.Mutex
+			var tickets []*core.Ticket
+			var owner []*core.Engine
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range 1000 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					eng := engines[i%4]
+					tk, err := eng.Lockout().Begin(context.Background(), core.Attempt{Username: "alice", IP: netip.MustParseAddr(c.ip(i))})
+					if err != nil {
+						if !errors.Is(err, core.ErrLocked) {
+							t.Error(err)
+						}
+						return
+					}
+					reached.Add(1)
+					mu.Lock()
+					tickets, owner = append(tickets, tk), append(owner, eng)
+					mu.Unlock()
+				}()
+			}
+			close(start)
+			wg.Wait()
+			if n := reached.Load(); n != limit {
+				t.Fatalf("%d attempts reached the password check; want exactly %d", n, limit)
+			}
+			for i, tk := range tickets {
+				if err := owner[i].Lockout().Fail(context.Background(), tk); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, eng := range engines {
+				if _, err := eng.Lockout().Begin(context.Background(), core.Attempt{Username: "alice", IP: netip.MustParseAddr(c.ip(0))}); !errors.Is(err, core.ErrLocked) {
+					t.Fatalf("after the limit: %v", err)
+				}
+			}
+			var locks, refused int64
+			for _, eng := range engines {
+				s := eng.Lockout().Stats()
+				locks += s.Lockouts
+				refused += s.Refused
+			}
+			if locks != 1 || refused != 1000-limit+4 {
+				t.Fatalf("%d lockouts, %d refused; want 1 and %d", locks, refused, 1000-limit+4)
+			}
+		})
+	}
+}
+
+// One round trip per Begin, Fail and Succeed.
+func TestAttemptsOneRoundTripPerStep(t *testing.T) {
+	for _, keys := range [][]core.LockoutKey{core.DefaultLockoutKeys(), {core.LockoutByUserAndIP, core.LockoutByIP, core.LockoutByUser}} {
+		t.Run(fmt.Sprint(len(keys), "_keys"), func(t *testing.T) {
+			rdb := redisTB(t)
+			hook := &countingHook{}
+			rdb.AddHook(hook)
+			p := prefix()
+			cleanPrefix(t, rdb, p)
+			s, _ := redisstore.New(rdb, redisstore.WithPrefix(p))
+			eng := newLoginEngine(t, memstore.New(), s.Attempts(), core.WithLockoutKeys(keys...))
+			lo := eng.Lockout()
+			ctx := context.Background()
+			attempt := func(i int) core.Attempt {
+				return core.Attempt{Username: fmt.Sprint("user", i), IP: netip.AddrFrom4([4]byte{10, 0, byte(i / 200), byte(i % 200)})}
+			}
+			// Warm up: the script is sent once.
+			tk, err := lo.Begin(ctx, attempt(-1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lo.Fail(ctx, tk)
+			const n = 50
+			for i := range n {
+				before := hook.n.Load()
+				tk, err := lo.Begin(ctx, attempt(i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := hook.n.Load() - before; got != 1 {
+					t.Fatalf("Begin: %d round trips", got)
+				}
+				before = hook.n.Load()
+				if i%2 == 0 {
+					err = lo.Fail(ctx, tk)
+				} else {
+					_, err = lo.Succeed(ctx, tk, core.Success{UserID: fmt.Sprint(i)})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := hook.n.Load() - before; got != 1 {
+					t.Fatalf("Fail/Succeed: %d round trips", got)
+				}
+			}
+			if st := lo.Stats(); st.CounterErrors != 0 || st.Attempts != n+1 {
+				t.Fatalf("stats %+v", st)
+			}
+		})
+	}
+}
+
+// Redis down: the counter returns an error, the Lockout's fail policy
+// decides, and the breaker stops calling Redis.
+func TestAttemptsRedisDown(t *testing.T) {
+	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 20 * time.Millisecond, MaxRetries: -1})
+	defer dead.Close()
+	ctx := context.Background()
+	a := core.Attempt{Username: "alice", IP: netip.MustParseAddr("203.0.113.7")}
+	newEng := func(t *testing.T, opts ...core.Option) *core.Engine {
+		s, _ := redisstore.New(dead, redisstore.WithBreaker(3, time.Hour))
+		return newLoginEngine(t, memstore.New(), s.Attempts(), opts...)
+	}
+	t.Run("closed", func(t *testing.T) {
+		lo := newEng(t, core.WithLockoutFailPolicy(core.FailClosed)).Lockout()
+		for i := range 5 {
+			tk, err := lo.Begin(ctx, a)
+			if err == nil || tk != nil || errors.Is(err, core.ErrLocked) {
+				t.Fatalf("Begin with Redis down = %v, %v; want an error, not a lockout", tk, err)
+			}
+			if i >= 3 && !errors.Is(err, redisstore.ErrCircuitOpen) {
+				t.Fatalf("call %d: %v; want the circuit open", i, err)
+			}
+		}
+		if st := lo.Stats(); st.CounterErrors != 5 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+	t.Run("open", func(t *testing.T) {
+		lo := newEng(t, core.WithLockoutFailPolicy(core.FailOpen)).Lockout()
+		for range 10 {
+			tk, err := lo.Begin(ctx, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := lo.Fail(ctx, tk); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	t.Run("fallback_still_locks", func(t *testing.T) {
+		lo := newEng(t, core.WithLockoutFailPolicy(core.FailFallback)).Lockout()
+		for range 5 {
+			tk, err := lo.Begin(ctx, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := lo.Fail(ctx, tk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := lo.Begin(ctx, a); !errors.Is(err, core.ErrLocked) {
+			t.Fatalf("6th attempt: %v; want locked by the in-process fallback", err)
+		}
+	})
+	t.Run("counter_errors", func(t *testing.T) {
+		s, _ := redisstore.New(dead)
+		c := s.Attempts()
+		k := []core.AttemptKey{{Key: "ip:{203.0.113.7}", Limit: 5}}
+		if _, _, err := c.Reserve(ctx, at0, pol, 1, k); err == nil {
+			t.Error("Reserve: no error")
+		}
+		if _, err := c.Status(ctx, at0, pol, k); err == nil {
+			t.Error("Status: no error")
+		}
+		if err := c.Reset(ctx, []string{k[0].Key}); err == nil {
+			t.Error("Reset: no error")
+		}
+	})
+}
+
+// BenchmarkLockoutBegin is a Begin through the engine: one script call on
+// the two default counters of a new username and address.
+func BenchmarkLockoutBegin(b *testing.B) {
+	rdb := redisTB(b)
+	a := newAttempts(b, rdb, prefix())
+	eng := newLoginEngine(b, memstore.New(), a)
+	lo := eng.Lockout()
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := lo.Begin(ctx, core.Attempt{Username: "alice", IP: netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAttemptsReserve(b *testing.B) {
+	rdb := redisTB(b)
+	a := newAttempts(b, rdb, prefix())
+	ctx := context.Background()
+	keys := []core.AttemptKey{{Key: "ui:{203.0.113.7}:0123456789abcdef0123456789abcdef", Limit: 5, ResetOnSuccess: true}, {Key: "ip:{203.0.113.7}", Limit: 50}}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		now := at0.Add(time.Duration(i) * time.Second)
+		if _, _, err := a.Reserve(ctx, now, pol, uint64(i), keys); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		a.Release(ctx, now, pol, uint64(i), keys)
+		b.StartTimer()
+	}
+}
+
+// clusterTB connects to the Redis Cluster at WARDEN_TEST_REDIS_CLUSTER
+// (comma-separated addresses); the test is skipped when it is unset.
+func clusterTB(tb testing.TB) *redis.ClusterClient {
+	tb.Helper()
+	addrs := os.Getenv("WARDEN_TEST_REDIS_CLUSTER")
+	if addrs == "" {
+		tb.Skip("WARDEN_TEST_REDIS_CLUSTER not set")
+	}
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ","), PoolSize: 64})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		tb.Fatalf("Redis Cluster at %s does not answer: %v", addrs, err)
+	}
+	tb.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+// On a real Cluster: the same results as memory, keys in several slots.
+func TestAttemptsOnCluster(t *testing.T) {
+	rdb := clusterTB(t)
+	t.Run("parity", func(t *testing.T) {
+		parityRun(t, newAttempts(t, rdb, prefix()), 300, 2000, pol, false, steps)
+		parityRun(t, newAttempts(t, rdb, prefix()), 301, 1000, pol, true, steps)
+	})
+	t.Run("concurrent_begin_username_key", func(t *testing.T) {
+		p := prefix()
+		st := memstore.New()
+		var engines []*core.Engine
+		for range 4 {
+			engines = append(engines, newLoginEngine(t, st, newAttempts(t, rdb, p),
+				core.WithLockoutKeys(core.LockoutByUserAndIP, core.LockoutByIP, core.LockoutByUser)))
+		}
+		var reached atomic.Int64
+		var wg sync.WaitGroup
+		for i := range 1000 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ip := netip.AddrFrom4([4]byte{10, 1, byte(i / 250), byte(i % 250)})
+				_, err := engines[i%4].Lockout().Begin(context.Background(), core.Attempt{Username: "alice", IP: ip})
+				if err == nil {
+					reached.Add(1)
+				} else if !errors.Is(err, core.ErrLocked) {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := reached.Load(); n != 5 {
+			t.Fatalf("%d attempts reached the password check; want 5", n)
+		}
+	})
+}
