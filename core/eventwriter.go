@@ -76,6 +76,9 @@ func (e *Engine) record(r *http.Request, d Decision, detailAction, details strin
 		Details:     details,
 		CountryCode: d.Country,
 	}
+	if r.URL.RawPath != "" { // keep the encoding an attacker used: /heal%74h, not /health
+		ev.Path = r.URL.EscapedPath()
+	}
 	if d.ClientIP.IsValid() {
 		ev.IP = d.ClientIP.String()
 	}

@@ -188,7 +188,7 @@ func Cases() []Case {
 		{
 			Name: "exempt_path_encoded", Setup: blockIP("6.6.6.6"),
 			Request: Request{Target: "/heal%74h", Remote: "6.6.6.6:1234"},
-			Want:    accessDeny, Events: ipEvent("6.6.6.6", 1, "/health"),
+			Want:    accessDeny, Events: ipEvent("6.6.6.6", 1, "/heal%74h"),
 		},
 		{
 			Name: "exempt_path_below", Setup: blockIP("6.6.6.6"),
