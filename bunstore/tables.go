@@ -171,7 +171,8 @@ func (t *table[T, R, P]) Delete(ctx context.Context, key string) error {
 }
 
 // upsert turns an INSERT of model into an upsert on the key columns that
-// overwrites every column but id, created_at and the key.
+// overwrites every column but id, created_at, the key and the hit counters
+// (which only AddHits changes, so a re-Put never loses counted hits).
 func (s *Store) upsert(q *bun.InsertQuery, keys []string, model any) *bun.InsertQuery {
 	tbl := s.db.Table(reflect.TypeOf(model).Elem())
 	if s.dialect == dialect.MySQL {
@@ -180,7 +181,7 @@ func (s *Store) upsert(q *bun.InsertQuery, keys []string, model any) *bun.Insert
 		q = q.On("CONFLICT (" + strings.Join(keys, ", ") + ") DO UPDATE")
 	}
 	for _, f := range tbl.Fields {
-		if f.IsPK || f.Name == "created_at" || contains(keys, f.Name) {
+		if f.IsPK || f.Name == "created_at" || f.Name == "hit_count" || f.Name == "block_count" || contains(keys, f.Name) {
 			continue
 		}
 		if s.dialect == dialect.MySQL {

@@ -326,7 +326,10 @@ func (e *Engine) changed(ctx context.Context) {
 		return
 	}
 	if v, err := e.store.Version(ctx); err == nil {
-		if err := e.cfg.bus.Publish(ctx, v); err != nil {
+		pctx, cancel := context.WithTimeout(ctx, time.Second) // a black-holed bus must not stall writes
+		err := e.cfg.bus.Publish(pctx, v)
+		cancel()
+		if err != nil {
 			e.log.Warn("warden: bus publish failed; other replicas catch up at the next poll", "error", err)
 		}
 	}

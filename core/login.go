@@ -66,6 +66,11 @@ func (e *Engine) initLogin() error {
 // the writer of lockout records, which stops when the engine closes.
 func (e *Engine) startLogin(ctx context.Context) error {
 	l := e.login.lockout
+	if st, ok := l.counter.(starter); ok { // load a Redis script now: one round trip per step from the first
+		if err := st.Start(ctx); err != nil {
+			e.log.Warn("warden: attempt counter failed to start; the lockout fail policy applies until it answers", "error", err)
+		}
+	}
 	e.wg.Add(1)
 	go func() { defer e.wg.Done(); l.writeRecords() }()
 	return nil

@@ -314,12 +314,24 @@ func cleanPath(p string) string {
 // allow calls the limiter, falling back to the in-process one while the
 // configured limiter is failing and the policy says so.
 func (e *Engine) allow(ctx context.Context, now time.Time, keys []LimitKey, dst []LimitResult) ([]LimitResult, error) {
+	var out []LimitResult
+	var err error
 	if m, ok := e.limiter.(memLimiter); ok { // direct call: the scratch slices stay off the heap
-		return m.m.Allow(now, keys, dst)
+		out, err = m.m.Allow(now, keys, dst)
+	} else {
+		out, err = e.limiter.Allow(ctx, now, keys, dst)
 	}
-	out, err := e.limiter.Allow(ctx, now, keys, dst)
 	if err == nil {
 		return out, nil
+	}
+	if _, mem := e.limiter.(memLimiter); mem {
+		// In-process counters at their cap (a key flood): there is nothing to
+		// fall back to. Count it; limiterFailed applies the policy, where only
+		// FailClosed denies, so a flood of new keys cannot lock out every new
+		// client.
+		e.limiterTrips.Add(1)
+		e.Record(Event{Action: ActionFailPolicy, Severity: SeverityHigh, Details: "rate limiter: " + err.Error()})
+		return dst, err
 	}
 	e.limiterTrips.Add(1)
 	e.Record(Event{Action: ActionFailPolicy, Severity: SeverityHigh, Details: "rate limiter: " + e.cfg.limiterPolicy.String() + ": " + err.Error()})
@@ -331,8 +343,8 @@ func (e *Engine) allow(ctx context.Context, now time.Time, keys []LimitKey, dst 
 
 // limiterFailed applies the limiter fail policy when no fallback answered.
 func (e *Engine) limiterFailed(r *http.Request, d *Decision, err error) bool {
-	if e.cfg.limiterPolicy == FailOpen {
-		return false
+	if e.cfg.limiterPolicy != FailClosed {
+		return false // FailOpen, or FailFallback with no fallback left
 	}
 	d.Allowed, d.Status, d.Action, d.Reason = false, http.StatusServiceUnavailable, ActionRateLimit, "fail_closed"
 	e.log.Debug("warden: rate limiter failed; denying", "error", err)

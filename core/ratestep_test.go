@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/ratelimit"
 )
 
 func rateRule(e *env, r core.RateLimitRule) core.RateLimitRule {
@@ -304,4 +305,34 @@ func TestRateLimitRuleValidation(t *testing.T) {
 		t.Fatalf("limit = %+v", l)
 	}
 	_ = fmt.Sprint()
+}
+
+// A flood of new keys fills the in-process counters: new clients are let
+// through (counted and recorded), never all denied, unless FailClosed.
+func TestRateLimitKeyFlood(t *testing.T) {
+	for _, c := range []struct {
+		policy core.FailPolicy
+		allow  bool
+	}{{core.FailFallback, true}, {core.FailClosed, false}} {
+		t.Run(c.policy.String(), func(t *testing.T) {
+			m, err := ratelimit.NewMemory(ratelimit.WithShards(1), ratelimit.WithMaxKeys(2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := newEnv(t, core.WithLimiter(core.MemoryLimiter(m)), core.WithLimiterFailPolicy(c.policy))
+			rateRule(e, core.RateLimitRule{Name: "k", PathPattern: "/k", Rate: "1/d", KeyBy: "header:X-Key"})
+			wantAllow(t, e.check("3.3.3.3", "/k", "", header("X-Key", "a")))
+			wantAllow(t, e.check("3.3.3.3", "/k", "", header("X-Key", "b")))
+			d := e.check("3.3.3.3", "/k", "", header("X-Key", "c")) // a third key: the cap is 2
+			if d.Allowed != c.allow {
+				t.Fatalf("new key at the cap: %+v, want allowed=%v", d, c.allow)
+			}
+			if n := e.eng.Stats().LimiterFailures; n != 1 {
+				t.Fatalf("limiter failures = %d, want 1", n)
+			}
+			if d := e.check("3.3.3.3", "/k", "", header("X-Key", "a")); d.Allowed { // live counters still count
+				t.Fatal("an existing key was reset by the flood")
+			}
+		})
+	}
 }

@@ -518,3 +518,17 @@ func (r RateLimitRule) Limit() (ratelimit.Limit, error) {
 	}
 	return l, nil
 }
+
+// KeepCounters returns v with the hit counter of old, the stored row it
+// updates (see Table's contract).
+func KeepCounters[T Rule](v, old T) T {
+	switch n := any(&v).(type) {
+	case *BlockedIP:
+		n.BlockCount = any(old).(BlockedIP).BlockCount
+	case *BlockedUserAgent:
+		n.HitCount = any(old).(BlockedUserAgent).HitCount
+	case *RateLimitRule:
+		n.HitCount = any(old).(RateLimitRule).HitCount
+	}
+	return v
+}

@@ -19,6 +19,8 @@ type Query struct {
 //     with that key (disabled or not) is updated in place, keeping its ID and
 //     CreatedAt; otherwise a row is inserted. It returns the stored row.
 //     Invalid input returns an error wrapping ErrInvalid and changes nothing.
+//     An update keeps the stored hit counter (HitCount, BlockedIP.BlockCount):
+//     only AddHits changes it, so a re-Put never loses counted hits.
 //   - Get and Delete take the canonical key (Key of a normalised row); a
 //     missing row returns an error wrapping ErrNotFound.
 //   - Every Put and Delete bumps the store version in the same transaction.

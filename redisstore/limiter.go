@@ -252,7 +252,10 @@ func (b *breaker) done(err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.probing = false
-	if err == nil || errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) { // the caller gave up: says nothing about Redis
+		return
+	}
+	if err == nil {
 		b.fails = 0
 		return
 	}

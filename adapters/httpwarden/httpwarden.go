@@ -71,7 +71,7 @@ func Middleware(eng *core.Engine, opts ...Option) (func(http.Handler) http.Handl
 				next.ServeHTTP(w, r)
 				return
 			}
-			req := core.Request{HTTP: r, Route: r.Pattern}
+			req := core.Request{HTTP: r, Route: patternPath(r.Pattern)}
 			if cfg.user != nil {
 				req.UserID = cfg.user(r)
 			}
@@ -83,6 +83,25 @@ func Middleware(eng *core.Engine, opts ...Option) (func(http.Handler) http.Handl
 			next.ServeHTTP(w, r)
 		})
 	}, nil
+}
+
+// patternPath is the path part of a ServeMux pattern: "GET example.com/users/{id}"
+// gives "/users/{id}". The pattern is set when the middleware runs inside the
+// mux's handler; around the mux it is empty and rules match the cleaned path.
+func patternPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	if _, rest, ok := strings.Cut(p, " "); ok { // method
+		p = strings.TrimLeft(rest, " \t")
+	}
+	if i := strings.IndexByte(p, '/'); i > 0 { // host
+		p = p[i:]
+	}
+	if p == "" || p[0] != '/' {
+		return ""
+	}
+	return p
 }
 
 // DecisionFrom returns the decision the middleware (of any warden adapter)

@@ -175,3 +175,29 @@ func TestMiddlewareAllocs(t *testing.T) {
 	}
 	t.Logf("Check %.1f allocs, middleware %.1f", base, n)
 }
+
+// Behind a Go 1.22 ServeMux pattern, rate-limit rules match the pattern's
+// path, not its method and host.
+func TestRateLimitOnMuxPattern(t *testing.T) {
+	eng := engine(t)
+	if _, err := eng.Rules().RateLimitRules().Put(context.Background(), core.RateLimitRule{Name: "u", PathPattern: "/users/{id}", Rate: "1/m"}); err != nil {
+		t.Fatal(err)
+	}
+	mw, _ := httpwarden.Middleware(eng)
+	mux := http.NewServeMux()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	mux.Handle("GET example.com/users/{id}", mw(ok))
+	send := func(path string) int {
+		r := httptest.NewRequest(http.MethodGet, "http://example.com"+path, nil)
+		r.RemoteAddr = "3.3.3.3:1234"
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		return w.Code
+	}
+	if c := send("/users/1"); c != 204 {
+		t.Fatalf("first: %d", c)
+	}
+	if c := send("/users/2"); c != 429 {
+		t.Fatalf("second request on the same pattern: %d, want 429", c)
+	}
+}

@@ -127,6 +127,7 @@ func (t *table[T]) Put(ctx context.Context, v T) (T, error) {
 	m := core.Meta{CreatedAt: now, UpdatedAt: now}
 	if old, ok := t.rows[v.Key()]; ok {
 		m.ID, m.CreatedAt = old.GetMeta().ID, old.GetMeta().CreatedAt
+		v = core.KeepCounters(v, old)
 	} else {
 		t.s.nextID++
 		m.ID = t.s.nextID

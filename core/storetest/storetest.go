@@ -425,6 +425,22 @@ func testHits(t *testing.T, s core.Store) {
 	if g, _ := s.BlockedIPs().Get(c, "192.0.2.1"); g.BlockCount != 2 {
 		t.Fatalf("blocked ip count = %d, want 2", g.BlockCount)
 	}
+	// A re-Put (an admin edit, an app re-adding its rules at start) keeps the counters.
+	if _, err := s.BlockedUserAgents().Put(c, core.BlockedUserAgent{Pattern: "a", Description: "edited"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.BlockedIPs().Put(c, core.BlockedIP{Network: "192.0.2.1", Reason: "edited"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RateLimitRules().Put(c, core.RateLimitRule{Name: "x2", PathPattern: "/x", Rate: "2/s"}); err != nil {
+		t.Fatal(err)
+	}
+	ga, _ = s.BlockedUserAgents().Get(c, "a")
+	gi, _ := s.BlockedIPs().Get(c, "192.0.2.1")
+	gr, _ := s.RateLimitRules().Get(c, r.Key())
+	if ga.HitCount != 6 || ga.Description != "edited" || gi.BlockCount != 2 || gi.Reason != "edited" || gr.HitCount != 3 || gr.Rate != "2/s" {
+		t.Fatalf("re-Put lost counters or edits: ua %d %q, ip %d %q, rule %d %q", ga.HitCount, ga.Description, gi.BlockCount, gi.Reason, gr.HitCount, gr.Rate)
+	}
 }
 
 func testConcurrent(t *testing.T, s core.Store) {
