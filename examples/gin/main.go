@@ -7,33 +7,25 @@
 // Rules are stored in a SQLite file, warden.db in the working directory
 // (-dsn or WARDEN_DSN selects PostgreSQL or MySQL instead), so they survive a
 // restart; flags write them through eng.Rules() after eng.Start, the way an
-// admin page or the CLI writes them. With -redis (or WARDEN_REDIS_URL) replicas
-// share rule changes, rate limits and login counters.
-// SIGINT or SIGTERM shuts the server down gracefully and flushes the
-// security events.
+// admin page or the CLI writes them. With -redis (or WARDEN_REDIS_URL)
+// replicas share rule changes, rate limits and login counters. SIGINT or
+// SIGTERM shuts the server down gracefully and flushes the security events.
 package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/wardenkit/warden/adapters/ginwarden"
 	"github.com/wardenkit/warden/core"
-	"github.com/wardenkit/warden/core/geo"
-	"github.com/wardenkit/warden/examples/internal/appstore"
+	"github.com/wardenkit/warden/examples/internal/app"
 )
 
 func main() {
@@ -45,147 +37,29 @@ func main() {
 	}
 }
 
-// list is a flag that may be repeated and takes comma-separated values.
-type list []string
-
-func (l *list) String() string { return strings.Join(*l, ",") }
-func (l *list) Set(v string) error {
-	for s := range strings.SplitSeq(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			*l = append(*l, s)
-		}
-	}
-	return nil
-}
-
-// run serves until ctx ends, then shuts down. It prints "listening on
-// http://ADDR" once the listener is open.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("gin", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	addr := fs.String("addr", ":8080", "listen address")
-	geoPath := fs.String("geoip", "", "optional GeoLite2/GeoIP2 Country .mmdb `file`, for -block-country")
-	dsn := fs.String("dsn", appstore.DSN(), "store: sqlite:file:PATH, postgres://… or mysql://… (env WARDEN_DSN)")
-	redisURL := fs.String("redis", appstore.RedisURL(), "optional redis:// URL shared by replicas (env WARDEN_REDIS_URL)")
-	var blockIPs, blockCountries, blockUAs, trusted list
-	fs.Var(&blockIPs, "block-ip", "IP or CIDR network to block (repeatable, or comma-separated)")
-	fs.Var(&blockCountries, "block-country", "ISO country code to block, e.g. RU (needs -geoip)")
-	fs.Var(&blockUAs, "block-ua", "User-Agent substring to block, case-insensitive")
-	fs.Var(&trusted, "trust-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is believed")
-	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %q", fs.Args())
-	}
-	log := slog.New(slog.NewTextHandler(stdout, nil))
-
-	store, storeOpts, closeStore, err := appstore.Open(ctx, *dsn, *redisURL)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
-	opts := append([]core.Option{core.WithLogger(log)}, storeOpts...)
-	for _, s := range trusted {
-		p, err := core.ParseNetwork(s)
+	return app.Run(ctx, "gin", args, stdout, func(eng *core.Engine) (http.Handler, error) {
+		// In a real application, authentication runs first and WithUser reads
+		// its result, so that user exemptions apply:
+		//	r.Use(auth, mw) with ginwarden.WithUser(func(c *gin.Context) string { return c.GetString("user_id") })
+		mw, err := ginwarden.Middleware(eng)
 		if err != nil {
-			return fmt.Errorf("-trust-proxy %q: %w", s, err)
+			return nil, err
 		}
-		opts = append(opts, core.WithTrustedProxies(p))
-	}
-	if *geoPath != "" {
-		db, err := geo.Open(*geoPath, geo.WithLogger(log))
-		if err != nil {
-			return err
-		}
-		if err := db.Start(ctx); err != nil { // reloads the file when it changes
-			return err
-		}
-		defer db.Close()
-		opts = append(opts, core.WithCountryLookup(db))
-	} else if len(blockCountries) > 0 {
-		return errors.New("-block-country needs -geoip: without a country database no request has a country")
-	}
-
-	eng, err := core.New(store, opts...)
-	if err != nil {
-		return err
-	}
-	if err := eng.Start(ctx); err != nil {
-		return err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := eng.Close(cctx); err != nil { // flushes queued security events
-			log.Warn("closing warden", "error", err)
-		}
-	}()
-	if err := writeRules(ctx, eng, blockIPs, blockCountries, blockUAs); err != nil {
-		return err
-	}
-
-	// In a real application, authentication runs first and WithUser reads
-	// its result, so that user exemptions apply:
-	//	r.Use(auth, mw) with ginwarden.WithUser(func(c *gin.Context) string { return c.GetString("user_id") })
-	mw, err := ginwarden.Middleware(eng)
-	if err != nil {
-		return err
-	}
-	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
-	r.Use(gin.Recovery(), mw)
-	r.GET("/", func(c *gin.Context) {
-		d, _ := ginwarden.DecisionFrom(c)
-		c.String(http.StatusOK, "hello %s\n", d.ClientIP)
+		gin.SetMode(gin.ReleaseMode)
+		r := gin.New()
+		r.Use(gin.Recovery(), mw)
+		r.GET("/", func(c *gin.Context) {
+			d, _ := ginwarden.DecisionFrom(c)
+			c.String(http.StatusOK, "hello %s\n", d.ClientIP)
+		})
+		r.GET("/health", func(c *gin.Context) { // exempt from every check by default
+			if !eng.Ready() {
+				c.String(http.StatusServiceUnavailable, "starting\n")
+				return
+			}
+			c.String(http.StatusOK, "ok\n")
+		})
+		return r, nil
 	})
-	r.GET("/health", func(c *gin.Context) { // exempt from every check by default
-		if !eng.Ready() {
-			c.String(http.StatusServiceUnavailable, "starting\n")
-			return
-		}
-		c.String(http.StatusOK, "ok\n")
-	})
-	return serve(ctx, *addr, r, stdout, log)
-}
-
-func writeRules(ctx context.Context, eng *core.Engine, ips, countries, uas []string) error {
-	rules := eng.Rules()
-	for _, s := range ips {
-		if _, err := rules.BlockedIPs().Put(ctx, core.BlockedIP{Network: s, Reason: "-block-ip"}); err != nil {
-			return fmt.Errorf("-block-ip %q: %w", s, err)
-		}
-	}
-	for _, s := range countries {
-		if _, err := rules.BlockedCountries().Put(ctx, core.BlockedCountry{Code: s, Reason: "-block-country"}); err != nil {
-			return fmt.Errorf("-block-country %q: %w", s, err)
-		}
-	}
-	for _, s := range uas {
-		if _, err := rules.BlockedUserAgents().Put(ctx, core.BlockedUserAgent{Pattern: s, Category: "custom", Description: "-block-ua"}); err != nil {
-			return fmt.Errorf("-block-ua %q: %w", s, err)
-		}
-	}
-	return nil
-}
-
-func serve(ctx context.Context, addr string, h http.Handler, stdout io.Writer, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
 }

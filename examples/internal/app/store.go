@@ -1,7 +1,9 @@
-// Package appstore opens the storage the example applications run on: a
-// SQLite file by default, PostgreSQL or MySQL when a DSN says so, and Redis
-// for the bus, the rate limiter and the login counters when a URL is given.
-package appstore
+// Package app is what the example applications share: flags, storage, the
+// engine with the rules the flags ask for, and a server with graceful
+// shutdown. Storage is a SQLite file by default, PostgreSQL or MySQL when a
+// DSN says so, and Redis for the bus, the rate limiter and the login counters
+// when a URL is given.
+package app
 
 import (
 	"context"

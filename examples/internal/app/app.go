@@ -1,0 +1,148 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/geo"
+)
+
+// list is a flag that may be repeated and takes comma-separated values.
+type list []string
+
+func (l *list) String() string { return strings.Join(*l, ",") }
+func (l *list) Set(v string) error {
+	for s := range strings.SplitSeq(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+// Run parses the flags, opens the store, starts the engine, writes the rules
+// the flags ask for through eng.Rules() (the way an admin page or the CLI
+// writes them), asks build for the application's handler, and serves it
+// until ctx ends; then it shuts the server down and closes the engine, which
+// flushes the queued security events. It prints "listening on http://ADDR"
+// once the listener is open.
+func Run(ctx context.Context, name string, args []string, stdout io.Writer, build func(*core.Engine) (http.Handler, error)) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	addr := fs.String("addr", ":8080", "listen address")
+	geoPath := fs.String("geoip", "", "optional GeoLite2/GeoIP2 Country .mmdb `file`, for -block-country")
+	dsn := fs.String("dsn", DSN(), "store: sqlite:file:PATH, postgres://… or mysql://… (env WARDEN_DSN)")
+	redisURL := fs.String("redis", RedisURL(), "optional redis:// URL shared by replicas (env WARDEN_REDIS_URL)")
+	var blockIPs, blockCountries, blockUAs, trusted list
+	fs.Var(&blockIPs, "block-ip", "IP or CIDR network to block (repeatable, or comma-separated)")
+	fs.Var(&blockCountries, "block-country", "ISO country code to block, e.g. RU (needs -geoip)")
+	fs.Var(&blockUAs, "block-ua", "User-Agent substring to block, case-insensitive")
+	fs.Var(&trusted, "trust-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is believed")
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	log := slog.New(slog.NewTextHandler(stdout, nil))
+
+	store, storeOpts, closeStore, err := Open(ctx, *dsn, *redisURL)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	opts := append([]core.Option{core.WithLogger(log)}, storeOpts...)
+	for _, s := range trusted {
+		p, err := core.ParseNetwork(s)
+		if err != nil {
+			return fmt.Errorf("-trust-proxy %q: %w", s, err)
+		}
+		opts = append(opts, core.WithTrustedProxies(p))
+	}
+	if *geoPath != "" {
+		db, err := geo.Open(*geoPath, geo.WithLogger(log))
+		if err != nil {
+			return err
+		}
+		if err := db.Start(ctx); err != nil { // reloads the file when it changes
+			return err
+		}
+		defer db.Close()
+		opts = append(opts, core.WithCountryLookup(db))
+	} else if len(blockCountries) > 0 {
+		return errors.New("-block-country needs -geoip: without a country database no request has a country")
+	}
+
+	eng, err := core.New(store, opts...)
+	if err != nil {
+		return err
+	}
+	if err := eng.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := eng.Close(cctx); err != nil {
+			log.Warn("closing warden", "error", err)
+		}
+	}()
+	if err := writeRules(ctx, eng, blockIPs, blockCountries, blockUAs); err != nil {
+		return err
+	}
+	h, err := build(eng)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, *addr, h, stdout, log)
+}
+
+func writeRules(ctx context.Context, eng *core.Engine, ips, countries, uas []string) error {
+	rules := eng.Rules()
+	for _, s := range ips {
+		if _, err := rules.BlockedIPs().Put(ctx, core.BlockedIP{Network: s, Reason: "-block-ip"}); err != nil {
+			return fmt.Errorf("-block-ip %q: %w", s, err)
+		}
+	}
+	for _, s := range countries {
+		if _, err := rules.BlockedCountries().Put(ctx, core.BlockedCountry{Code: s, Reason: "-block-country"}); err != nil {
+			return fmt.Errorf("-block-country %q: %w", s, err)
+		}
+	}
+	for _, s := range uas {
+		if _, err := rules.BlockedUserAgents().Put(ctx, core.BlockedUserAgent{Pattern: s, Category: "custom", Description: "-block-ua"}); err != nil {
+			return fmt.Errorf("-block-ua %q: %w", s, err)
+		}
+	}
+	return nil
+}
+
+func serve(ctx context.Context, addr string, h http.Handler, stdout io.Writer, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
