@@ -30,12 +30,11 @@ type eventWriter struct {
 	written, coalesced, dropped, rejected atomic.Int64
 	held                                  atomic.Int64 // waiting in the writer (coalesced or retry)
 
-	hitMu sync.Mutex
-	hits  map[HitKind]map[int64]int64
+	hits sync.Map // hitKey -> *atomic.Int64; no lock on the deny path
 }
 
 func newEventWriter(e *Engine) *eventWriter {
-	return &eventWriter{e: e, ch: make(chan Event, e.cfg.queueSize), closing: make(chan struct{}), flushed: make(chan struct{}), hits: map[HitKind]map[int64]int64{}}
+	return &eventWriter{e: e, ch: make(chan Event, e.cfg.queueSize), closing: make(chan struct{}), flushed: make(chan struct{})}
 }
 
 // Record queues an application event (SUSPICIOUS_LOGIN, ADMIN_ACTION, …). It
@@ -91,17 +90,21 @@ func (e *Engine) record(r *http.Request, d Decision, detailAction, details strin
 	e.events.enqueue(ev)
 }
 
+type hitKey struct {
+	kind HitKind
+	id   int64
+}
+
 // countHit adds one to a rule's hit counter; the writer flushes the sums.
+// After a rule's first hit it is one atomic add: a flood of denials does not
+// queue on a lock.
 func (e *Engine) countHit(kind HitKind, id int64) {
-	w := e.events
-	w.hitMu.Lock()
-	m := w.hits[kind]
-	if m == nil {
-		m = map[int64]int64{}
-		w.hits[kind] = m
+	k := hitKey{kind, id}
+	v, ok := e.events.hits.Load(k)
+	if !ok {
+		v, _ = e.events.hits.LoadOrStore(k, new(atomic.Int64))
 	}
-	m[id]++
-	w.hitMu.Unlock()
+	v.(*atomic.Int64).Add(1)
 }
 
 type coalesceKey struct {
@@ -241,29 +244,26 @@ func (w *eventWriter) done(rows []Event) {
 }
 
 func (w *eventWriter) flushHits(ctx context.Context) {
-	w.hitMu.Lock()
-	if len(w.hits) == 0 {
-		w.hitMu.Unlock()
-		return
-	}
-	all := w.hits
-	w.hits = map[HitKind]map[int64]int64{}
-	w.hitMu.Unlock()
+	all := map[HitKind]map[int64]int64{}
+	w.hits.Range(func(k, v any) bool {
+		if n := v.(*atomic.Int64).Swap(0); n != 0 {
+			hk := k.(hitKey)
+			if all[hk.kind] == nil {
+				all[hk.kind] = map[int64]int64{}
+			}
+			all[hk.kind][hk.id] = n
+		}
+		return true
+	})
 	for kind, hits := range all {
 		if err := w.e.store.AddHits(ctx, kind, hits); err != nil {
 			if !errors.Is(err, context.Canceled) {
 				w.e.log.Warn("warden: hit counts not stored; kept for the next flush", "kind", kind, "error", err)
 			}
-			w.hitMu.Lock()
-			m := w.hits[kind]
-			if m == nil {
-				m = map[int64]int64{}
-				w.hits[kind] = m
+			for id, n := range hits { // put them back
+				v, _ := w.hits.LoadOrStore(hitKey{kind, id}, new(atomic.Int64))
+				v.(*atomic.Int64).Add(n)
 			}
-			for id, n := range hits {
-				m[id] += n
-			}
-			w.hitMu.Unlock()
 		}
 	}
 }
