@@ -116,10 +116,8 @@ type coalesceKey struct {
 
 func (w *eventWriter) key(ev Event) coalesceKey {
 	ip := ev.IP
-	if a, err := netip.ParseAddr(ip); err == nil && a.Is6() && !a.Is4In6() {
-		if p, err := a.Prefix(w.e.cfg.ipv6Prefix); err == nil {
-			ip = p.String()
-		}
+	if a, err := netip.ParseAddr(ip); err == nil {
+		ip = groupIP(a, w.e.cfg.ipv6Prefix)
 	}
 	return coalesceKey{ev.Action, ip, ev.RuleID, ev.Path}
 }

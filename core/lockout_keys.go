@@ -117,30 +117,18 @@ func cleanUsername(s string) string {
 	return strings.TrimRightFunc(b.String(), unicode.IsSpace)
 }
 
-// nat64 is the well-known NAT64 prefix (RFC 6052): addresses in it are
-// IPv4 clients, keyed by the embedded IPv4 address.
-var nat64 = netip.MustParsePrefix("64:ff9b::/96")
-
 // groupIP is the text an address is counted by: IPv4 as is, NAT64 as its
-// embedded IPv4 address, other IPv6 addresses as their /bits network. It is
-// "" for an invalid address.
+// embedded IPv4 address, other IPv6 addresses as their /bits network (the
+// grouping of limitIP, written out). It is "" for an invalid address.
 func groupIP(a netip.Addr, bits int) string {
 	if !a.IsValid() {
 		return ""
 	}
-	a = a.Unmap().WithZone("")
-	if a.Is4() {
-		return a.String()
+	g := limitIP(a.Unmap().WithZone(""), bits)
+	if g.Is4() {
+		return g.String()
 	}
-	if nat64.Contains(a) {
-		b := a.As16()
-		return netip.AddrFrom4([4]byte(b[12:])).String()
-	}
-	p, err := a.Prefix(bits)
-	if err != nil {
-		return a.String()
-	}
-	return FormatNetwork(p)
+	return FormatNetwork(netip.PrefixFrom(g, bits))
 }
 
 // userHash is the username as it appears in counter keys: 32 hex digits of

@@ -169,12 +169,16 @@ func limitIP(ip netip.Addr, v6bits int) netip.Addr {
 		return ip
 	}
 	b := ip.As16()
-	if b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4]|b[5]|b[6]|b[7]|b[8]|b[9]|b[10]|b[11] == 0 {
-		return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+	if nat64.Contains(ip) {
+		return netip.AddrFrom4([4]byte(b[12:]))
 	}
 	p, _ := ip.Prefix(v6bits)
 	return p.Addr()
 }
+
+// nat64 is the well-known NAT64 prefix (RFC 6052): limitIP keys addresses in
+// it by their embedded IPv4 address.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
 
 type rateScratch struct {
 	keys  []LimitKey
