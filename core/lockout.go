@@ -10,11 +10,13 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/wardenkit/warden/core/attempt"
 )
 
 // Lockout protects a login form against password guessing (DESIGN §6). Get
 // it from Engine.Lockout. It shares the engine's snapshot (settings and
-// whitelists), clock, event queue and AttemptCounter, so a changed setting
+// whitelists), clock, event queue and attempt.Counter, so a changed setting
 // applies to existing counters at once, on every replica that shares the
 // counter.
 //
@@ -34,12 +36,12 @@ import (
 // failures plus reservations reach its limit, so no more than the limit
 // reach the password check however many requests arrive at once. Refused
 // attempts are not counted and do not extend a lock. An attempt with no
-// outcome after ReservationTimeout counts as failed. The failure that reaches
+// outcome after attempt.ReservationTimeout counts as failed. The failure that reaches
 // a limit locks the key for the cool-off (or until Unlock, when the cool-off
 // is 0) and records one LOCKOUT event and one LockoutRecord. Succeed clears
 // the username keys, never the address-only key.
 //
-// When the AttemptCounter fails, Begin follows the fail policy: FailClosed
+// When the attempt.Counter fails, Begin follows the fail policy: FailClosed
 // (the engine's default) returns the error (answer 503), FailOpen lets the
 // attempt through unguarded, FailFallback counts it in an in-process counter.
 // Every such case is counted in Stats and logged.
@@ -47,8 +49,8 @@ import (
 // A Lockout is safe for concurrent use.
 type Lockout struct {
 	e          *Engine
-	counter    AttemptCounter
-	fallback   *MemoryAttempts // nil when counter is in-process already
+	counter    attempt.Counter
+	fallback   *attempt.Memory // nil when counter is in-process already
 	keys       []LockoutKey
 	whitelist  WhitelistPolicy
 	lookup     UserLookup
@@ -91,7 +93,7 @@ type Success struct {
 // A Ticket is safe for concurrent use; only the first outcome counts.
 type Ticket struct {
 	l        *Lockout
-	counter  AttemptCounter // nil: bypassed or unguarded
+	counter  attempt.Counter // nil: bypassed or unguarded
 	token    uint64
 	scopes   []LockoutKey
 	keys     []string
@@ -158,11 +160,11 @@ func (l *Lockout) settings() (*Snapshot, Settings) {
 	return nil, DefaultSettings() // before the first snapshot: defaults, no whitelist
 }
 
-func attemptPolicy(set *Settings) AttemptPolicy {
-	return AttemptPolicy{
+func attemptPolicy(set *Settings) attempt.Policy {
+	return attempt.Policy{
 		Cooloff:            time.Duration(set.LockoutCooloffMinutes) * time.Minute,
 		AttemptExpiry:      set.AttemptExpiry && set.LockoutCooloffMinutes > 0,
-		ReservationTimeout: ReservationTimeout,
+		ReservationTimeout: attempt.ReservationTimeout,
 	}
 }
 
@@ -171,10 +173,10 @@ func limitOf(set *Settings, scope LockoutKey, mult int) int {
 	return max(1, set.MaxLoginAttempts) * scope.factor() * mult
 }
 
-func (t *Ticket) counterKeys(set *Settings) []AttemptKey {
-	keys := make([]AttemptKey, len(t.keys))
+func (t *Ticket) counterKeys(set *Settings) []attempt.Key {
+	keys := make([]attempt.Key, len(t.keys))
 	for i, k := range t.keys {
-		keys[i] = AttemptKey{Key: k, Limit: limitOf(set, t.scopes[i], t.mult), ResetOnSuccess: t.scopes[i].hasUser()}
+		keys[i] = attempt.Key{Key: k, Limit: limitOf(set, t.scopes[i], t.mult), ResetOnSuccess: t.scopes[i].hasUser()}
 	}
 	return keys
 }
@@ -247,7 +249,7 @@ func (l *Lockout) Begin(ctx context.Context, a Attempt) (*Ticket, error) {
 	return t, nil
 }
 
-func lockedError(now time.Time, st []AttemptState) *LockedError {
+func lockedError(now time.Time, st []attempt.State) *LockedError {
 	var until time.Time
 	for _, s := range st {
 		if s.Locked && s.Until.IsZero() {
@@ -350,7 +352,7 @@ func (l *Lockout) Succeed(ctx context.Context, t *Ticket, s Success) (LoginVerdi
 
 // noteLocks records a LOCKOUT event and a LockoutRecord for every key the
 // step locked.
-func (l *Lockout) noteLocks(t *Ticket, s *Snapshot, now time.Time, set *Settings, st []AttemptState) {
+func (l *Lockout) noteLocks(t *Ticket, s *Snapshot, now time.Time, set *Settings, st []attempt.State) {
 	for i, k := range st {
 		if !k.LockedNow || i >= len(t.scopes) {
 			continue
@@ -472,7 +474,7 @@ type UnlockRequest struct {
 // and every username-and-address counter named in an unreleased lockout
 // record. For an address: its address-only counter and every
 // username-and-address counter of that address named in a record. For both:
-// that pair's counter. It resets those counters in the AttemptCounter, marks
+// that pair's counter. It resets those counters in the attempt.Counter, marks
 // the records released, and reports how many records it released.
 func (l *Lockout) Unlock(ctx context.Context, r UnlockRequest) (int, error) {
 	user := NormalizeUsername(r.Username)
@@ -547,7 +549,7 @@ func (l *Lockout) Locked(ctx context.Context, limit int) ([]LockoutRecord, error
 	}
 	now := l.e.clock.Now()
 	s, set := l.settings()
-	var keys []AttemptKey
+	var keys []attempt.Key
 	var out []LockoutRecord
 	seen := map[string]bool{}
 	for _, r := range recs {
@@ -566,7 +568,7 @@ func (l *Lockout) Locked(ctx context.Context, limit int) ([]LockoutRecord, error
 				mult = 10
 			}
 		}
-		keys = append(keys, AttemptKey{Key: k, Limit: limitOf(&set, r.Scope, mult)})
+		keys = append(keys, attempt.Key{Key: k, Limit: limitOf(&set, r.Scope, mult)})
 		out = append(out, r)
 	}
 	if len(keys) == 0 {
@@ -605,7 +607,7 @@ type LockoutStats struct {
 	Failed         int64 `json:"failed"`          // Fail calls
 	Succeeded      int64 `json:"succeeded"`       // Succeed calls
 	Lockouts       int64 `json:"lockouts"`        // keys locked (LOCKOUT events)
-	CounterErrors  int64 `json:"counter_errors"`  // AttemptCounter failures (fail policy applied)
+	CounterErrors  int64 `json:"counter_errors"`  // attempt.Counter failures (fail policy applied)
 	RecordsWritten int64 `json:"records_written"` // lockout records stored
 	RecordsDropped int64 `json:"records_dropped"` // lockout records lost (queue full, store refused)
 }

@@ -7,7 +7,7 @@ import (
 
 // LockoutRecord is the durable trace of one lockout (table security_lockout):
 // written when a key locks, listed by admin and CLI, marked released by
-// Lockout.Unlock. The counters themselves live in the AttemptCounter; a
+// Lockout.Unlock. The counters themselves live in the attempt.Counter; a
 // record whose lock has ended (Until passed) simply stays unreleased.
 type LockoutRecord struct {
 	ID int64 `json:"id"`

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/attempt"
 	"github.com/wardenkit/warden/core/memstore"
 )
 
@@ -21,12 +22,12 @@ import (
 type loginEnv struct {
 	*env
 	lo      *core.Lockout
-	counter *core.MemoryAttempts
+	counter *attempt.Memory
 }
 
 func newLoginEnv(t *testing.T, opts ...core.Option) *loginEnv {
 	t.Helper()
-	m, err := core.NewMemoryAttempts(0)
+	m, err := attempt.NewMemory(0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,14 +35,14 @@ func newLoginEnv(t *testing.T, opts ...core.Option) *loginEnv {
 	return &loginEnv{env: e, lo: e.eng.Lockout(), counter: m}
 }
 
-func attempt(user, ip string) core.Attempt {
+func try(user, ip string) core.Attempt {
 	return core.Attempt{Username: user, IP: netip.MustParseAddr(ip)}
 }
 
 // begin starts an attempt that must be allowed.
 func (e *loginEnv) begin(user, ip string) *core.Ticket {
 	e.t.Helper()
-	tk, err := e.lo.Begin(e.ctx(), attempt(user, ip))
+	tk, err := e.lo.Begin(e.ctx(), try(user, ip))
 	if err != nil {
 		e.t.Fatalf("Begin(%q, %s): %v", user, ip, err)
 	}
@@ -59,7 +60,7 @@ func (e *loginEnv) fail(user, ip string) {
 // locked asserts that an attempt is refused and returns the refusal.
 func (e *loginEnv) locked(user, ip string) *core.LockedError {
 	e.t.Helper()
-	tk, err := e.lo.Begin(e.ctx(), attempt(user, ip))
+	tk, err := e.lo.Begin(e.ctx(), try(user, ip))
 	var le *core.LockedError
 	if !errors.As(err, &le) || !errors.Is(err, core.ErrLocked) || tk != nil {
 		e.t.Fatalf("Begin(%q, %s) = %v, %v; want a *LockedError", user, ip, tk, err)
@@ -556,7 +557,7 @@ func TestLockoutKeysAndAddresses(t *testing.T) {
 			for range 5 {
 				e.fail("alice", c.a)
 			}
-			_, err := e.lo.Begin(e.ctx(), attempt("alice", c.b))
+			_, err := e.lo.Begin(e.ctx(), try("alice", c.b))
 			if locked := errors.Is(err, core.ErrLocked); locked != c.sameIP {
 				t.Fatalf("from %s after 5 failures from %s: %v; want locked=%v", c.b, c.a, err, c.sameIP)
 			}
@@ -642,7 +643,7 @@ func TestLockoutBadUsernames(t *testing.T) {
 	e := newLoginEnv(t)
 	bad := []string{"", strings.Repeat("x", 1<<20), "\x00\x01\xfe\xff", strings.Repeat("\xff", 5000)}
 	for _, u := range bad {
-		tk, err := e.lo.Begin(e.ctx(), attempt(u, "203.0.113.7"))
+		tk, err := e.lo.Begin(e.ctx(), try(u, "203.0.113.7"))
 		if err != nil {
 			t.Fatalf("Begin(%d bytes): %v", len(u), err)
 		}
@@ -703,37 +704,37 @@ func TestLockoutTicketUse(t *testing.T) {
 
 // flakyCounter fails every call while down is set.
 type flakyCounter struct {
-	core.AttemptCounter
+	attempt.Counter
 	down atomic.Bool
 }
 
 var errCounterDown = errors.New("counter down")
 
-func (f *flakyCounter) Reserve(ctx context.Context, now time.Time, p core.AttemptPolicy, tok uint64, k []core.AttemptKey) (bool, []core.AttemptState, error) {
+func (f *flakyCounter) Reserve(ctx context.Context, now time.Time, p attempt.Policy, tok uint64, k []attempt.Key) (bool, []attempt.State, error) {
 	if f.down.Load() {
 		return false, nil, errCounterDown
 	}
-	return f.AttemptCounter.Reserve(ctx, now, p, tok, k)
+	return f.Counter.Reserve(ctx, now, p, tok, k)
 }
 
-func (f *flakyCounter) Fail(ctx context.Context, now time.Time, p core.AttemptPolicy, tok uint64, k []core.AttemptKey) ([]core.AttemptState, error) {
+func (f *flakyCounter) Fail(ctx context.Context, now time.Time, p attempt.Policy, tok uint64, k []attempt.Key) ([]attempt.State, error) {
 	if f.down.Load() {
 		return nil, errCounterDown
 	}
-	return f.AttemptCounter.Fail(ctx, now, p, tok, k)
+	return f.Counter.Fail(ctx, now, p, tok, k)
 }
 
 func TestLockoutCounterErrorFollowsFailPolicy(t *testing.T) {
 	newFlaky := func(t *testing.T, opts ...core.Option) (*loginEnv, *flakyCounter) {
-		m, _ := core.NewMemoryAttempts(0)
-		f := &flakyCounter{AttemptCounter: m}
+		m, _ := attempt.NewMemory(0)
+		f := &flakyCounter{Counter: m}
 		e := newEnv(t, append([]core.Option{core.WithAttemptCounter(f)}, opts...)...)
 		f.down.Store(true)
 		return &loginEnv{env: e, lo: e.eng.Lockout(), counter: m}, f
 	}
 	t.Run("closed_by_default", func(t *testing.T) {
 		e, _ := newFlaky(t)
-		_, err := e.lo.Begin(e.ctx(), attempt("alice", "203.0.113.7"))
+		_, err := e.lo.Begin(e.ctx(), try("alice", "203.0.113.7"))
 		if !errors.Is(err, errCounterDown) || errors.Is(err, core.ErrLocked) {
 			t.Fatalf("Begin with the counter down: %v; want the counter's error, not a lockout", err)
 		}
@@ -815,7 +816,7 @@ func TestLockoutConcurrentAttempts(t *testing.T) {
 					if c.limit == 50 {
 						user = fmt.Sprintf("user%d", i)
 					}
-					tk, err := e.lo.Begin(context.Background(), attempt(user, c.ip(i)))
+					tk, err := e.lo.Begin(context.Background(), try(user, c.ip(i)))
 					if err != nil {
 						if !errors.Is(err, core.ErrLocked) {
 							t.Error(err)
@@ -843,7 +844,7 @@ func TestLockoutConcurrentAttempts(t *testing.T) {
 			}
 			wg.Wait()
 			// Once the failures are in, the account stays locked.
-			if _, err := e.lo.Begin(context.Background(), attempt("alice", c.ip(0))); !errors.Is(err, core.ErrLocked) {
+			if _, err := e.lo.Begin(context.Background(), try("alice", c.ip(0))); !errors.Is(err, core.ErrLocked) {
 				t.Fatalf("after the limit: %v", err)
 			}
 			evs, _ := e.lockouts()

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+
+	"github.com/wardenkit/warden/core/attempt"
 )
 
 // Login protection (DESIGN §6): Lockout (lockout.go) and LoginMonitor
@@ -14,7 +16,7 @@ import (
 
 // loginConfig holds the options of login protection (part of config).
 type loginConfig struct {
-	counter     AttemptCounter
+	counter     attempt.Counter
 	keys        []LockoutKey
 	whitelist   WhitelistPolicy
 	lookup      UserLookup
@@ -41,13 +43,13 @@ func (e *Engine) initLogin() error {
 		l.keys = DefaultLockoutKeys()
 	}
 	if l.counter == nil {
-		m, err := NewMemoryAttempts(0)
+		m, err := attempt.NewMemory(0)
 		if err != nil {
 			return err
 		}
 		l.counter = m
-	} else if _, inProcess := l.counter.(*MemoryAttempts); !inProcess && l.failPolicy == FailFallback {
-		m, err := NewMemoryAttempts(100_000)
+	} else if _, inProcess := l.counter.(*attempt.Memory); !inProcess && l.failPolicy == FailFallback {
+		m, err := attempt.NewMemory(100_000)
 		if err != nil {
 			return err
 		}
@@ -102,9 +104,9 @@ func (e *Engine) loginCountry(s *Snapshot, ip netip.Addr) string {
 }
 
 // WithAttemptCounter sets the store of login attempt counters (default: an
-// in-process MemoryAttempts). Replicas must share one (redisstore) for a
+// in-process attempt.Memory). Replicas must share one (redisstore) for a
 // lockout to hold across them.
-func WithAttemptCounter(c AttemptCounter) Option {
+func WithAttemptCounter(c attempt.Counter) Option {
 	return func(cfg *config) error {
 		if c == nil {
 			return errors.New("WithAttemptCounter: nil counter")
@@ -174,7 +176,7 @@ func WithLoginHook(h LoginHook) Option {
 	}
 }
 
-// WithLockoutFailPolicy sets what Lockout.Begin does when the AttemptCounter
+// WithLockoutFailPolicy sets what Lockout.Begin does when the attempt.Counter
 // fails (default: the engine's WithFailPolicy, itself FailClosed by
 // default). FailFallback counts in an in-process counter meanwhile.
 func WithLockoutFailPolicy(p FailPolicy) Option {

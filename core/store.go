@@ -119,7 +119,7 @@ type Versioner interface {
 }
 
 // LockoutStore keeps lockout records (see LockoutRecord). The counters live
-// in the AttemptCounter; these rows only let people see and undo lockouts.
+// in the attempt.Counter; these rows only let people see and undo lockouts.
 //
 //   - AppendLockout validates r (an invalid record returns an error wrapping
 //     ErrInvalid and stores nothing), stores times in UTC, assigns an ID and

@@ -13,13 +13,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/attempt"
 )
 
-// Attempts is a core.AttemptCounter on Redis, shared by every replica that
+// Attempts is a attempt.Counter on Redis, shared by every replica that
 // uses the same Redis and prefix: a lockout holds across them. Get it from
 // Store.Attempts and pass it to core.WithAttemptCounter.
 //
-// It behaves exactly like core.MemoryAttempts: every step (Reserve, Fail,
+// It behaves exactly like attempt.Memory: every step (Reserve, Fail,
 // Release, Status) is one Lua script call that settles the stored
 // timestamps against the limits and policy passed in that call, the same
 // steps in the same order as the memory counter, so a changed limit or
@@ -54,7 +55,7 @@ import (
 // Each call has the Store's deadline (WithTimeout, default 50 ms) and a
 // circuit breaker (WithBreaker); errors are returned as they are, and the
 // Lockout applies its fail policy (core.WithLockoutFailPolicy). Attempts
-// never returns core.ErrAttemptsFull: memory is bounded by the expiries
+// never returns attempt.ErrFull: memory is bounded by the expiries
 // and by Redis's maxmemory, which should use a noeviction or volatile-*
 // policy (an evicted lock is a lifted lock).
 //
@@ -74,7 +75,7 @@ type Attempts struct {
 	breaker breaker
 }
 
-var _ core.AttemptCounter = (*Attempts)(nil)
+var _ attempt.Counter = (*Attempts)(nil)
 
 // Attempts returns the shared login attempt counter.
 func (s *Store) Attempts() *Attempts {
@@ -130,11 +131,11 @@ const maxTTL = 100 * 365 * 24 * time.Hour
 type call struct {
 	op    string
 	now   time.Time
-	p     core.AttemptPolicy
+	p     attempt.Policy
 	token uint64
 }
 
-func (a *Attempts) check(ctx context.Context, op string, now time.Time, p core.AttemptPolicy, keys []core.AttemptKey) error {
+func (a *Attempts) check(ctx context.Context, op string, now time.Time, p attempt.Policy, keys []attempt.Key) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -154,7 +155,7 @@ func (a *Attempts) check(ctx context.Context, op string, now time.Time, p core.A
 
 func splitDur(d time.Duration) (int64, int64) { return int64(d / time.Second), int64(d % time.Second) }
 
-func (c *call) args(a *Attempts, keys []core.AttemptKey) ([]string, []any) {
+func (c *call) args(a *Attempts, keys []attempt.Key) ([]string, []any) {
 	ks := make([]string, 0, 3*len(keys))
 	for _, k := range keys {
 		ks = a.redisKeys(ks, k.Key)
@@ -185,7 +186,7 @@ func (c *call) args(a *Attempts, keys []core.AttemptKey) ([]string, []any) {
 }
 
 // eval runs one script call for keys, all in one slot.
-func (a *Attempts) eval(ctx context.Context, c *call, keys []core.AttemptKey) (bool, []core.AttemptState, error) {
+func (a *Attempts) eval(ctx context.Context, c *call, keys []attempt.Key) (bool, []attempt.State, error) {
 	ks, args := c.args(a, keys)
 	raw, err := attemptScript.Run(ctx, a.rdb, ks, args...).Int64Slice()
 	if err != nil {
@@ -194,10 +195,10 @@ func (a *Attempts) eval(ctx context.Context, c *call, keys []core.AttemptKey) (b
 	if len(raw) != 1+9*len(keys) {
 		return false, nil, fmt.Errorf("%d values for %d keys", len(raw), len(keys))
 	}
-	st := make([]core.AttemptState, len(keys))
+	st := make([]attempt.State, len(keys))
 	for i := range st {
 		v := raw[1+9*i : 10+9*i]
-		st[i] = core.AttemptState{Failures: int(v[0]), Reserved: int(v[1]), Locked: v[2] == 1, LockedNow: v[8] == 1}
+		st[i] = attempt.State{Failures: int(v[0]), Reserved: int(v[1]), Locked: v[2] == 1, LockedNow: v[8] == 1}
 		if st[i].Locked {
 			st[i].LockedAt = time.Unix(v[3], v[4]).UTC()
 		}
@@ -210,7 +211,7 @@ func (a *Attempts) eval(ctx context.Context, c *call, keys []core.AttemptKey) (b
 
 // groups splits the keys by hash slot (by hash tag: keys with one tag share
 // a slot), in order of first appearance. Without Cluster, one group.
-func (a *Attempts) groups(keys []core.AttemptKey) [][]int {
+func (a *Attempts) groups(keys []attempt.Key) [][]int {
 	all := make([]int, len(keys))
 	for i := range all {
 		all[i] = i
@@ -235,11 +236,11 @@ func (a *Attempts) groups(keys []core.AttemptKey) [][]int {
 	return out
 }
 
-func pick(keys []core.AttemptKey, idx []int) []core.AttemptKey {
+func pick(keys []attempt.Key, idx []int) []attempt.Key {
 	if len(idx) == len(keys) {
 		return keys
 	}
-	out := make([]core.AttemptKey, len(idx))
+	out := make([]attempt.Key, len(idx))
 	for j, i := range idx {
 		out[j] = keys[i]
 	}
@@ -247,9 +248,9 @@ func pick(keys []core.AttemptKey, idx []int) []core.AttemptKey {
 }
 
 // run does one step under the deadline and the breaker.
-func (a *Attempts) run(ctx context.Context, c *call, keys []core.AttemptKey) (bool, []core.AttemptState, error) {
+func (a *Attempts) run(ctx context.Context, c *call, keys []attempt.Key) (bool, []attempt.State, error) {
 	if len(keys) == 0 {
-		return true, []core.AttemptState{}, nil
+		return true, []attempt.State{}, nil
 	}
 	if !a.breaker.allow() {
 		return false, nil, fmt.Errorf("redisstore: Attempts.%s: %w", c.op, ErrCircuitOpen)
@@ -257,16 +258,16 @@ func (a *Attempts) run(ctx context.Context, c *call, keys []core.AttemptKey) (bo
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
 	var ok bool
-	var st []core.AttemptState
+	var st []attempt.State
 	var err error
 	if g := a.groups(keys); len(g) == 1 {
 		ok, st, err = a.eval(ctx, c, keys)
 	} else if c.op == "reserve" {
 		ok, st, err = a.reserveSplit(ctx, c, keys, g)
 	} else {
-		ok, st, err = true, make([]core.AttemptState, len(keys)), nil
+		ok, st, err = true, make([]attempt.State, len(keys)), nil
 		for _, idx := range g {
-			var gst []core.AttemptState
+			var gst []attempt.State
 			if _, gst, err = a.eval(ctx, c, pick(keys, idx)); err != nil {
 				break
 			}
@@ -285,8 +286,8 @@ func (a *Attempts) run(ctx context.Context, c *call, keys []core.AttemptKey) (bo
 // reserveSplit reserves slot by slot. After a refusal the remaining slots
 // are only settled (probe), and the reservations already made are dropped
 // (undo), so the outcome is the one of an atomic Reserve.
-func (a *Attempts) reserveSplit(ctx context.Context, c *call, keys []core.AttemptKey, groups [][]int) (bool, []core.AttemptState, error) {
-	st := make([]core.AttemptState, len(keys))
+func (a *Attempts) reserveSplit(ctx context.Context, c *call, keys []attempt.Key, groups [][]int) (bool, []attempt.State, error) {
+	st := make([]attempt.State, len(keys))
 	ok := true
 	var made [][]int
 	var err error
@@ -296,7 +297,7 @@ func (a *Attempts) reserveSplit(ctx context.Context, c *call, keys []core.Attemp
 			gc.op = "probe"
 		}
 		var gok bool
-		var gst []core.AttemptState
+		var gst []attempt.State
 		if gok, gst, err = a.eval(ctx, &gc, pick(keys, idx)); err != nil {
 			ok = false
 			break
@@ -337,17 +338,17 @@ func (a *Attempts) reserveSplit(ctx context.Context, c *call, keys []core.Attemp
 	return false, st, nil
 }
 
-// Reserve implements core.AttemptCounter: it reserves one attempt on every
+// Reserve implements attempt.Counter: it reserves one attempt on every
 // key or on none, in one round trip.
-func (a *Attempts) Reserve(ctx context.Context, now time.Time, p core.AttemptPolicy, token uint64, keys []core.AttemptKey) (bool, []core.AttemptState, error) {
+func (a *Attempts) Reserve(ctx context.Context, now time.Time, p attempt.Policy, token uint64, keys []attempt.Key) (bool, []attempt.State, error) {
 	if err := a.check(ctx, "Reserve", now, p, keys); err != nil {
 		return false, nil, err
 	}
 	return a.run(ctx, &call{op: "reserve", now: now, p: p, token: token}, keys)
 }
 
-// Fail implements core.AttemptCounter, in one round trip.
-func (a *Attempts) Fail(ctx context.Context, now time.Time, p core.AttemptPolicy, token uint64, keys []core.AttemptKey) ([]core.AttemptState, error) {
+// Fail implements attempt.Counter, in one round trip.
+func (a *Attempts) Fail(ctx context.Context, now time.Time, p attempt.Policy, token uint64, keys []attempt.Key) ([]attempt.State, error) {
 	if err := a.check(ctx, "Fail", now, p, keys); err != nil {
 		return nil, err
 	}
@@ -355,8 +356,8 @@ func (a *Attempts) Fail(ctx context.Context, now time.Time, p core.AttemptPolicy
 	return st, err
 }
 
-// Release implements core.AttemptCounter, in one round trip.
-func (a *Attempts) Release(ctx context.Context, now time.Time, p core.AttemptPolicy, token uint64, keys []core.AttemptKey) ([]core.AttemptState, error) {
+// Release implements attempt.Counter, in one round trip.
+func (a *Attempts) Release(ctx context.Context, now time.Time, p attempt.Policy, token uint64, keys []attempt.Key) ([]attempt.State, error) {
 	if err := a.check(ctx, "Release", now, p, keys); err != nil {
 		return nil, err
 	}
@@ -364,9 +365,9 @@ func (a *Attempts) Release(ctx context.Context, now time.Time, p core.AttemptPol
 	return st, err
 }
 
-// Status implements core.AttemptCounter, in one round trip; it writes
+// Status implements attempt.Counter, in one round trip; it writes
 // nothing.
-func (a *Attempts) Status(ctx context.Context, now time.Time, p core.AttemptPolicy, keys []core.AttemptKey) ([]core.AttemptState, error) {
+func (a *Attempts) Status(ctx context.Context, now time.Time, p attempt.Policy, keys []attempt.Key) ([]attempt.State, error) {
 	if err := a.check(ctx, "Status", now, p, keys); err != nil {
 		return nil, err
 	}
@@ -374,7 +375,7 @@ func (a *Attempts) Status(ctx context.Context, now time.Time, p core.AttemptPoli
 	return st, err
 }
 
-// Reset implements core.AttemptCounter: one DEL (on Cluster, one DEL per
+// Reset implements attempt.Counter: one DEL (on Cluster, one DEL per
 // slot in one pipeline).
 func (a *Attempts) Reset(ctx context.Context, keys []string) error {
 	if err := ctx.Err(); err != nil {

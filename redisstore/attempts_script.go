@@ -3,7 +3,7 @@ package redisstore
 import "github.com/redis/go-redis/v9"
 
 // attemptScript is every step of Attempts: one script, the step named in
-// ARGV[1]. It mirrors core.MemoryAttempts (attemptEntry.settle and the
+// ARGV[1]. It mirrors attempt.Memory (attemptEntry.settle and the
 // steps around it) line for line; a change there needs the same change here.
 //
 // Times are exact nanoseconds, carried as (seconds, nanoseconds) pairs

@@ -18,13 +18,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/attempt"
 	"github.com/wardenkit/warden/core/memstore"
 	"github.com/wardenkit/warden/redisstore"
 )
 
 var (
 	at0 = time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	pol = core.AttemptPolicy{Cooloff: 15 * time.Minute, ReservationTimeout: core.ReservationTimeout}
+	pol = attempt.Policy{Cooloff: 15 * time.Minute, ReservationTimeout: attempt.ReservationTimeout}
 )
 
 // redisTB is redisClient for tests and benchmarks.
@@ -97,7 +98,7 @@ func keysOf(t *testing.T, rdb redis.UniversalClient, p string) []string {
 	return ks
 }
 
-func sameStates(a, b []core.AttemptState) bool {
+func sameStates(a, b []attempt.State) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -143,9 +144,9 @@ var steps = []time.Duration{0, 0, 1, 999, 1001, time.Millisecond, time.Second, 7
 // limits and the policy at every step (then the run must stay under 1,024
 // calls, or the memory counter's sweeps, which judge keys by the last
 // policy seen, make its own results depend on timing).
-func parityRun(t *testing.T, red core.AttemptCounter, seed uint64, n int, p core.AttemptPolicy, vary bool, steps []time.Duration) {
+func parityRun(t *testing.T, red attempt.Counter, seed uint64, n int, p attempt.Policy, vary bool, steps []time.Duration) {
 	t.Helper()
-	mem, err := core.NewMemoryAttempts(0)
+	mem, err := attempt.NewMemory(0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,11 +160,11 @@ func parityRun(t *testing.T, red core.AttemptCounter, seed uint64, n int, p core
 	}
 	var lives []live
 	var done []uint64
-	policies := []core.AttemptPolicy{
+	policies := []attempt.Policy{
 		pol,
-		{ReservationTimeout: core.ReservationTimeout},
-		{Cooloff: 15 * time.Minute, AttemptExpiry: true, ReservationTimeout: core.ReservationTimeout},
-		{Cooloff: 30 * time.Hour, ReservationTimeout: core.ReservationTimeout},
+		{ReservationTimeout: attempt.ReservationTimeout},
+		{Cooloff: 15 * time.Minute, AttemptExpiry: true, ReservationTimeout: attempt.ReservationTimeout},
+		{Cooloff: 30 * time.Hour, ReservationTimeout: attempt.ReservationTimeout},
 		{Cooloff: 2 * time.Second, ReservationTimeout: time.Second},
 		{Cooloff: time.Hour},
 	}
@@ -175,11 +176,11 @@ func parityRun(t *testing.T, red core.AttemptCounter, seed uint64, n int, p core
 		return k
 	}
 	mult := 1
-	build := func(idx []int) []core.AttemptKey {
-		out := make([]core.AttemptKey, len(idx))
+	build := func(idx []int) []attempt.Key {
+		out := make([]attempt.Key, len(idx))
 		for j, i := range idx {
 			pk := parityKeys[i]
-			out[j] = core.AttemptKey{Key: pk.key, Limit: max(1, pk.limit*mult/2), ResetOnSuccess: pk.reset}
+			out[j] = attempt.Key{Key: pk.key, Limit: max(1, pk.limit*mult/2), ResetOnSuccess: pk.reset}
 		}
 		return out
 	}
@@ -196,7 +197,7 @@ func parityRun(t *testing.T, red core.AttemptCounter, seed uint64, n int, p core
 			mult = 2
 		}
 		var what string
-		var mst, rst []core.AttemptState
+		var mst, rst []attempt.State
 		var mok, rok bool
 		var merr, rerr error
 		switch r := rng.IntN(100); {
@@ -282,20 +283,20 @@ func TestAttemptsParityWithMemory(t *testing.T) {
 	rdb := redisTB(t)
 	fixed := []struct {
 		name  string
-		p     core.AttemptPolicy
+		p     attempt.Policy
 		steps []time.Duration
 	}{
 		{"cooloff_15m", pol, steps},
-		{"cooloff_0_locks_until_reset", core.AttemptPolicy{ReservationTimeout: core.ReservationTimeout}, steps},
-		{"attempt_expiry", core.AttemptPolicy{Cooloff: 15 * time.Minute, AttemptExpiry: true, ReservationTimeout: core.ReservationTimeout}, steps},
-		{"cooloff_30h_window_30h", core.AttemptPolicy{Cooloff: 30 * time.Hour, ReservationTimeout: core.ReservationTimeout}, steps},
-		{"seconds_and_nanoseconds", core.AttemptPolicy{Cooloff: 2*time.Second + 1, AttemptExpiry: true, ReservationTimeout: time.Second - 1}, shortSteps},
-		{"seconds_window", core.AttemptPolicy{Cooloff: 3*time.Second - 1, ReservationTimeout: time.Second + 1}, shortSteps},
-		{"no_reservation_timeout", core.AttemptPolicy{Cooloff: time.Hour}, steps},
+		{"cooloff_0_locks_until_reset", attempt.Policy{ReservationTimeout: attempt.ReservationTimeout}, steps},
+		{"attempt_expiry", attempt.Policy{Cooloff: 15 * time.Minute, AttemptExpiry: true, ReservationTimeout: attempt.ReservationTimeout}, steps},
+		{"cooloff_30h_window_30h", attempt.Policy{Cooloff: 30 * time.Hour, ReservationTimeout: attempt.ReservationTimeout}, steps},
+		{"seconds_and_nanoseconds", attempt.Policy{Cooloff: 2*time.Second + 1, AttemptExpiry: true, ReservationTimeout: time.Second - 1}, shortSteps},
+		{"seconds_window", attempt.Policy{Cooloff: 3*time.Second - 1, ReservationTimeout: time.Second + 1}, shortSteps},
+		{"no_reservation_timeout", attempt.Policy{Cooloff: time.Hour}, steps},
 	}
 	for _, mode := range []string{"single", "cluster_slots"} {
 		t.Run(mode, func(t *testing.T) {
-			counter := func(t *testing.T) core.AttemptCounter {
+			counter := func(t *testing.T) attempt.Counter {
 				a := newAttempts(t, rdb, prefix())
 				if mode == "cluster_slots" {
 					redisstore.SplitSlots(a)
@@ -326,16 +327,16 @@ func TestAttemptsInvalid(t *testing.T) {
 	rdb := redisTB(t)
 	a := newAttempts(t, rdb, prefix())
 	ctx := context.Background()
-	for name, k := range map[string]core.AttemptKey{"empty": {Limit: 1}, "zero_limit": {Key: "k"}, "long": {Key: strings.Repeat("k", 300), Limit: 1}} {
-		if _, _, err := a.Reserve(ctx, at0, pol, 1, []core.AttemptKey{k}); !errors.Is(err, core.ErrInvalid) {
+	for name, k := range map[string]attempt.Key{"empty": {Limit: 1}, "zero_limit": {Key: "k"}, "long": {Key: strings.Repeat("k", 300), Limit: 1}} {
+		if _, _, err := a.Reserve(ctx, at0, pol, 1, []attempt.Key{k}); !errors.Is(err, core.ErrInvalid) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	k := []core.AttemptKey{{Key: "k", Limit: 1}}
+	k := []attempt.Key{{Key: "k", Limit: 1}}
 	if _, err := a.Fail(ctx, time.Unix(-1, 0), pol, 1, k); !errors.Is(err, core.ErrInvalid) {
 		t.Errorf("time before 1970: %v", err)
 	}
-	if _, err := a.Status(ctx, at0, core.AttemptPolicy{Cooloff: -1}, k); !errors.Is(err, core.ErrInvalid) {
+	if _, err := a.Status(ctx, at0, attempt.Policy{Cooloff: -1}, k); !errors.Is(err, core.ErrInvalid) {
 		t.Errorf("negative cool-off: %v", err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
@@ -372,7 +373,7 @@ func TestAttemptsKeysAndExpiry(t *testing.T) {
 	if len(ks) != 3 { // the failures of three counters; no reservation, no lock
 		t.Fatalf("keys %q, want the failures of 3 counters", ks)
 	}
-	want := (24*time.Hour + core.ReservationTimeout + time.Second)
+	want := (24*time.Hour + attempt.ReservationTimeout + time.Second)
 	for _, k := range ks {
 		if strings.Contains(strings.ToLower(k), "alice") || strings.Contains(k, "example") {
 			t.Errorf("key %q shows the username", k)
@@ -399,8 +400,8 @@ func TestAttemptsKeysAndExpiry(t *testing.T) {
 
 	// A lock without end (cool-off 0) is kept until Reset, whatever the TTLs.
 	c := s.Attempts()
-	perm := core.AttemptPolicy{ReservationTimeout: core.ReservationTimeout}
-	k := []core.AttemptKey{{Key: "ui:{198.51.100.1}:00112233445566778899aabbccddeeff", Limit: 1, ResetOnSuccess: true}}
+	perm := attempt.Policy{ReservationTimeout: attempt.ReservationTimeout}
+	k := []attempt.Key{{Key: "ui:{198.51.100.1}:00112233445566778899aabbccddeeff", Limit: 1, ResetOnSuccess: true}}
 	if ok, _, err := c.Reserve(ctx, at0, perm, 7, k); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
@@ -444,20 +445,20 @@ func TestAttemptsClusterCompensation(t *testing.T) {
 	rdb := redisTB(t)
 	a := redisstore.SplitSlots(newAttempts(t, rdb, prefix()))
 	ctx := context.Background()
-	ui := core.AttemptKey{Key: "ui:{203.0.113.7}:0123456789abcdef0123456789abcdef", Limit: 5, ResetOnSuccess: true}
-	ip := core.AttemptKey{Key: "ip:{203.0.113.7}", Limit: 50}
-	u := core.AttemptKey{Key: "u:{0123456789abcdef0123456789abcdef}", Limit: 1, ResetOnSuccess: true}
-	if ok, _, _ := a.Reserve(ctx, at0, pol, 1, []core.AttemptKey{u}); !ok {
+	ui := attempt.Key{Key: "ui:{203.0.113.7}:0123456789abcdef0123456789abcdef", Limit: 5, ResetOnSuccess: true}
+	ip := attempt.Key{Key: "ip:{203.0.113.7}", Limit: 50}
+	u := attempt.Key{Key: "u:{0123456789abcdef0123456789abcdef}", Limit: 1, ResetOnSuccess: true}
+	if ok, _, _ := a.Reserve(ctx, at0, pol, 1, []attempt.Key{u}); !ok {
 		t.Fatal("not reserved")
 	}
-	ok, st, err := a.Reserve(ctx, at0, pol, 2, []core.AttemptKey{ui, ip, u})
+	ok, st, err := a.Reserve(ctx, at0, pol, 2, []attempt.Key{ui, ip, u})
 	if err != nil || ok {
 		t.Fatalf("Reserve with the username key full = %v, %v", ok, err)
 	}
 	if st[0].Reserved != 0 || st[1].Reserved != 0 || st[2].Reserved != 1 || st[2].Until.IsZero() {
 		t.Fatalf("states %+v; want the address keys untouched", st)
 	}
-	st, _ = a.Status(ctx, at0, pol, []core.AttemptKey{ui, ip})
+	st, _ = a.Status(ctx, at0, pol, []attempt.Key{ui, ip})
 	if st[0].Reserved != 0 || st[1].Reserved != 0 {
 		t.Fatalf("the first slot's reservation was not dropped: %+v", st)
 	}
@@ -475,7 +476,7 @@ func (c *testClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newLoginEngine(tb testing.TB, st core.Store, c core.AttemptCounter, opts ...core.Option) *core.Engine {
+func newLoginEngine(tb testing.TB, st core.Store, c attempt.Counter, opts ...core.Option) *core.Engine {
 	tb.Helper()
 	eng, err := core.New(st, append([]core.Option{core.WithAttemptCounter(c), core.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 	if err != nil {
@@ -682,7 +683,7 @@ func TestAttemptsRedisDown(t *testing.T) {
 	t.Run("counter_errors", func(t *testing.T) {
 		s, _ := redisstore.New(dead)
 		c := s.Attempts()
-		k := []core.AttemptKey{{Key: "ip:{203.0.113.7}", Limit: 5}}
+		k := []attempt.Key{{Key: "ip:{203.0.113.7}", Limit: 5}}
 		if _, _, err := c.Reserve(ctx, at0, pol, 1, k); err == nil {
 			t.Error("Reserve: no error")
 		}
@@ -717,7 +718,7 @@ func BenchmarkAttemptsReserve(b *testing.B) {
 	rdb := redisTB(b)
 	a := newAttempts(b, rdb, prefix())
 	ctx := context.Background()
-	keys := []core.AttemptKey{{Key: "ui:{203.0.113.7}:0123456789abcdef0123456789abcdef", Limit: 5, ResetOnSuccess: true}, {Key: "ip:{203.0.113.7}", Limit: 50}}
+	keys := []attempt.Key{{Key: "ui:{203.0.113.7}:0123456789abcdef0123456789abcdef", Limit: 5, ResetOnSuccess: true}, {Key: "ip:{203.0.113.7}", Limit: 50}}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

@@ -18,8 +18,8 @@
 // Cluster, each key is hash-tagged on its own value and the keys of a request
 // go in one pipeline; atomicity across a request's rules is then per key.
 //
-// Attempts (a core.AttemptCounter) gives the same results as the in-process
-// core.MemoryAttempts for the same calls: one Lua script per Begin, Fail or
+// Attempts (a attempt.Counter) gives the same results as the in-process
+// attempt.Memory for the same calls: one Lua script per Begin, Fail or
 // Succeed settles the stored, timestamped attempts against the limits and
 // cool-off passed in that call, so changed settings apply to existing
 // counters; a reservation is made on all of an attempt's keys or none.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wardenkit/warden/adapters/internal/loginguard"
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/attempt"
 	"github.com/wardenkit/warden/core/memstore"
 )
 
@@ -132,7 +133,7 @@ type loginEnv struct {
 	eng     *core.Engine
 	store   *memstore.Store
 	clock   *Clock
-	counter *core.MemoryAttempts
+	counter *attempt.Memory
 	lo      *core.Lockout
 	log     *logBuffer
 	h       http.Handler
@@ -140,7 +141,7 @@ type loginEnv struct {
 
 type loginSetup struct {
 	opts       []core.Option
-	counter    core.AttemptCounter // default: a MemoryAttempts kept in loginEnv
+	counter    attempt.Counter // default: a MemoryAttempts kept in loginEnv
 	fromStatus func(int) bool
 	handle     func(http.ResponseWriter, *http.Request, Report)
 }
@@ -151,7 +152,7 @@ func newLoginEnv(t *testing.T, mount LoginMount, s loginSetup) *loginEnv {
 	e.store = memstore.New(memstore.WithNow(e.clock.Now))
 	counter := s.counter
 	if counter == nil {
-		m, err := core.NewMemoryAttempts(0)
+		m, err := attempt.NewMemory(0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,17 +294,17 @@ type downCounter struct{}
 
 var errDown = errors.New("counter down")
 
-func (downCounter) Reserve(context.Context, time.Time, core.AttemptPolicy, uint64, []core.AttemptKey) (bool, []core.AttemptState, error) {
+func (downCounter) Reserve(context.Context, time.Time, attempt.Policy, uint64, []attempt.Key) (bool, []attempt.State, error) {
 	return false, nil, errDown
 }
-func (downCounter) Fail(context.Context, time.Time, core.AttemptPolicy, uint64, []core.AttemptKey) ([]core.AttemptState, error) {
+func (downCounter) Fail(context.Context, time.Time, attempt.Policy, uint64, []attempt.Key) ([]attempt.State, error) {
 	return nil, errDown
 }
-func (downCounter) Release(context.Context, time.Time, core.AttemptPolicy, uint64, []core.AttemptKey) ([]core.AttemptState, error) {
+func (downCounter) Release(context.Context, time.Time, attempt.Policy, uint64, []attempt.Key) ([]attempt.State, error) {
 	return nil, errDown
 }
 func (downCounter) Reset(context.Context, []string) error { return errDown }
-func (downCounter) Status(context.Context, time.Time, core.AttemptPolicy, []core.AttemptKey) ([]core.AttemptState, error) {
+func (downCounter) Status(context.Context, time.Time, attempt.Policy, []attempt.Key) ([]attempt.State, error) {
 	return nil, errDown
 }
 

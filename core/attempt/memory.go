@@ -1,4 +1,4 @@
-package core
+package attempt
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// MemoryAttempts is the in-process AttemptCounter, the engine's default.
+// Memory is the in-process Counter, the engine's default.
 // Counters live in sharded maps; one call locks the shards of its keys in
 // ascending order, so it is atomic across its keys and cannot deadlock with
 // another call.
@@ -22,23 +22,23 @@ import (
 // it has seen as many calls as it holds keys (at least 1,024), and before a
 // new key is refused for lack of room. A key that is locked for good
 // (cool-off 0) is kept until Reset. When maxKeys are live, Reserve of a new
-// key fails with ErrAttemptsFull and Lockout applies its fail policy.
+// key fails with ErrFull and Lockout applies its fail policy.
 //
-// A MemoryAttempts is safe for concurrent use. Counters are per process:
+// A Memory is safe for concurrent use. Counters are per process:
 // replicas that must share them need a shared counter (redisstore).
-type MemoryAttempts struct {
+type Memory struct {
 	shards []attemptShard
 	mask   uint64
 	seed   maphash.Seed
 	max    int // keys per shard
 
 	polMu sync.Mutex
-	pol   AttemptPolicy // the last policy seen, for Sweep
+	pol   Policy // the last policy seen, for Sweep
 	seen  bool
 }
 
-// DefaultMaxAttemptKeys is the default cap of NewMemoryAttempts.
-const DefaultMaxAttemptKeys = 1_000_000
+// DefaultMaxKeys is the default cap of NewMemory.
+const DefaultMaxKeys = 1_000_000
 
 type attemptShard struct {
 	mu      sync.Mutex
@@ -62,11 +62,11 @@ type stamp struct {
 	token uint64
 }
 
-// NewMemoryAttempts returns an empty counter that holds at most maxKeys keys
-// (0 means DefaultMaxAttemptKeys). It starts no goroutine.
-func NewMemoryAttempts(maxKeys int) (*MemoryAttempts, error) {
+// NewMemory returns an empty counter that holds at most maxKeys keys
+// (0 means DefaultMaxKeys). It starts no goroutine.
+func NewMemory(maxKeys int) (*Memory, error) {
 	if maxKeys == 0 {
-		maxKeys = DefaultMaxAttemptKeys
+		maxKeys = DefaultMaxKeys
 	}
 	n := 16
 	for n < 4*runtime.GOMAXPROCS(0) && n < 1024 {
@@ -76,19 +76,19 @@ func NewMemoryAttempts(maxKeys int) (*MemoryAttempts, error) {
 		n >>= 1
 	}
 	if maxKeys < 1 || maxKeys > 1<<31-1 {
-		return nil, fmt.Errorf("core: NewMemoryAttempts: max keys %d out of range 1..%d: %w", maxKeys, 1<<31-1, ErrInvalid)
+		return nil, fmt.Errorf("attempt: NewMemory: max keys %d out of range 1..%d: %w", maxKeys, 1<<31-1, ErrInvalid)
 	}
-	m := &MemoryAttempts{shards: make([]attemptShard, n), mask: uint64(n - 1), seed: maphash.MakeSeed(), max: max(1, maxKeys/n)}
+	m := &Memory{shards: make([]attemptShard, n), mask: uint64(n - 1), seed: maphash.MakeSeed(), max: max(1, maxKeys/n)}
 	for i := range m.shards {
 		m.shards[i].m = map[string]*attemptEntry{}
 	}
 	return m, nil
 }
 
-var _ AttemptCounter = (*MemoryAttempts)(nil)
+var _ Counter = (*Memory)(nil)
 
 // Len reports how many keys are held.
-func (m *MemoryAttempts) Len() int {
+func (m *Memory) Len() int {
 	n := 0
 	for i := range m.shards {
 		s := &m.shards[i]
@@ -103,7 +103,7 @@ func (m *MemoryAttempts) Len() int {
 // the policy of the last call, and reports how many it removed. Calls sweep
 // on their own; Sweep is for tests and for callers that want memory back
 // sooner.
-func (m *MemoryAttempts) Sweep(now time.Time) int {
+func (m *Memory) Sweep(now time.Time) int {
 	m.polMu.Lock()
 	p, ok := m.pol, m.seen
 	m.polMu.Unlock()
@@ -120,11 +120,11 @@ func (m *MemoryAttempts) Sweep(now time.Time) int {
 	return n
 }
 
-func (m *MemoryAttempts) shardOf(key string) int { return int(maphash.String(m.seed, key) & m.mask) }
+func (m *Memory) shardOf(key string) int { return int(maphash.String(m.seed, key) & m.mask) }
 
 // lock locks the shards of keys in ascending order and returns the shard of
 // each key and the locked shards.
-func (m *MemoryAttempts) lock(keys []AttemptKey) (idx []int, order []int) {
+func (m *Memory) lock(keys []Key) (idx []int, order []int) {
 	idx = make([]int, len(keys))
 	for i, k := range keys {
 		idx[i] = m.shardOf(k.Key)
@@ -139,7 +139,7 @@ func (m *MemoryAttempts) lock(keys []AttemptKey) (idx []int, order []int) {
 	return idx, order
 }
 
-func (m *MemoryAttempts) unlock(order []int, now int64, p *AttemptPolicy) {
+func (m *Memory) unlock(order []int, now int64, p *Policy) {
 	for _, si := range order {
 		s := &m.shards[si]
 		s.ops++
@@ -150,19 +150,19 @@ func (m *MemoryAttempts) unlock(order []int, now int64, p *AttemptPolicy) {
 	}
 }
 
-func (m *MemoryAttempts) begin(ctx context.Context, op string, now time.Time, p AttemptPolicy, keys []AttemptKey) (int64, error) {
+func (m *Memory) begin(ctx context.Context, op string, now time.Time, p Policy, keys []Key) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	if s := now.Unix(); s < 0 || s > 1<<33 {
-		return 0, fmt.Errorf("core: MemoryAttempts.%s: time %v out of range: %w", op, now, ErrInvalid)
+		return 0, fmt.Errorf("attempt: Memory.%s: time %v out of range: %w", op, now, ErrInvalid)
 	}
 	if p.Cooloff < 0 || p.ReservationTimeout < 0 {
-		return 0, fmt.Errorf("core: MemoryAttempts.%s: negative duration in policy: %w", op, ErrInvalid)
+		return 0, fmt.Errorf("attempt: Memory.%s: negative duration in policy: %w", op, ErrInvalid)
 	}
 	for i, k := range keys {
 		if k.Key == "" || len(k.Key) > 256 || k.Limit < 1 {
-			return 0, fmt.Errorf("core: MemoryAttempts.%s: key %d: want a key of 1..256 bytes and a limit >= 1: %w", op, i, ErrInvalid)
+			return 0, fmt.Errorf("attempt: Memory.%s: key %d: want a key of 1..256 bytes and a limit >= 1: %w", op, i, ErrInvalid)
 		}
 	}
 	m.polMu.Lock()
@@ -171,8 +171,8 @@ func (m *MemoryAttempts) begin(ctx context.Context, op string, now time.Time, p 
 	return now.UnixNano(), nil
 }
 
-// Reserve implements AttemptCounter.
-func (m *MemoryAttempts) Reserve(ctx context.Context, now time.Time, p AttemptPolicy, token uint64, keys []AttemptKey) (bool, []AttemptState, error) {
+// Reserve implements Counter.
+func (m *Memory) Reserve(ctx context.Context, now time.Time, p Policy, token uint64, keys []Key) (bool, []State, error) {
 	ns, err := m.begin(ctx, "Reserve", now, p, keys)
 	if err != nil {
 		return false, nil, err
@@ -192,12 +192,12 @@ func (m *MemoryAttempts) Reserve(ctx context.Context, now time.Time, p AttemptPo
 		if fresh > 0 && len(s.m)+fresh > m.max {
 			s.sweep(ns, &p)
 			if len(s.m)+fresh > m.max {
-				return false, nil, fmt.Errorf("core: MemoryAttempts.Reserve: at most %d keys: %w", m.max*len(m.shards), ErrAttemptsFull)
+				return false, nil, fmt.Errorf("attempt: Memory.Reserve: at most %d keys: %w", m.max*len(m.shards), ErrFull)
 			}
 		}
 	}
 
-	st := make([]AttemptState, len(keys))
+	st := make([]State, len(keys))
 	ok := true
 	for i, k := range keys {
 		e := m.shards[idx[i]].m[k.Key]
@@ -233,24 +233,24 @@ func (m *MemoryAttempts) Reserve(ctx context.Context, now time.Time, p AttemptPo
 	return ok, st, nil
 }
 
-// Fail implements AttemptCounter.
-func (m *MemoryAttempts) Fail(ctx context.Context, now time.Time, p AttemptPolicy, token uint64, keys []AttemptKey) ([]AttemptState, error) {
+// Fail implements Counter.
+func (m *Memory) Fail(ctx context.Context, now time.Time, p Policy, token uint64, keys []Key) ([]State, error) {
 	return m.finish(ctx, "Fail", now, p, token, keys, true)
 }
 
-// Release implements AttemptCounter.
-func (m *MemoryAttempts) Release(ctx context.Context, now time.Time, p AttemptPolicy, token uint64, keys []AttemptKey) ([]AttemptState, error) {
+// Release implements Counter.
+func (m *Memory) Release(ctx context.Context, now time.Time, p Policy, token uint64, keys []Key) ([]State, error) {
 	return m.finish(ctx, "Release", now, p, token, keys, false)
 }
 
-func (m *MemoryAttempts) finish(ctx context.Context, op string, now time.Time, p AttemptPolicy, token uint64, keys []AttemptKey, failed bool) ([]AttemptState, error) {
+func (m *Memory) finish(ctx context.Context, op string, now time.Time, p Policy, token uint64, keys []Key, failed bool) ([]State, error) {
 	ns, err := m.begin(ctx, op, now, p, keys)
 	if err != nil {
 		return nil, err
 	}
 	idx, order := m.lock(keys)
 	defer m.unlock(order, ns, &p)
-	st := make([]AttemptState, len(keys))
+	st := make([]State, len(keys))
 	for i, k := range keys {
 		s := &m.shards[idx[i]]
 		e := s.m[k.Key]
@@ -292,8 +292,8 @@ func (m *MemoryAttempts) finish(ctx context.Context, op string, now time.Time, p
 	return st, nil
 }
 
-// Reset implements AttemptCounter.
-func (m *MemoryAttempts) Reset(ctx context.Context, keys []string) error {
+// Reset implements Counter.
+func (m *Memory) Reset(ctx context.Context, keys []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -306,13 +306,13 @@ func (m *MemoryAttempts) Reset(ctx context.Context, keys []string) error {
 	return nil
 }
 
-// Status implements AttemptCounter.
-func (m *MemoryAttempts) Status(ctx context.Context, now time.Time, p AttemptPolicy, keys []AttemptKey) ([]AttemptState, error) {
+// Status implements Counter.
+func (m *Memory) Status(ctx context.Context, now time.Time, p Policy, keys []Key) ([]State, error) {
 	ns, err := m.begin(ctx, "Status", now, p, keys)
 	if err != nil {
 		return nil, err
 	}
-	st := make([]AttemptState, len(keys))
+	st := make([]State, len(keys))
 	for i, k := range keys {
 		s := &m.shards[m.shardOf(k.Key)]
 		s.mu.Lock()
@@ -327,7 +327,7 @@ func (m *MemoryAttempts) Status(ctx context.Context, now time.Time, p AttemptPol
 }
 
 // sweep removes the keys that would be empty if they were touched at now.
-func (s *attemptShard) sweep(now int64, p *AttemptPolicy) int {
+func (s *attemptShard) sweep(now int64, p *Policy) int {
 	n := 0
 	for k, e := range s.m {
 		s.scratch.copyFrom(e)
@@ -355,7 +355,7 @@ func (e *attemptEntry) empty() bool { return !e.locked && len(e.fails) == 0 && l
 // and failures at the limit lock the key. It reports whether it locked it.
 //
 // A Redis implementation runs the same steps in its scripts.
-func (e *attemptEntry) settle(now int64, p *AttemptPolicy, limit int) (lockedNow bool) {
+func (e *attemptEntry) settle(now int64, p *Policy, limit int) (lockedNow bool) {
 	cool := int64(p.Cooloff)
 	if to := int64(p.ReservationTimeout); to > 0 && len(e.res) > 0 {
 		kept := e.res[:0]
@@ -404,8 +404,8 @@ func (e *attemptEntry) settle(now int64, p *AttemptPolicy, limit int) (lockedNow
 	return false
 }
 
-func (e *attemptEntry) state(p *AttemptPolicy, limit int) AttemptState {
-	st := AttemptState{Failures: len(e.fails), Reserved: len(e.res)}
+func (e *attemptEntry) state(p *Policy, limit int) State {
+	st := State{Failures: len(e.fails), Reserved: len(e.res)}
 	switch {
 	case e.locked:
 		st.Locked, st.LockedAt = true, time.Unix(0, e.lockedAt).UTC()

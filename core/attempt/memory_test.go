@@ -1,4 +1,4 @@
-package core
+package attempt
 
 import (
 	"context"
@@ -10,13 +10,13 @@ import (
 
 var (
 	t0  = time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	pol = AttemptPolicy{Cooloff: 15 * time.Minute, ReservationTimeout: ReservationTimeout}
+	pol = Policy{Cooloff: 15 * time.Minute, ReservationTimeout: ReservationTimeout}
 	bg  = context.Background()
 )
 
-func newMem(t *testing.T, max int) *MemoryAttempts {
+func newMem(t *testing.T, max int) *Memory {
 	t.Helper()
-	m, err := NewMemoryAttempts(max)
+	m, err := NewMemory(max)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,9 +24,9 @@ func newMem(t *testing.T, max int) *MemoryAttempts {
 }
 
 // failN makes n failed attempts on keys at now; all must be reserved.
-func failN(t *testing.T, m *MemoryAttempts, now time.Time, n int, keys ...AttemptKey) []AttemptState {
+func failN(t *testing.T, m *Memory, now time.Time, n int, keys ...Key) []State {
 	t.Helper()
-	var st []AttemptState
+	var st []State
 	for i := range n {
 		tok := uint64(now.UnixNano()) + uint64(i)
 		ok, _, err := m.Reserve(bg, now, pol, tok, keys)
@@ -42,11 +42,11 @@ func failN(t *testing.T, m *MemoryAttempts, now time.Time, n int, keys ...Attemp
 
 func TestMemoryAttemptsAllOrNone(t *testing.T) {
 	m := newMem(t, 0)
-	a, b := AttemptKey{Key: "a", Limit: 2}, AttemptKey{Key: "b", Limit: 5}
+	a, b := Key{Key: "a", Limit: 2}, Key{Key: "b", Limit: 5}
 	if st := failN(t, m, t0, 2, a); !st[0].LockedNow || !st[0].Locked {
 		t.Fatalf("2nd failure at limit 2: %+v", st)
 	}
-	ok, st, err := m.Reserve(bg, t0, pol, 99, []AttemptKey{b, a})
+	ok, st, err := m.Reserve(bg, t0, pol, 99, []Key{b, a})
 	if err != nil || ok {
 		t.Fatalf("Reserve with a locked key = %v, %v", ok, err)
 	}
@@ -58,27 +58,27 @@ func TestMemoryAttemptsAllOrNone(t *testing.T) {
 	}
 	// Refused attempts do not extend the lock.
 	for range 10 {
-		m.Reserve(bg, t0.Add(10*time.Minute), pol, 100, []AttemptKey{a})
+		m.Reserve(bg, t0.Add(10*time.Minute), pol, 100, []Key{a})
 	}
-	if ok, _, _ := m.Reserve(bg, t0.Add(15*time.Minute), pol, 101, []AttemptKey{a}); !ok {
+	if ok, _, _ := m.Reserve(bg, t0.Add(15*time.Minute), pol, 101, []Key{a}); !ok {
 		t.Fatal("lock extended by refused attempts")
 	}
 }
 
 func TestMemoryAttemptsStatusChangesNothing(t *testing.T) {
 	m := newMem(t, 0)
-	k := AttemptKey{Key: "k", Limit: 1}
-	if ok, _, _ := m.Reserve(bg, t0, pol, 1, []AttemptKey{k}); !ok {
+	k := Key{Key: "k", Limit: 1}
+	if ok, _, _ := m.Reserve(bg, t0, pol, 1, []Key{k}); !ok {
 		t.Fatal("not reserved")
 	}
 	later := t0.Add(2 * time.Minute)
 	for range 3 {
-		st, err := m.Status(bg, later, pol, []AttemptKey{k})
+		st, err := m.Status(bg, later, pol, []Key{k})
 		if err != nil || !st[0].Locked || st[0].LockedNow || st[0].Failures != 1 {
 			t.Fatalf("Status = %+v, %v", st, err)
 		}
 	}
-	_, st, _ := m.Reserve(bg, later, pol, 2, []AttemptKey{k})
+	_, st, _ := m.Reserve(bg, later, pol, 2, []Key{k})
 	if !st[0].LockedNow || !st[0].LockedAt.Equal(t0.Add(ReservationTimeout)) {
 		t.Fatalf("the step after Status = %+v; want it to lock (at the timeout)", st)
 	}
@@ -87,7 +87,7 @@ func TestMemoryAttemptsStatusChangesNothing(t *testing.T) {
 func TestMemoryAttemptsSweep(t *testing.T) {
 	m := newMem(t, 0)
 	for i := range 10_000 {
-		failN(t, m, t0, 1, AttemptKey{Key: fmt.Sprintf("k%d", i), Limit: 5})
+		failN(t, m, t0, 1, Key{Key: fmt.Sprintf("k%d", i), Limit: 5})
 	}
 	if m.Len() != 10_000 {
 		t.Fatalf("Len = %d", m.Len())
@@ -102,14 +102,14 @@ func TestMemoryAttemptsSweep(t *testing.T) {
 	t.Run("inline", func(t *testing.T) {
 		m := newMem(t, 0)
 		for i := range 5_000 {
-			failN(t, m, t0, 1, AttemptKey{Key: fmt.Sprintf("old%d", i), Limit: 5})
+			failN(t, m, t0, 1, Key{Key: fmt.Sprintf("old%d", i), Limit: 5})
 		}
 		later := t0.Add(25 * time.Hour)
 		shards := len(m.shards)
 		for i := range shards * 1500 { // each shard sees well over 1,024 calls
-			k := AttemptKey{Key: fmt.Sprintf("new%d", i%(shards*50)), Limit: 5}
-			m.Reserve(bg, later, pol, uint64(i), []AttemptKey{k})
-			m.Release(bg, later, pol, uint64(i), []AttemptKey{k})
+			k := Key{Key: fmt.Sprintf("new%d", i%(shards*50)), Limit: 5}
+			m.Reserve(bg, later, pol, uint64(i), []Key{k})
+			m.Release(bg, later, pol, uint64(i), []Key{k})
 		}
 		if n := m.Len(); n != 0 {
 			t.Fatalf("%d keys left; expired keys are not swept by calls", n)
@@ -120,25 +120,25 @@ func TestMemoryAttemptsSweep(t *testing.T) {
 func TestMemoryAttemptsFull(t *testing.T) {
 	m := newMem(t, 100)
 	for i := range 100 {
-		failN(t, m, t0, 1, AttemptKey{Key: fmt.Sprintf("k%d", i), Limit: 5})
+		failN(t, m, t0, 1, Key{Key: fmt.Sprintf("k%d", i), Limit: 5})
 	}
-	_, _, err := m.Reserve(bg, t0, pol, 1, []AttemptKey{{Key: "new", Limit: 5}})
-	if !errors.Is(err, ErrAttemptsFull) {
+	_, _, err := m.Reserve(bg, t0, pol, 1, []Key{{Key: "new", Limit: 5}})
+	if !errors.Is(err, ErrFull) {
 		t.Fatalf("Reserve beyond the cap: %v", err)
 	}
 	// Existing keys still work at the cap.
-	failN(t, m, t0, 1, AttemptKey{Key: "k0", Limit: 5})
-	if ok, _, err := m.Reserve(bg, t0.Add(24*time.Hour), pol, 2, []AttemptKey{{Key: "new", Limit: 5}}); err != nil || !ok {
+	failN(t, m, t0, 1, Key{Key: "k0", Limit: 5})
+	if ok, _, err := m.Reserve(bg, t0.Add(24*time.Hour), pol, 2, []Key{{Key: "new", Limit: 5}}); err != nil || !ok {
 		t.Fatalf("Reserve after the others expired: %v, %v", ok, err)
 	}
 
 	t.Run("permanent_locks_are_kept", func(t *testing.T) {
 		m := newMem(t, 100)
-		perm := AttemptPolicy{ReservationTimeout: ReservationTimeout}
+		perm := Policy{ReservationTimeout: ReservationTimeout}
 		for i := range 100 {
-			k := AttemptKey{Key: fmt.Sprintf("k%d", i), Limit: 1}
-			m.Reserve(bg, t0, perm, 1, []AttemptKey{k})
-			m.Fail(bg, t0, perm, 1, []AttemptKey{k})
+			k := Key{Key: fmt.Sprintf("k%d", i), Limit: 1}
+			m.Reserve(bg, t0, perm, 1, []Key{k})
+			m.Fail(bg, t0, perm, 1, []Key{k})
 		}
 		if n := m.Sweep(t0.Add(365 * 24 * time.Hour)); n != 0 {
 			t.Fatalf("swept %d permanent locks", n)
@@ -148,7 +148,7 @@ func TestMemoryAttemptsFull(t *testing.T) {
 
 func TestMemoryAttemptsPerKeyBound(t *testing.T) {
 	m := newMem(t, 0)
-	k := []AttemptKey{{Key: "k", Limit: 3}}
+	k := []Key{{Key: "k", Limit: 3}}
 	for tok := uint64(1); tok <= 3; tok++ {
 		if ok, _, _ := m.Reserve(bg, t0, pol, tok, k); !ok {
 			t.Fatal("not reserved")
@@ -176,24 +176,24 @@ func TestMemoryAttemptsPerKeyBound(t *testing.T) {
 
 func TestMemoryAttemptsInvalid(t *testing.T) {
 	m := newMem(t, 0)
-	for name, k := range map[string]AttemptKey{"empty": {Limit: 1}, "zero_limit": {Key: "k"}, "long": {Key: string(make([]byte, 300)), Limit: 1}} {
-		if _, _, err := m.Reserve(bg, t0, pol, 1, []AttemptKey{k}); !errors.Is(err, ErrInvalid) {
+	for name, k := range map[string]Key{"empty": {Limit: 1}, "zero_limit": {Key: "k"}, "long": {Key: string(make([]byte, 300)), Limit: 1}} {
+		if _, _, err := m.Reserve(bg, t0, pol, 1, []Key{k}); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if _, err := NewMemoryAttempts(-1); !errors.Is(err, ErrInvalid) {
-		t.Errorf("NewMemoryAttempts(-1): %v", err)
+	if _, err := NewMemory(-1); !errors.Is(err, ErrInvalid) {
+		t.Errorf("NewMemory(-1): %v", err)
 	}
 	ctx, cancel := context.WithCancel(bg)
 	cancel()
-	if _, _, err := m.Reserve(ctx, t0, pol, 1, []AttemptKey{{Key: "k", Limit: 1}}); !errors.Is(err, context.Canceled) {
+	if _, _, err := m.Reserve(ctx, t0, pol, 1, []Key{{Key: "k", Limit: 1}}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
 
 func BenchmarkMemoryAttemptsReserveFail(b *testing.B) {
-	m, _ := NewMemoryAttempts(0)
-	keys := []AttemptKey{{Key: "ui:{203.0.113.7}:0123456789abcdef0123456789abcdef", Limit: 5, ResetOnSuccess: true}, {Key: "ip:{203.0.113.7}", Limit: 50}}
+	m, _ := NewMemory(0)
+	keys := []Key{{Key: "ui:{203.0.113.7}:0123456789abcdef0123456789abcdef", Limit: 5, ResetOnSuccess: true}, {Key: "ip:{203.0.113.7}", Limit: 50}}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

@@ -1,4 +1,19 @@
-package core
+// Package attempt holds the login attempt counter that core.Lockout judges
+// attempts with: the Counter interface, its contract, and Memory, the
+// in-process implementation. redisstore.Attempts implements Counter for
+// replicas that must share counters.
+//
+// A counter stores timestamped reservations and failures per key and judges
+// them, at every call, against the Policy and limits the caller passes, so a
+// changed setting applies to existing counters at once.
+//
+//	m, _ := attempt.NewMemory(0)
+//	ok, st, err := m.Reserve(ctx, now, attempt.Policy{Cooloff: 15 * time.Minute}, token,
+//		[]attempt.Key{{Key: "ui:{203.0.113.9}:…", Limit: 5, ResetOnSuccess: true}})
+//
+// Every implementation must be safe for concurrent use and atomic across the
+// keys of one call. The package imports only the standard library.
+package attempt
 
 import (
 	"context"
@@ -12,18 +27,25 @@ import (
 // forgot to report must not give an attacker free guesses).
 const ReservationTimeout = 60 * time.Second
 
-// ErrAttemptsFull is wrapped by an AttemptCounter that refuses a new key
-// because it holds as many keys as it may. Lockout applies its fail policy.
-var ErrAttemptsFull = errors.New("attempt counter full")
+// Errors of this package; callers branch on them with errors.Is.
+var (
+	// ErrFull is wrapped by a Counter that refuses a new key because it
+	// holds as many keys as it may. core.Lockout applies its fail policy.
+	ErrFull = errors.New("attempt: counter full")
+	// ErrInvalid is wrapped by Memory when a call's arguments are out of
+	// range (a key that is empty or over 256 bytes, a limit below 1, a
+	// negative duration, a time before 1970).
+	ErrInvalid = errors.New("attempt: invalid argument")
+)
 
-// AttemptKey is one counter of a login attempt and the limit it has now.
+// Key is one counter of a login attempt and the limit it has now.
 //
 // Key is opaque to the counter. Lockout builds it as "<scope>:{<group>}…":
 // the part in braces is the same for every key of one attempt that shares a
 // client address, so a Redis Cluster implementation can use it as the hash
 // tag and keep those keys in one slot. Keys are at most 100 bytes; usernames
 // in them are hashed.
-type AttemptKey struct {
+type Key struct {
 	Key string
 	// Limit is the number of failures (failed plus reserved attempts) at
 	// which the key locks, at least 1.
@@ -34,10 +56,10 @@ type AttemptKey struct {
 	ResetOnSuccess bool
 }
 
-// AttemptPolicy is the part of the current settings an AttemptCounter judges
+// Policy is the part of the current settings a Counter judges
 // stored attempts by. It is passed on every call, never remembered as
 // authoritative, so a changed setting applies to existing counters at once.
-type AttemptPolicy struct {
+type Policy struct {
 	// Cooloff is how long a lock lasts from the failure that reached the
 	// limit; 0 means until Reset. When the lock ends the key starts afresh.
 	Cooloff time.Duration
@@ -52,11 +74,11 @@ type AttemptPolicy struct {
 
 // Window is how long failures below the limit are kept after the latest one
 // when AttemptExpiry is off: max(Cooloff, 24 h).
-func (p AttemptPolicy) Window() time.Duration { return max(p.Cooloff, 24*time.Hour) }
+func (p Policy) Window() time.Duration { return max(p.Cooloff, 24*time.Hour) }
 
-// AttemptState is what a counter step found for one key, after applying the
+// State is what a counter step found for one key, after applying the
 // step.
-type AttemptState struct {
+type State struct {
 	Failures int  // failures that count now (timed-out reservations included)
 	Reserved int  // reservations without an outcome
 	Locked   bool // failures reached the limit and the lock has not ended
@@ -75,11 +97,11 @@ type AttemptState struct {
 	LockedNow bool
 }
 
-// AttemptCounter keeps the attempts of login keys: reservations and failures,
+// Counter keeps the attempts of login keys: reservations and failures,
 // each with its time, judged at every call against the limits and the
-// AttemptPolicy given to that call.
+// Policy given to that call.
 //
-// Contract for every implementation (core/attempt_memory.go is the
+// Contract for every implementation (Memory is the
 // reference; a Redis implementation does each call in one round trip):
 //   - Reserve reserves one attempt, identified by token, on every key, or on
 //     none: it refuses when any key is locked or has failures + reservations
@@ -95,14 +117,14 @@ type AttemptState struct {
 //   - Status reports the keys as they are and changes nothing.
 //   - States are returned one per key, in order. now is the caller's clock;
 //     implementations never read their own.
-//   - Errors are system failures (store unreachable, ErrAttemptsFull).
+//   - Errors are system failures (store unreachable, ErrFull).
 //
 // Implementations must be safe for concurrent use, and every call must be
 // atomic across its keys.
-type AttemptCounter interface {
-	Reserve(ctx context.Context, now time.Time, p AttemptPolicy, token uint64, keys []AttemptKey) (ok bool, st []AttemptState, err error)
-	Fail(ctx context.Context, now time.Time, p AttemptPolicy, token uint64, keys []AttemptKey) ([]AttemptState, error)
-	Release(ctx context.Context, now time.Time, p AttemptPolicy, token uint64, keys []AttemptKey) ([]AttemptState, error)
+type Counter interface {
+	Reserve(ctx context.Context, now time.Time, p Policy, token uint64, keys []Key) (ok bool, st []State, err error)
+	Fail(ctx context.Context, now time.Time, p Policy, token uint64, keys []Key) ([]State, error)
+	Release(ctx context.Context, now time.Time, p Policy, token uint64, keys []Key) ([]State, error)
 	Reset(ctx context.Context, keys []string) error
-	Status(ctx context.Context, now time.Time, p AttemptPolicy, keys []AttemptKey) ([]AttemptState, error)
+	Status(ctx context.Context, now time.Time, p Policy, keys []Key) ([]State, error)
 }
