@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,48 +12,6 @@ import (
 	"github.com/wardenkit/warden/core/clientip"
 	"github.com/wardenkit/warden/core/ratelimit"
 )
-
-// Request is what Check decides on.
-type Request struct {
-	HTTP *http.Request
-	// UserID is the authenticated user's opaque ID ("" when anonymous). The
-	// middleware must run after the application's authentication for user
-	// exemptions to apply.
-	UserID string
-	// Route is the route template ("/users/:id") when the framework knows
-	// it; rate-limit rules match it, else the cleaned URL path.
-	Route string
-}
-
-// Decision says whether a request may pass and why. Denials are values, not
-// errors.
-type Decision struct {
-	Allowed    bool
-	Action     Action        // the rule kind that denied (or would have, when ReportOnly)
-	RuleID     int64         // the matched rule's ID, 0 when none
-	Status     int           // HTTP status of a denial; 0 when allowed
-	RetryAfter time.Duration // when known
-	ClientIP   netip.Addr    // invalid when none could be resolved
-	Country    string        // when the country was looked up
-	ReportOnly bool          // a rule matched in report-only mode; the request passes
-	Reason     string        // why it passed or failed early: exempt_path, whitelisted_ip, user_exempt, no_client_ip, fail_closed, fail_open
-	RateLimit  RateLimitInfo // the rate-limit rule that decided, when one matched
-}
-
-// Message is the response body the reference gives for a denial. It never
-// names the matched pattern or country.
-func (d Decision) Message() string {
-	switch {
-	case d.Status == http.StatusServiceUnavailable:
-		return "Service unavailable"
-	case d.Action == ActionCountryBlock || d.Action == ActionCountryWhitelistBlock:
-		return "Access denied from your region"
-	case d.Status == http.StatusTooManyRequests:
-		return "Too many requests"
-	default:
-		return "Access denied"
-	}
-}
 
 // Engine decides requests from an in-memory snapshot of the rules. It is safe
 // for concurrent use. Create it with New, then Start it; Close it on shutdown.
@@ -67,7 +23,7 @@ type Engine struct {
 	ips    *clientip.Resolver
 	exempt map[string]struct{}
 
-	snap    atomic.Pointer[Snapshot]
+	snap    atomic.Pointer[snapshot]
 	events  *eventWriter
 	rebuild *rebuilder
 
@@ -235,9 +191,6 @@ func (e *Engine) Close(ctx context.Context) error {
 // Ready reports whether a snapshot is loaded (for readiness probes).
 func (e *Engine) Ready() bool { return e.snap.Load() != nil }
 
-// Snapshot returns the current snapshot, nil before the first load.
-func (e *Engine) Snapshot() *Snapshot { return e.snap.Load() }
-
 // Reload rebuilds the snapshot from the store now and waits for it.
 func (e *Engine) Reload(ctx context.Context) error {
 	if !e.started.Load() || e.closed.Load() {
@@ -251,7 +204,7 @@ func (e *Engine) Reload(ctx context.Context) error {
 	return e.rebuild.request(ctx, true)
 }
 
-func (e *Engine) install(s *Snapshot) {
+func (e *Engine) install(s *snapshot) {
 	old := e.snap.Swap(s)
 	for _, r := range s.Invalid {
 		if old == nil || !containsInvalid(old.Invalid, r) {

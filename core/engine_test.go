@@ -53,7 +53,7 @@ func TestReferenceDecisionTable(t *testing.T) {
 		}
 		defer eng.Close(context.Background())
 		// A non-exempt path while the store is down: the fail policy (503).
-		d := eng.Decide(context.Background(), core.Request{HTTP: request("6.6.6.6", "/")})
+		d, _ := eng.Check(context.Background(), core.Request{HTTP: request("6.6.6.6", "/")})
 		if d.Allowed || d.Status != http.StatusServiceUnavailable {
 			t.Fatalf("store down, no snapshot: %+v, want 503", d)
 		}

@@ -5,17 +5,24 @@ import (
 	"fmt"
 )
 
-// Sentinel errors. Stores and the engine wrap them with %w and the operation.
+// Sentinel errors, for errors.Is. Stores and the engine wrap them with %w
+// and the operation that failed.
 var (
 	// ErrNotFound is returned by a Store when a row with the given key does not exist.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = errors.New("core: not found")
 	// ErrInvalid is wrapped by every *ValidationError, so errors.Is(err, ErrInvalid)
 	// tells bad input from a system failure.
-	ErrInvalid = errors.New("invalid input")
+	ErrInvalid = errors.New("core: invalid input")
 	// ErrNotStarted is returned by Engine.Check before Start has loaded a snapshot.
-	ErrNotStarted = errors.New("engine not started")
+	ErrNotStarted = errors.New("core: engine not started")
 	// ErrClosed is returned by an Engine after Close.
-	ErrClosed = errors.New("engine closed")
+	ErrClosed = errors.New("core: engine closed")
+	// ErrNilRequest is returned by Engine.Check for a request without HTTP or URL.
+	ErrNilRequest = errors.New("core: Check: nil request")
+	// ErrLocked is wrapped by every *LockedError.
+	ErrLocked = errors.New("core: login locked out")
+	// ErrTicketUsed is returned when a Ticket is given a second outcome.
+	ErrTicketUsed = errors.New("core: login ticket already has an outcome")
 )
 
 // ValidationError names the field and the value that were refused and why.
@@ -27,7 +34,7 @@ type ValidationError struct {
 }
 
 func (e *ValidationError) Error() string {
-	return fmt.Sprintf("%s.%s %q: %s", e.Type, e.Field, e.Value, e.Problem)
+	return fmt.Sprintf("core: invalid %s.%s %q: %s", e.Type, e.Field, e.Value, e.Problem)
 }
 
 // Unwrap makes errors.Is(err, ErrInvalid) true.

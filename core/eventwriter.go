@@ -37,10 +37,10 @@ func newEventWriter(e *Engine) *eventWriter {
 	return &eventWriter{e: e, ch: make(chan Event, e.cfg.queueSize), closing: make(chan struct{}), flushed: make(chan struct{})}
 }
 
-// Record queues an application event (SUSPICIOUS_LOGIN, ADMIN_ACTION, …). It
+// RecordEvent queues an application event (SUSPICIOUS_LOGIN, ADMIN_ACTION, …). It
 // never blocks; it reports false when the queue was full and the event was
 // dropped.
-func (e *Engine) Record(ev Event) bool {
+func (e *Engine) RecordEvent(ev Event) bool {
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = e.clock.Now()
 	}
@@ -63,8 +63,8 @@ func (w *eventWriter) enqueue(ev Event) bool {
 	}
 }
 
-// record builds the event of a decision and queues it.
-func (e *Engine) record(r *http.Request, d Decision, detailAction, details string) {
+// recordDecision builds the event of a decision and queues it.
+func (e *Engine) recordDecision(r *http.Request, d Decision, detailAction, details string) {
 	ev := Event{
 		CreatedAt:   e.clock.Now(),
 		Action:      d.Action,

@@ -87,7 +87,7 @@ func TestEventsCoalesced(t *testing.T) {
 func TestEventsCleaned(t *testing.T) {
 	st := memstore.New()
 	eng := startEngine(t, st)
-	eng.Record(core.Event{Action: core.ActionAdmin, IP: "192.0.2.1", Path: "/\x00bad\xff" + strings.Repeat("é", 600), UserAgent: strings.Repeat("x", 5000), Details: "a\x00b"})
+	eng.RecordEvent(core.Event{Action: core.ActionAdmin, IP: "192.0.2.1", Path: "/\x00bad\xff" + strings.Repeat("é", 600), UserAgent: strings.Repeat("x", 5000), Details: "a\x00b"})
 	if err := eng.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestBadRowDoesNotLoseTheBatch(t *testing.T) {
 		if i == 13 {
 			d = "poison"
 		}
-		eng.Record(core.Event{Action: core.ActionAdmin, IP: "192.0.2.1", Path: fmt.Sprint("/", i), Details: d})
+		eng.RecordEvent(core.Event{Action: core.ActionAdmin, IP: "192.0.2.1", Path: fmt.Sprint("/", i), Details: d})
 	}
 	if err := eng.Close(context.Background()); err != nil {
 		t.Fatal(err)
@@ -163,7 +163,7 @@ func TestQueueFullDropsAreCounted(t *testing.T) {
 	// Not started: nothing drains the queue.
 	ok := 0
 	for range 25 {
-		if eng.Record(core.Event{Action: core.ActionAdmin, IP: "192.0.2.1"}) {
+		if eng.RecordEvent(core.Event{Action: core.ActionAdmin, IP: "192.0.2.1"}) {
 			ok++
 		}
 	}
@@ -176,7 +176,7 @@ func TestCloseFlushesQueue(t *testing.T) {
 	st := memstore.New()
 	eng := startEngine(t, st, core.WithEventQueue(10000, time.Minute))
 	for i := range 1200 {
-		eng.Record(core.Event{Action: core.ActionAdmin, IP: "192.0.2.1", Path: fmt.Sprint("/", i)})
+		eng.RecordEvent(core.Event{Action: core.ActionAdmin, IP: "192.0.2.1", Path: fmt.Sprint("/", i)})
 	}
 	if err := eng.Close(context.Background()); err != nil {
 		t.Fatal(err)
@@ -184,7 +184,7 @@ func TestCloseFlushesQueue(t *testing.T) {
 	if n := len(storedEvents(t, st)); n != 1200 {
 		t.Fatalf("stored %d of 1200 after Close", n)
 	}
-	if eng.Record(core.Event{Action: core.ActionAdmin}) {
+	if eng.RecordEvent(core.Event{Action: core.ActionAdmin}) {
 		t.Fatal("Record after Close accepted")
 	}
 }

@@ -38,5 +38,5 @@ func ExampleBlockedIP_Validate() {
 	err := core.BlockedIP{Network: "203.0.113.9/24"}.Validate()
 	fmt.Println(err)
 	// Output:
-	// BlockedIP.network "203.0.113.9/24": host bits set (did you mean 203.0.113.0/24?)
+	// core: invalid BlockedIP.network "203.0.113.9/24": host bits set (did you mean 203.0.113.0/24?)
 }

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -139,21 +138,13 @@ func (e *LockedError) Error() string {
 // Unwrap makes errors.Is(err, ErrLocked) true.
 func (e *LockedError) Unwrap() error { return ErrLocked }
 
-// Errors of Lockout.
-var (
-	// ErrLocked is wrapped by every *LockedError.
-	ErrLocked = errors.New("login locked out")
-	// ErrTicketUsed is returned when a Ticket is given a second outcome.
-	ErrTicketUsed = errors.New("login ticket already has an outcome")
-)
-
 // permanentRetryAfter is the Retry-After of a lock without end.
 const permanentRetryAfter = time.Hour
 
 // Lockout returns the engine's login lockout.
 func (e *Engine) Lockout() *Lockout { return e.login.lockout }
 
-func (l *Lockout) settings() (*Snapshot, Settings) {
+func (l *Lockout) settings() (*snapshot, Settings) {
 	if s := l.e.snap.Load(); s != nil {
 		return s, s.Settings
 	}
@@ -271,7 +262,7 @@ func lockedError(now time.Time, st []attempt.State) *LockedError {
 
 // whitelisted reports whether an active WhitelistedIP covers ip, or the
 // username's user has an active, unexpired WhitelistedUser row of any type.
-func (l *Lockout) whitelisted(ctx context.Context, s *Snapshot, now time.Time, ip netip.Addr, raw string) bool {
+func (l *Lockout) whitelisted(ctx context.Context, s *snapshot, now time.Time, ip netip.Addr, raw string) bool {
 	if s == nil {
 		return false
 	}
@@ -352,7 +343,7 @@ func (l *Lockout) Succeed(ctx context.Context, t *Ticket, s Success) (LoginVerdi
 
 // noteLocks records a LOCKOUT event and a LockoutRecord for every key the
 // step locked.
-func (l *Lockout) noteLocks(t *Ticket, s *Snapshot, now time.Time, set *Settings, st []attempt.State) {
+func (l *Lockout) noteLocks(t *Ticket, s *snapshot, now time.Time, set *Settings, st []attempt.State) {
 	for i, k := range st {
 		if !k.LockedNow || i >= len(t.scopes) {
 			continue
@@ -536,10 +527,10 @@ func (l *Lockout) Unlock(ctx context.Context, r UnlockRequest) (int, error) {
 	return int(n), nil
 }
 
-// Locked lists who is locked out now: the newest unreleased lockout records
+// ListLocked lists who is locked out now: the newest unreleased lockout records
 // (at most limit; 0 means 100) whose counter is still locked under the
 // current settings, with Until as it stands now. One record per counter.
-func (l *Lockout) Locked(ctx context.Context, limit int) ([]LockoutRecord, error) {
+func (l *Lockout) ListLocked(ctx context.Context, limit int) ([]LockoutRecord, error) {
 	if limit <= 0 {
 		limit = 100
 	}

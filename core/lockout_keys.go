@@ -128,7 +128,7 @@ func groupIP(a netip.Addr, bits int) string {
 	if g.Is4() {
 		return g.String()
 	}
-	return FormatNetwork(netip.PrefixFrom(g, bits))
+	return formatNetwork(netip.PrefixFrom(g, bits))
 }
 
 // userHash is the username as it appears in counter keys: 32 hex digits of

@@ -254,7 +254,7 @@ func TestLockoutWhitelistRaisesLimit(t *testing.T) {
 	}
 	e.locked("carol", "198.51.100.1")
 	e.waitRecords(2)
-	locked, err := e.lo.Locked(e.ctx(), 0)
+	locked, err := e.lo.ListLocked(e.ctx(), 0)
 	if err != nil || len(locked) != 2 {
 		t.Fatalf("Locked = %+v, %v; want boss and carol", locked, err)
 	}
@@ -493,7 +493,7 @@ func TestLockoutUnlock(t *testing.T) {
 	e.locked("anyone", "203.0.113.7")
 
 	e.waitRecords(4) // records are written in the background
-	locked, err := e.lo.Locked(e.ctx(), 0)
+	locked, err := e.lo.ListLocked(e.ctx(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -530,7 +530,7 @@ func TestLockoutUnlock(t *testing.T) {
 		t.Fatalf("Unlock(bob) = %d, %v", n, err)
 	}
 	e.begin("bob", "192.0.2.1")
-	if l, _ := e.lo.Locked(e.ctx(), 0); len(l) != 0 {
+	if l, _ := e.lo.ListLocked(e.ctx(), 0); len(l) != 0 {
 		t.Fatalf("still locked: %+v", l)
 	}
 	recs, _ := e.lo.Records(e.ctx(), core.LockoutQuery{Username: "ALICE"})

@@ -83,7 +83,7 @@ func (e *Engine) LoginMonitor() *LoginMonitor { return e.login.monitor }
 
 // loginCountry is the country of a login or lockout: the GeoIP country, or
 // Settings.InternalCountry for internal addresses; "" when unknown.
-func (e *Engine) loginCountry(s *Snapshot, ip netip.Addr) string {
+func (e *Engine) loginCountry(s *snapshot, ip netip.Addr) string {
 	if !ip.IsValid() {
 		return ""
 	}

@@ -257,3 +257,29 @@ func WithRebuildInterval(d time.Duration) Option {
 		return nil
 	}
 }
+
+// WithLimiter sets the rate limiter (default: in-process counters, see
+// core/ratelimit). Use MemoryLimiter to pass a configured ratelimit.Memory.
+func WithLimiter(l Limiter) Option {
+	return func(cfg *config) error {
+		if l == nil {
+			return errors.New("WithLimiter: nil limiter")
+		}
+		cfg.limiter = l
+		return nil
+	}
+}
+
+// WithLimiterFailPolicy sets what happens when the limiter fails (Redis down
+// or slow): FailFallback (default) counts in process until it recovers,
+// FailOpen skips the rate-limit step, FailClosed answers 503. Each failure is
+// counted in Stats and recorded as a FAIL_POLICY event.
+func WithLimiterFailPolicy(p FailPolicy) Option {
+	return func(cfg *config) error {
+		if p < FailClosed || p > FailFallback {
+			return errors.New("WithLimiterFailPolicy: unknown policy")
+		}
+		cfg.limiterPolicy = p
+		return nil
+	}
+}

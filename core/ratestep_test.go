@@ -227,7 +227,7 @@ type failingLimiter struct {
 	n    int
 }
 
-func (f *failingLimiter) Allow(_ context.Context, _ time.Time, keys []core.LimitKey, dst []core.LimitResult) ([]core.LimitResult, error) {
+func (f *failingLimiter) Allow(_ context.Context, _ time.Time, keys []ratelimit.Key, dst []ratelimit.Result) ([]ratelimit.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.n++
@@ -235,7 +235,7 @@ func (f *failingLimiter) Allow(_ context.Context, _ time.Time, keys []core.Limit
 		return dst, errors.New("redis: connection refused")
 	}
 	for _, k := range keys {
-		dst = append(dst, core.LimitResult{Allowed: true, Limit: k.Limit, Remaining: 99})
+		dst = append(dst, ratelimit.Result{Allowed: true, Limit: k.Limit, Remaining: 99})
 	}
 	return dst, nil
 }

@@ -53,7 +53,7 @@ type wtable[T Rule] struct {
 func (t *wtable[T]) List(ctx context.Context, q Query) ([]T, error) { return t.inner.List(ctx, q) }
 
 func (t *wtable[T]) Get(ctx context.Context, key string) (T, error) {
-	k, err := CanonicalKey[T](key)
+	k, err := canonicalKey[T](key)
 	if err != nil {
 		var zero T
 		return zero, err
@@ -82,7 +82,7 @@ func (t *wtable[T]) Put(ctx context.Context, v T) (T, error) {
 }
 
 func (t *wtable[T]) Delete(ctx context.Context, key string) error {
-	k, err := CanonicalKey[T](key)
+	k, err := canonicalKey[T](key)
 	if err != nil {
 		return err
 	}
@@ -98,9 +98,9 @@ func (t *wtable[T]) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// CanonicalKey turns a key as a user may write it ("::ffff:1.2.3.4", "fr",
+// canonicalKey turns a key as a user may write it ("::ffff:1.2.3.4", "fr",
 // " Bob@Example.com ") into the key the store holds.
-func CanonicalKey[T Rule](key string) (string, error) {
+func canonicalKey[T Rule](key string) (string, error) {
 	var zero T
 	switch any(zero).(type) {
 	case BlockedIP, WhitelistedIP:
@@ -108,7 +108,7 @@ func CanonicalKey[T Rule](key string) (string, error) {
 		if err != nil {
 			return "", invalid(typeName(zero), "network", key, err.Error())
 		}
-		return FormatNetwork(p), nil
+		return formatNetwork(p), nil
 	case BlockedCountry, AllowedCountry:
 		c, ok := NormalizeCountry(key)
 		if !ok {

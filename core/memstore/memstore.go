@@ -132,7 +132,7 @@ func (t *table[T]) Put(ctx context.Context, v T) (T, error) {
 		t.s.nextID++
 		m.ID = t.s.nextID
 	}
-	v = core.WithMeta(v, m)
+	v = core.ApplyMeta(v, m)
 	t.rows[v.Key()] = v
 	t.s.version++
 	return v, nil

@@ -37,7 +37,7 @@ func (c *decisionCtx) Value(k any) any {
 func Decide(eng *core.Engine, req core.Request) (*http.Request, *core.Decision) {
 	h := new(holder)
 	h.ctx.Context = req.HTTP.Context()
-	h.ctx.d = eng.Decide(h.ctx.Context, req)
+	h.ctx.d, _ = eng.Check(h.ctx.Context, req)
 	h.req = *req.HTTP.WithContext(&h.ctx)
 	return &h.req, &h.ctx.d
 }

@@ -1,0 +1,94 @@
+package core
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/wardenkit/warden/core/ratelimit"
+)
+
+// RateLimitRule limits requests to a path. It is stored and validated now and
+// enforced by the rate-limit step.
+type RateLimitRule struct {
+	Meta
+	Name        string `json:"name"`
+	PathPattern string `json:"path_pattern"`     // exact path, or a prefix ending in "*"
+	Method      string `json:"method,omitempty"` // ALL (default) or one method
+	Rate        string `json:"rate"`             // N/s, N/m, N/h or N/d
+	Burst       int    `json:"burst,omitempty"`  // 0 means N
+	KeyBy       string `json:"key_by,omitempty"` // ip (default), user, user_or_ip, header:NAME
+	Disabled    bool   `json:"disabled,omitempty"`
+	HitCount    int64  `json:"hit_count,omitempty"`
+	ReportOnly  bool   `json:"report_only,omitempty"`
+}
+
+var methods = map[string]bool{"ALL": true, "GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "OPTIONS": true}
+
+func (r RateLimitRule) Key() string     { return r.Method + " " + r.PathPattern }
+func (r RateLimitRule) IsActive() bool  { return !r.Disabled }
+func (r RateLimitRule) Validate() error { return r.normalize() }
+func (r *RateLimitRule) normalize() error {
+	const t = "RateLimitRule"
+	r.Name = strings.TrimSpace(r.Name)
+	if r.Name == "" {
+		return invalid(t, "name", r.Name, "must not be empty")
+	}
+	if err := checkText(t, "name", r.Name, MaxNameLen); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(r.PathPattern, "/") {
+		return invalid(t, "path_pattern", r.PathPattern, "must start with /")
+	}
+	if i := strings.IndexByte(r.PathPattern, '*'); i >= 0 && i != len(r.PathPattern)-1 {
+		return invalid(t, "path_pattern", r.PathPattern, "* is only allowed at the end")
+	}
+	if err := checkText(t, "path_pattern", r.PathPattern, MaxPathLen); err != nil {
+		return err
+	}
+	r.Method = strings.ToUpper(strings.TrimSpace(r.Method))
+	if r.Method == "" {
+		r.Method = "ALL"
+	}
+	if !methods[r.Method] {
+		return invalid(t, "method", r.Method, "must be ALL, GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS")
+	}
+	r.Rate = strings.TrimSpace(r.Rate)
+	if _, err := r.Limit(); err != nil {
+		if _, perr := ratelimit.Parse(r.Rate); perr != nil {
+			return invalid(t, "rate", r.Rate, "want N/s, N/m, N/h or N/d (optionally ;burst=B)")
+		}
+		return invalid(t, "burst", strconv.Itoa(r.Burst), err.Error())
+	}
+	switch {
+	case r.KeyBy == "":
+		r.KeyBy = "ip"
+	case r.KeyBy == "ip", r.KeyBy == "user", r.KeyBy == "user_or_ip":
+	case strings.HasPrefix(r.KeyBy, "header:") && len(r.KeyBy) > len("header:") && len(r.KeyBy) <= 100:
+	default:
+		return invalid(t, "key_by", r.KeyBy, "must be ip, user, user_or_ip or header:NAME")
+	}
+	if r.HitCount < 0 {
+		return invalid(t, "hit_count", strconv.FormatInt(r.HitCount, 10), "must not be negative")
+	}
+	return nil
+}
+
+// Limit is the rule's rate as a ratelimit.Limit; a non-zero Burst field
+// overrides a burst written in Rate.
+func (r RateLimitRule) Limit() (ratelimit.Limit, error) {
+	l, err := ratelimit.Parse(r.Rate)
+	if err != nil {
+		return l, err
+	}
+	if r.Burst < 0 {
+		return l, fmt.Errorf("must not be negative")
+	}
+	if r.Burst > 0 {
+		l.Burst = int64(r.Burst)
+	}
+	if err := l.Validate(); err != nil {
+		return l, err
+	}
+	return l, nil
+}
