@@ -42,7 +42,7 @@ type Engine struct {
 	peerSeen, peerPrivate atomic.Int64
 	peerCheckDone         atomic.Bool
 
-	login loginState
+	lockout *Lockout
 }
 
 // New validates its options and returns an engine. It does no I/O and starts
@@ -91,7 +91,8 @@ func New(store Store, opts ...Option) (*Engine, error) {
 	if err := e.initLimiter(); err != nil {
 		return nil, fmt.Errorf("core: New: %w", err)
 	}
-	e.events = newEventWriter(e)
+	e.events = newEventWriter(writerConfig{store: store, log: cfg.logger, queueSize: cfg.queueSize, batchSize: cfg.batchSize,
+		flush: cfg.flushInterval, ipv6Prefix: cfg.ipv6Prefix})
 	e.rebuild = newRebuilder(e)
 	if err := e.initLogin(); err != nil {
 		return nil, fmt.Errorf("core: New: %w", err)
@@ -141,10 +142,7 @@ func (e *Engine) Start(ctx context.Context) error {
 			e.log.Warn("warden: rate limiter failed to start; its fail policy applies until it answers", "error", err)
 		}
 	}
-	if err := e.startLogin(ctx); err != nil {
-		e.started.Store(false)
-		return fmt.Errorf("core: Start: %w", err)
-	}
+	e.startLogin(ctx)
 	if !e.ips.TrustsProxies() {
 		e.log.Info("warden: no trusted proxy configured; forwarding headers are ignored and the TCP peer is the client")
 	}

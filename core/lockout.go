@@ -6,14 +6,13 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
-	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/wardenkit/warden/core/attempt"
 )
 
-// Lockout protects a login form against password guessing (DESIGN §6). Get
+// Lockout protects a login form against password guessing. Get
 // it from Engine.Lockout. It shares the engine's snapshot (settings and
 // whitelists), clock, event queue and attempt.Counter, so a changed setting
 // applies to existing counters at once, on every replica that shares the
@@ -47,7 +46,8 @@ import (
 //
 // A Lockout is safe for concurrent use.
 type Lockout struct {
-	e          *Engine
+	d          *loginDeps
+	monitor    *LoginMonitor
 	counter    attempt.Counter
 	fallback   *attempt.Memory // nil when counter is in-process already
 	keys       []LockoutKey
@@ -55,11 +55,8 @@ type Lockout struct {
 	lookup     UserLookup
 	failPolicy FailPolicy
 
-	records chan LockoutRecord
-
 	attempts, refused, bypassed, lockouts, failed, succeeded atomic.Int64
-	counterErrors, recordsWritten, recordsDropped            atomic.Int64
-	lastWarn                                                 atomic.Int64
+	counterErrors, lastWarn                                  atomic.Int64
 }
 
 // UserLookup resolves a username typed into a login form to the user's ID
@@ -141,15 +138,7 @@ func (e *LockedError) Unwrap() error { return ErrLocked }
 // permanentRetryAfter is the Retry-After of a lock without end.
 const permanentRetryAfter = time.Hour
 
-// Lockout returns the engine's login lockout.
-func (e *Engine) Lockout() *Lockout { return e.login.lockout }
-
-func (l *Lockout) settings() (*snapshot, Settings) {
-	if s := l.e.snap.Load(); s != nil {
-		return s, s.Settings
-	}
-	return nil, DefaultSettings() // before the first snapshot: defaults, no whitelist
-}
+func (l *Lockout) settings() (*snapshot, Settings) { return l.d.settings() }
 
 func attemptPolicy(set *Settings) attempt.Policy {
 	return attempt.Policy{
@@ -177,13 +166,13 @@ func (l *Lockout) Begin(ctx context.Context, a Attempt) (*Ticket, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("core: Lockout.Begin: %w", err)
 	}
-	now := l.e.clock.Now()
+	now := l.d.clock.Now()
 	l.attempts.Add(1)
 	raw := cleanUsername(a.Username)
 	t := &Ticket{l: l, username: NormalizeUsername(a.Username), ip: a.IP.Unmap().WithZone(""), mult: 1}
 	if r := a.HTTP; r != nil {
 		if !t.ip.IsValid() {
-			if ip, ok := l.e.ips.ClientIP(r); ok {
+			if ip, ok := l.d.clientIP(r); ok {
 				t.ip = ip
 			}
 		}
@@ -192,7 +181,7 @@ func (l *Lockout) Begin(ctx context.Context, a Attempt) (*Ticket, error) {
 		}
 		t.method, t.ua = r.Method, r.Header.Get("User-Agent")
 	}
-	t.ipGroup = groupIP(t.ip, l.e.cfg.ipv6Prefix)
+	t.ipGroup = groupIP(t.ip, l.d.ipv6Prefix)
 
 	s, set := l.settings()
 	if l.whitelisted(ctx, s, now, t.ip, raw) {
@@ -306,7 +295,7 @@ func (l *Lockout) Fail(ctx context.Context, t *Ticket) error {
 	if t.counter == nil {
 		return nil
 	}
-	now := l.e.clock.Now()
+	now := l.d.clock.Now()
 	s, set := l.settings()
 	st, err := t.counter.Fail(context.WithoutCancel(ctx), now, attemptPolicy(&set), t.token, t.counterKeys(&set))
 	if err != nil {
@@ -327,7 +316,7 @@ func (l *Lockout) Succeed(ctx context.Context, t *Ticket, s Success) (LoginVerdi
 		return LoginRefuse, err
 	}
 	l.succeeded.Add(1)
-	now := l.e.clock.Now()
+	now := l.d.clock.Now()
 	if t.counter != nil {
 		snap, set := l.settings()
 		st, err := t.counter.Release(context.WithoutCancel(ctx), now, attemptPolicy(&set), t.token, t.counterKeys(&set))
@@ -337,7 +326,7 @@ func (l *Lockout) Succeed(ctx context.Context, t *Ticket, s Success) (LoginVerdi
 			l.noteLocks(t, snap, now, &set, st)
 		}
 	}
-	return l.e.login.monitor.observe(ctx, Login{UserID: s.UserID, Username: t.username, IP: t.ip, SessionKey: s.SessionKey, UserAgent: t.ua},
+	return l.monitor.observe(ctx, Login{UserID: s.UserID, Username: t.username, IP: t.ip, SessionKey: s.SessionKey, UserAgent: t.ua},
 		t.path, t.method)
 }
 
@@ -363,7 +352,7 @@ func (l *Lockout) noteLocks(t *Ticket, s *snapshot, now time.Time, set *Settings
 		}
 		ev := Event{
 			CreatedAt:   now,
-			CountryCode: l.e.loginCountry(s, t.ip),
+			CountryCode: l.d.country(s, t.ip),
 			Action:      ActionLockout,
 			Path:        t.path,
 			Method:      t.method,
@@ -374,240 +363,7 @@ func (l *Lockout) noteLocks(t *Ticket, s *snapshot, now time.Time, set *Settings
 		if t.ip.IsValid() {
 			ev.IP = t.ip.String()
 		}
-		l.e.events.enqueue(ev)
-		l.queueRecord(rec)
-	}
-}
-
-func (l *Lockout) queueRecord(r LockoutRecord) {
-	select {
-	case <-l.e.events.closing:
-		l.recordsDropped.Add(1)
-		return
-	default:
-	}
-	select {
-	case l.records <- r:
-	default:
-		l.recordsDropped.Add(1)
-		l.warn("warden: lockout record dropped: the record queue is full", "username", r.Username, "ip", r.IP)
-	}
-}
-
-// writeRecords stores queued lockout records until the engine closes, then
-// stores what is left within Close's deadline.
-func (l *Lockout) writeRecords() {
-	closing := l.e.events.closing
-	for {
-		select {
-		case r := <-l.records:
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			l.storeRecord(ctx, r)
-			cancel()
-		case <-closing:
-			ctx := context.Background()
-			if p := l.e.events.drainBy.Load(); p != nil {
-				ctx = context.WithoutCancel(*p)
-				if d, ok := (*p).Deadline(); ok {
-					var cancel context.CancelFunc
-					ctx, cancel = context.WithDeadline(ctx, d)
-					defer cancel()
-				}
-			}
-			for {
-				select {
-				case r := <-l.records:
-					l.storeRecord(ctx, r)
-				default:
-					return
-				}
-			}
-		}
-	}
-}
-
-func (l *Lockout) storeRecord(ctx context.Context, r LockoutRecord) {
-	if _, err := l.e.store.AppendLockout(ctx, r); err != nil {
-		l.recordsDropped.Add(1)
-		l.e.log.Warn("warden: lockout record not stored", "username", r.Username, "ip", r.IP, "error", err)
-		return
-	}
-	l.recordsWritten.Add(1)
-}
-
-// report counts and logs a counter failure (at most one line a minute).
-func (l *Lockout) report(op string, err error) {
-	l.counterErrors.Add(1)
-	l.e.failTrips.Add(1)
-	l.warn("warden: attempt counter failed; the lockout fail policy applies", "op", op, "fail_policy", l.failPolicy.String(), "error", err)
-}
-
-func (l *Lockout) warn(msg string, args ...any) {
-	now := l.e.clock.Now().UnixNano()
-	last := l.lastWarn.Load()
-	if now-last < int64(time.Minute) && last != 0 {
-		return
-	}
-	if l.lastWarn.CompareAndSwap(last, now) {
-		l.e.log.Warn(msg, args...)
-	}
-}
-
-// UnlockRequest names what Unlock releases: a username, an address, or both
-// (that pair only). By is recorded in the released records.
-type UnlockRequest struct {
-	Username string
-	IP       string // an address, or an IPv6 network as listed ("2001:db8:1:2::/64")
-	By       string
-}
-
-// Unlock lifts lockouts by hand. For a username: its username-only counter
-// and every username-and-address counter named in an unreleased lockout
-// record. For an address: its address-only counter and every
-// username-and-address counter of that address named in a record. For both:
-// that pair's counter. It resets those counters in the attempt.Counter, marks
-// the records released, and reports how many records it released.
-func (l *Lockout) Unlock(ctx context.Context, r UnlockRequest) (int, error) {
-	user := NormalizeUsername(r.Username)
-	ipg := ""
-	if r.IP != "" {
-		p, err := ParseNetwork(r.IP)
-		if err != nil {
-			return 0, fmt.Errorf("core: Lockout.Unlock: %w", invalid("UnlockRequest", "ip", r.IP, err.Error()))
-		}
-		ipg = groupIP(p.Addr(), l.e.cfg.ipv6Prefix)
-		if p.Bits() != p.Addr().BitLen() && (p.Addr().Is4() || p.Bits() != l.e.cfg.ipv6Prefix) {
-			return 0, fmt.Errorf("core: Lockout.Unlock: %w", invalid("UnlockRequest", "ip", r.IP, "give an address, or an IPv6 network of the engine's prefix"))
-		}
-	}
-	if user == "" && ipg == "" {
-		return 0, fmt.Errorf("core: Lockout.Unlock: %w", invalid("UnlockRequest", "username", r.Username, "give a username, an address or both"))
-	}
-	var keys []string
-	switch {
-	case user != "" && ipg != "":
-		keys = append(keys, counterKey(LockoutByUserAndIP, user, ipg))
-	case user != "":
-		keys = append(keys, counterKey(LockoutByUser, user, ""))
-	default:
-		keys = append(keys, counterKey(LockoutByIP, "", ipg))
-	}
-	var ids []int64
-	q := LockoutQuery{Username: user, IP: ipg, Unreleased: true, Limit: 10_000}
-	for {
-		recs, err := l.e.store.Lockouts(ctx, q)
-		if err != nil {
-			return 0, fmt.Errorf("core: Lockout.Unlock: list lockouts: %w", err)
-		}
-		for _, rec := range recs {
-			if k := counterKey(rec.Scope, rec.Username, rec.IP); !slices.Contains(keys, k) {
-				keys = append(keys, k)
-			}
-			ids = append(ids, rec.ID)
-		}
-		if len(recs) < q.Limit {
-			break
-		}
-		q.BeforeID = recs[len(recs)-1].ID
-	}
-	if err := l.counter.Reset(ctx, keys); err != nil {
-		l.report("reset", err)
-		return 0, fmt.Errorf("core: Lockout.Unlock: reset counters: %w", err)
-	}
-	if l.fallback != nil {
-		_ = l.fallback.Reset(ctx, keys)
-	}
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	n, err := l.e.store.ReleaseLockouts(ctx, ids, l.e.clock.Now(), CleanText(r.By, maxReleasedBy))
-	if err != nil {
-		return 0, fmt.Errorf("core: Lockout.Unlock: counters reset, records not marked: %w", err)
-	}
-	return int(n), nil
-}
-
-// ListLocked lists who is locked out now: the newest unreleased lockout records
-// (at most limit; 0 means 100) whose counter is still locked under the
-// current settings, with Until as it stands now. One record per counter.
-func (l *Lockout) ListLocked(ctx context.Context, limit int) ([]LockoutRecord, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	recs, err := l.e.store.Lockouts(ctx, LockoutQuery{Unreleased: true, Limit: min(limit, 10_000)})
-	if err != nil {
-		return nil, fmt.Errorf("core: Lockout.Locked: %w", err)
-	}
-	now := l.e.clock.Now()
-	s, set := l.settings()
-	var keys []attempt.Key
-	var out []LockoutRecord
-	seen := map[string]bool{}
-	for _, r := range recs {
-		k := counterKey(r.Scope, r.Username, r.IP)
-		if seen[k] || !r.Scope.valid() {
-			continue
-		}
-		seen[k] = true
-		mult := 1
-		if l.whitelist == WhitelistRaisesLimit {
-			var ip netip.Addr
-			if p, err := ParseNetwork(r.IP); err == nil {
-				ip = p.Addr()
-			}
-			if l.whitelisted(ctx, s, now, ip, r.Username) {
-				mult = 10
-			}
-		}
-		keys = append(keys, attempt.Key{Key: k, Limit: limitOf(&set, r.Scope, mult)})
-		out = append(out, r)
-	}
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	st, err := l.counter.Status(ctx, now, attemptPolicy(&set), keys)
-	if err != nil {
-		l.report("status", err)
-		return nil, fmt.Errorf("core: Lockout.Locked: %w", err)
-	}
-	locked := out[:0]
-	for i, r := range out {
-		if st[i].Locked {
-			r.Until = st[i].Until
-			locked = append(locked, r)
-		}
-	}
-	return locked, nil
-}
-
-// Records lists lockout records, locked now or not (see LockoutQuery). The
-// username is normalised and an address grouped as the counters are.
-func (l *Lockout) Records(ctx context.Context, q LockoutQuery) ([]LockoutRecord, error) {
-	q.Username = NormalizeUsername(q.Username)
-	if a, err := netip.ParseAddr(q.IP); err == nil {
-		q.IP = groupIP(a, l.e.cfg.ipv6Prefix)
-	}
-	return l.e.store.Lockouts(ctx, q)
-}
-
-// LockoutStats are a Lockout's counters since New.
-type LockoutStats struct {
-	Attempts       int64 `json:"attempts"`        // Begin calls
-	Refused        int64 `json:"refused"`         // Begin refusals (locked out)
-	Bypassed       int64 `json:"bypassed"`        // whitelisted under WhitelistBypass
-	Failed         int64 `json:"failed"`          // Fail calls
-	Succeeded      int64 `json:"succeeded"`       // Succeed calls
-	Lockouts       int64 `json:"lockouts"`        // keys locked (LOCKOUT events)
-	CounterErrors  int64 `json:"counter_errors"`  // attempt.Counter failures (fail policy applied)
-	RecordsWritten int64 `json:"records_written"` // lockout records stored
-	RecordsDropped int64 `json:"records_dropped"` // lockout records lost (queue full, store refused)
-}
-
-// Stats reports the Lockout's counters.
-func (l *Lockout) Stats() LockoutStats {
-	return LockoutStats{
-		Attempts: l.attempts.Load(), Refused: l.refused.Load(), Bypassed: l.bypassed.Load(),
-		Failed: l.failed.Load(), Succeeded: l.succeeded.Load(), Lockouts: l.lockouts.Load(),
-		CounterErrors: l.counterErrors.Load(), RecordsWritten: l.recordsWritten.Load(), RecordsDropped: l.recordsDropped.Load(),
+		l.d.events.enqueue(ev)
+		l.d.events.enqueueLockout(rec)
 	}
 }

@@ -865,7 +865,6 @@ func TestLockoutOptions(t *testing.T) {
 		"nil_lookup":     core.WithUserLookup(nil),
 		"nil_hook":       core.WithLoginHook(nil),
 		"bad_fail":       core.WithLockoutFailPolicy(9),
-		"queue_zero":     core.WithLockoutRecordQueue(0),
 	}
 	for name, o := range bad {
 		if _, err := core.New(memstore.New(), o, quiet); err == nil {

@@ -2,17 +2,48 @@ package core
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	"log/slog"
+	"net/http"
 	"net/netip"
-	"slices"
+	"sync/atomic"
 
 	"github.com/wardenkit/warden/core/attempt"
 )
 
-// Login protection (DESIGN §6): Lockout (lockout.go) and LoginMonitor
-// (loginmonitor.go) hang off the engine through loginConfig, loginState,
-// initLogin and startLogin.
+// Login protection is Lockout (lockout.go, lockout_admin.go) and
+// LoginMonitor (loginmonitor.go). Neither holds the Engine: each gets what it
+// needs through loginDeps, so a test can build them from parts.
+
+// loginStore is the part of the Store login protection uses.
+type loginStore interface {
+	LockoutStore
+	LoginHistoryStore
+}
+
+// loginDeps is what login protection takes from the engine: the clock, the
+// logger, the store's lockout and login tables, the current snapshot (for
+// settings and whitelists), client IP and country resolution, and the one
+// event writer (events and lockout records).
+type loginDeps struct {
+	clock      Clock
+	log        *slog.Logger
+	store      loginStore
+	snapshot   func() *snapshot
+	clientIP   func(*http.Request) (netip.Addr, bool)
+	country    func(*snapshot, netip.Addr) string
+	events     *eventWriter
+	ipv6Prefix int
+	failTrips  *atomic.Int64 // the engine's fail-policy trips
+}
+
+// settings returns the current snapshot and its settings; before the first
+// snapshot, defaults and no whitelist.
+func (d *loginDeps) settings() (*snapshot, Settings) {
+	if s := d.snapshot(); s != nil {
+		return s, s.Settings
+	}
+	return nil, DefaultSettings()
+}
 
 // loginConfig holds the options of login protection (part of config).
 type loginConfig struct {
@@ -23,19 +54,11 @@ type loginConfig struct {
 	hook        LoginHook
 	failPolicy  *FailPolicy
 	noNewDevice bool
-	recordQueue int
 }
 
-// loginState is the engine's login-protection state (part of Engine).
-type loginState struct {
-	lockout *Lockout
-	monitor *LoginMonitor
-}
-
-// initLogin is called by New after the options are applied.
-func (e *Engine) initLogin() error {
-	c := &e.cfg.login
-	l := &Lockout{e: e, counter: c.counter, keys: c.keys, whitelist: c.whitelist, lookup: c.lookup, failPolicy: e.cfg.failPolicy}
+// newLockout builds the Lockout and LoginMonitor of c over d.
+func newLockout(d *loginDeps, c *loginConfig, enginePolicy FailPolicy) (*Lockout, error) {
+	l := &Lockout{d: d, counter: c.counter, keys: c.keys, whitelist: c.whitelist, lookup: c.lookup, failPolicy: enginePolicy}
 	if c.failPolicy != nil {
 		l.failPolicy = *c.failPolicy
 	}
@@ -45,41 +68,49 @@ func (e *Engine) initLogin() error {
 	if l.counter == nil {
 		m, err := attempt.NewMemory(0)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		l.counter = m
 	} else if _, inProcess := l.counter.(*attempt.Memory); !inProcess && l.failPolicy == FailFallback {
 		m, err := attempt.NewMemory(100_000)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		l.fallback = m
 	}
-	n := c.recordQueue
-	if n == 0 {
-		n = 1024
+	l.monitor = &LoginMonitor{d: d, hook: c.hook, newDevice: !c.noNewDevice}
+	return l, nil
+}
+
+// initLogin is called by New after the options are applied.
+func (e *Engine) initLogin() error {
+	d := &loginDeps{
+		clock: e.clock, log: e.log, store: e.store, snapshot: e.snap.Load, clientIP: e.ips.ClientIP,
+		country: e.loginCountry, events: e.events, ipv6Prefix: e.cfg.ipv6Prefix, failTrips: &e.failTrips,
 	}
-	l.records = make(chan LockoutRecord, n)
-	e.login = loginState{lockout: l, monitor: &LoginMonitor{e: e, hook: c.hook, newDevice: !c.noNewDevice}}
+	l, err := newLockout(d, &e.cfg.login, e.cfg.failPolicy)
+	if err != nil {
+		return err
+	}
+	e.lockout = l
 	return nil
 }
 
-// startLogin is called by Start after the first snapshot is loaded. It starts
-// the writer of lockout records, which stops when the engine closes.
-func (e *Engine) startLogin(ctx context.Context) error {
-	l := e.login.lockout
-	if st, ok := l.counter.(starter); ok { // load a Redis script now: one round trip per step from the first
+// startLogin loads the attempt counter's script, where it has one, so that
+// every step is one round trip from the first.
+func (e *Engine) startLogin(ctx context.Context) {
+	if st, ok := e.lockout.counter.(starter); ok {
 		if err := st.Start(ctx); err != nil {
 			e.log.Warn("warden: attempt counter failed to start; the lockout fail policy applies until it answers", "error", err)
 		}
 	}
-	e.wg.Add(1)
-	go func() { defer e.wg.Done(); l.writeRecords() }()
-	return nil
 }
 
+// Lockout returns the engine's login lockout.
+func (e *Engine) Lockout() *Lockout { return e.lockout }
+
 // LoginMonitor returns the engine's login monitor.
-func (e *Engine) LoginMonitor() *LoginMonitor { return e.login.monitor }
+func (e *Engine) LoginMonitor() *LoginMonitor { return e.lockout.monitor }
 
 // loginCountry is the country of a login or lockout: the GeoIP country, or
 // Settings.InternalCountry for internal addresses; "" when unknown.
@@ -101,109 +132,4 @@ func (e *Engine) loginCountry(s *snapshot, ip netip.Addr) string {
 		return c
 	}
 	return ""
-}
-
-// WithAttemptCounter sets the store of login attempt counters (default: an
-// in-process attempt.Memory). Replicas must share one (redisstore) for a
-// lockout to hold across them.
-func WithAttemptCounter(c attempt.Counter) Option {
-	return func(cfg *config) error {
-		if c == nil {
-			return errors.New("WithAttemptCounter: nil counter")
-		}
-		cfg.login.counter = c
-		return nil
-	}
-}
-
-// WithLockoutKeys sets the counters login attempts are judged by (default
-// DefaultLockoutKeys: LockoutByUserAndIP and LockoutByIP). Add LockoutByUser
-// to stop distributed attacks on one account, knowing that anyone can then
-// lock out any username they know.
-func WithLockoutKeys(keys ...LockoutKey) Option {
-	return func(cfg *config) error {
-		if len(keys) == 0 {
-			return errors.New("WithLockoutKeys: no key")
-		}
-		for i, k := range keys {
-			if !k.valid() {
-				return fmt.Errorf("WithLockoutKeys: unknown key %q", k)
-			}
-			if slices.Contains(keys[:i], k) {
-				return fmt.Errorf("WithLockoutKeys: key %q given twice", k)
-			}
-		}
-		cfg.login.keys = slices.Clone(keys)
-		return nil
-	}
-}
-
-// WithWhitelistPolicy sets what whitelisted IPs and users mean for lockouts
-// (default WhitelistBypass).
-func WithWhitelistPolicy(p WhitelistPolicy) Option {
-	return func(cfg *config) error {
-		if p != WhitelistBypass && p != WhitelistRaisesLimit {
-			return fmt.Errorf("WithWhitelistPolicy: unknown policy %d", int(p))
-		}
-		cfg.login.whitelist = p
-		return nil
-	}
-}
-
-// WithUserLookup sets how a username typed at login is resolved to a user ID
-// for the whitelist (see UserLookup). Without it the username itself is
-// taken as the user ID.
-func WithUserLookup(f UserLookup) Option {
-	return func(cfg *config) error {
-		if f == nil {
-			return errors.New("WithUserLookup: nil function")
-		}
-		cfg.login.lookup = f
-		return nil
-	}
-}
-
-// WithLoginHook sets the function the LoginMonitor asks, after each
-// successful password check and before the session is issued, whether to
-// allow the login, require a second factor, or refuse it.
-func WithLoginHook(h LoginHook) Option {
-	return func(cfg *config) error {
-		if h == nil {
-			return errors.New("WithLoginHook: nil hook")
-		}
-		cfg.login.hook = h
-		return nil
-	}
-}
-
-// WithLockoutFailPolicy sets what Lockout.Begin does when the attempt.Counter
-// fails (default: the engine's WithFailPolicy, itself FailClosed by
-// default). FailFallback counts in an in-process counter meanwhile.
-func WithLockoutFailPolicy(p FailPolicy) Option {
-	return func(cfg *config) error {
-		if p < FailClosed || p > FailFallback {
-			return fmt.Errorf("WithLockoutFailPolicy: unknown policy %d", int(p))
-		}
-		cfg.login.failPolicy = &p
-		return nil
-	}
-}
-
-// WithNewDeviceAlert turns the LoginMonitor's new-device rule on or off
-// (default on): a login from a browser and OS family the user has not used
-// in their recent logins is suspicious.
-func WithNewDeviceAlert(on bool) Option {
-	return func(cfg *config) error { cfg.login.noNewDevice = !on; return nil }
-}
-
-// WithLockoutRecordQueue sets how many lockout records may wait to be
-// stored (default 1,024); beyond it they are dropped and counted.
-func WithLockoutRecordQueue(n int) Option {
-	return func(cfg *config) error {
-		if n < 1 || n > 1_000_000 {
-			return fmt.Errorf("WithLockoutRecordQueue: %d out of range 1..1000000", n)
-		}
-		cfg.login.recordQueue = n
-		return nil
-	}
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // LoginMonitor records successful logins and flags the suspicious ones
-// (DESIGN §6, reference §4). Get it from Engine.LoginMonitor; Lockout.Succeed
+// . Get it from Engine.LoginMonitor; Lockout.Succeed
 // calls it, and applications without a Lockout call Observe.
 //
 // For each login, when Settings.LoginHistoryEnabled, it reads a bounded
@@ -42,7 +42,7 @@ import (
 //
 // A LoginMonitor is safe for concurrent use.
 type LoginMonitor struct {
-	e         *Engine
+	d         *loginDeps
 	hook      LoginHook
 	newDevice bool
 
@@ -123,7 +123,7 @@ func (m *LoginMonitor) Observe(ctx context.Context, l Login) (LoginVerdict, erro
 	path, method := "", ""
 	if r := l.HTTP; r != nil {
 		if !l.IP.IsValid() {
-			if ip, ok := m.e.ips.ClientIP(r); ok {
+			if ip, ok := m.d.clientIP(r); ok {
 				l.IP = ip
 			}
 		}
@@ -140,13 +140,13 @@ func (m *LoginMonitor) Observe(ctx context.Context, l Login) (LoginVerdict, erro
 
 func (m *LoginMonitor) observe(ctx context.Context, l Login, path, method string) (LoginVerdict, error) {
 	m.observed.Add(1)
-	e := m.e
-	now := e.clock.Now()
-	s, set := e.login.lockout.settings()
+	d := m.d
+	now := d.clock.Now()
+	s, set := d.settings()
 	ip := l.IP.Unmap().WithZone("")
 	ua := uaparse.Parse(TruncateUTF8(l.UserAgent, MaxUserAgentLen))
 	rec := LoginRecord{
-		CreatedAt: now, UserID: l.UserID, CountryCode: e.loginCountry(s, ip), UserAgent: l.UserAgent,
+		CreatedAt: now, UserID: l.UserID, CountryCode: d.country(s, ip), UserAgent: l.UserAgent,
 		Device: ua.Device, Browser: ua.Browser, OS: ua.OS, SessionKey: l.SessionKey,
 	}
 	if ip.IsValid() {
@@ -158,10 +158,10 @@ func (m *LoginMonitor) observe(ctx context.Context, l Login, path, method string
 
 	track := set.LoginHistoryEnabled && strings.TrimSpace(rec.UserID) != ""
 	if track {
-		tr, err := e.store.LoginTraits(ctx, rec.UserID, LoginTraitsRecent, now.Add(-24*time.Hour))
+		tr, err := d.store.LoginTraits(ctx, rec.UserID, LoginTraitsRecent, now.Add(-24*time.Hour))
 		if err != nil {
 			m.errs.Add(1)
-			e.log.Warn("warden: login history not read; anomaly rules skipped", "user_id", rec.UserID, "error", err)
+			d.log.Warn("warden: login history not read; anomaly rules skipped", "user_id", rec.UserID, "error", err)
 		} else {
 			info.FirstLogin = tr.Logins == 0
 			info.Reasons = m.rules(&set, &rec, tr, info.FirstLogin)
@@ -187,9 +187,9 @@ func (m *LoginMonitor) observe(ctx context.Context, l Login, path, method string
 	}
 	if track && verdict != LoginRefuse {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		if _, err := e.store.AppendLogin(wctx, rec); err != nil {
+		if _, err := d.store.AppendLogin(wctx, rec); err != nil {
 			m.errs.Add(1)
-			e.log.Warn("warden: login history not stored", "user_id", rec.UserID, "error", err)
+			d.log.Warn("warden: login history not stored", "user_id", rec.UserID, "error", err)
 		}
 		cancel()
 	}
@@ -198,11 +198,11 @@ func (m *LoginMonitor) observe(ctx context.Context, l Login, path, method string
 		if method == "" {
 			method = http.MethodPost
 		}
-		e.events.enqueue(Event{
+		d.events.enqueue(Event{
 			CreatedAt: now, IP: rec.IP, CountryCode: rec.CountryCode, Action: ActionSuspiciousLogin,
 			Path: path, Method: method, UserAgent: l.UserAgent, UserEmail: info.Username, Details: rec.Reasons,
 		})
-		e.log.Warn("warden: suspicious login", "user_id", rec.UserID, "ip", rec.IP, "reasons", rec.Reasons)
+		d.log.Warn("warden: suspicious login", "user_id", rec.UserID, "ip", rec.IP, "reasons", rec.Reasons)
 	}
 	return verdict, hookErr
 }
@@ -241,9 +241,9 @@ func (m *LoginMonitor) seenIP(seen []string, ip string) bool {
 	if err != nil || a.Is4() {
 		return false
 	}
-	g := groupIP(a, m.e.cfg.ipv6Prefix)
+	g := groupIP(a, m.d.ipv6Prefix)
 	for _, s := range seen {
-		if b, err := netip.ParseAddr(s); err == nil && b.Is6() && groupIP(b, m.e.cfg.ipv6Prefix) == g {
+		if b, err := netip.ParseAddr(s); err == nil && b.Is6() && groupIP(b, m.d.ipv6Prefix) == g {
 			return true
 		}
 	}

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"time"
 
+	"github.com/wardenkit/warden/core/attempt"
 	"github.com/wardenkit/warden/core/clientip"
 )
 
@@ -282,4 +284,97 @@ func WithLimiterFailPolicy(p FailPolicy) Option {
 		cfg.limiterPolicy = p
 		return nil
 	}
+}
+
+// WithAttemptCounter sets the store of login attempt counters (default: an
+// in-process attempt.Memory). Replicas must share one (redisstore) for a
+// lockout to hold across them.
+func WithAttemptCounter(c attempt.Counter) Option {
+	return func(cfg *config) error {
+		if c == nil {
+			return errors.New("WithAttemptCounter: nil counter")
+		}
+		cfg.login.counter = c
+		return nil
+	}
+}
+
+// WithLockoutKeys sets the counters login attempts are judged by (default
+// DefaultLockoutKeys: LockoutByUserAndIP and LockoutByIP). Add LockoutByUser
+// to stop distributed attacks on one account, knowing that anyone can then
+// lock out any username they know.
+func WithLockoutKeys(keys ...LockoutKey) Option {
+	return func(cfg *config) error {
+		if len(keys) == 0 {
+			return errors.New("WithLockoutKeys: no key")
+		}
+		for i, k := range keys {
+			if !k.valid() {
+				return fmt.Errorf("WithLockoutKeys: unknown key %q", k)
+			}
+			if slices.Contains(keys[:i], k) {
+				return fmt.Errorf("WithLockoutKeys: key %q given twice", k)
+			}
+		}
+		cfg.login.keys = slices.Clone(keys)
+		return nil
+	}
+}
+
+// WithWhitelistPolicy sets what whitelisted IPs and users mean for lockouts
+// (default WhitelistBypass).
+func WithWhitelistPolicy(p WhitelistPolicy) Option {
+	return func(cfg *config) error {
+		if p != WhitelistBypass && p != WhitelistRaisesLimit {
+			return fmt.Errorf("WithWhitelistPolicy: unknown policy %d", int(p))
+		}
+		cfg.login.whitelist = p
+		return nil
+	}
+}
+
+// WithUserLookup sets how a username typed at login is resolved to a user ID
+// for the whitelist (see UserLookup). Without it the username itself is
+// taken as the user ID.
+func WithUserLookup(f UserLookup) Option {
+	return func(cfg *config) error {
+		if f == nil {
+			return errors.New("WithUserLookup: nil function")
+		}
+		cfg.login.lookup = f
+		return nil
+	}
+}
+
+// WithLoginHook sets the function the LoginMonitor asks, after each
+// successful password check and before the session is issued, whether to
+// allow the login, require a second factor, or refuse it.
+func WithLoginHook(h LoginHook) Option {
+	return func(cfg *config) error {
+		if h == nil {
+			return errors.New("WithLoginHook: nil hook")
+		}
+		cfg.login.hook = h
+		return nil
+	}
+}
+
+// WithLockoutFailPolicy sets what Lockout.Begin does when the attempt.Counter
+// fails (default: the engine's WithFailPolicy, itself FailClosed by
+// default). FailFallback counts in an in-process counter meanwhile.
+func WithLockoutFailPolicy(p FailPolicy) Option {
+	return func(cfg *config) error {
+		if p < FailClosed || p > FailFallback {
+			return fmt.Errorf("WithLockoutFailPolicy: unknown policy %d", int(p))
+		}
+		cfg.login.failPolicy = &p
+		return nil
+	}
+}
+
+// WithNewDeviceAlert turns the LoginMonitor's new-device rule on or off
+// (default on): a login from a browser and OS family the user has not used
+// in their recent logins is suspicious.
+func WithNewDeviceAlert(on bool) Option {
+	return func(cfg *config) error { cfg.login.noNewDevice = !on; return nil }
 }
