@@ -54,7 +54,7 @@ var botNames = []string{"ahrefsbot", "semrushbot", "mj12bot", "dotbot", "blexbot
 	"masscan", "nuclei", "sqlmap", "nikto", "nmap", "libwww-perl", "scrapy", "ccbot", "bytespider", "gptbot", "chatgpt-user",
 	"claudebot", "anthropic-ai", "petalbot", "yandexbot", "baiduspider", "dataforseobot", "megaindex", "barkrowler"}
 
-// loadedEngine is the DESIGN §9 allow-path setup: 100,000 blocked IPs, 1,000
+// loadedEngine is the allow-path setup of the performance budget: 100,000 blocked IPs, 1,000
 // blocked networks, 500 User-Agent patterns (10 of them regexes), 50 blocked
 // countries, a GeoIP lookup, 20 rate-limit rules, and three trusted proxies.
 func loadedEngine(tb testing.TB) *core.Engine {
@@ -173,7 +173,7 @@ func BenchmarkCheckDenyIP(b *testing.B) {
 	}
 }
 
-// The allow path's allocation budget (DESIGN §9: at most 2) gated as a test.
+// The allow path's allocation budget (at most 2) gated as a test.
 func TestCheckAllowPathAllocs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds 100,000 rules")

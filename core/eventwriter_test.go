@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 	"unicode/utf8"
 
@@ -126,31 +127,41 @@ func TestBadRowDoesNotLoseTheBatch(t *testing.T) {
 }
 
 func TestEventsWaitForStoreToRecover(t *testing.T) {
-	st := newPicky()
-	eng := startEngine(t, st, core.WithEventQueue(1000, 10*time.Millisecond))
-	defer eng.Close(context.Background())
-	if _, err := eng.Rules().BlockedIPs().Put(context.Background(), core.BlockedIP{Network: "6.6.6.6"}); err != nil {
-		t.Fatal(err)
-	}
-	st.fail.Store(true)
-	for i := range 5 {
-		d, err := eng.Check(context.Background(), core.Request{HTTP: request("6.6.6.6", fmt.Sprint("/p", i))})
-		if err != nil || d.Allowed { // decided from the last snapshot while the store is down
-			t.Fatalf("store down: %+v, %v", d, err)
+	synctest.Test(t, func(t *testing.T) {
+		st := newPicky()
+		eng := startEngine(t, st, core.WithEventQueue(1000, 10*time.Millisecond))
+		defer eng.Close(context.Background())
+		if _, err := eng.Rules().BlockedIPs().Put(context.Background(), core.BlockedIP{Network: "6.6.6.6"}); err != nil {
+			t.Fatal(err)
 		}
-	}
-	waitFor(t, func() bool { return st.batches.Load() >= 2 }) // a flush failed at least once
-	if n := len(storedEvents(t, st.failingStore.Store)); n != 0 {
-		t.Fatalf("stored %d events while down", n)
-	}
-	if q := eng.Stats().EventsQueued; q != 5 {
-		t.Fatalf("queued = %d, want 5 waiting", q)
-	}
-	st.fail.Store(false)
-	waitFor(t, func() bool { return len(storedEvents(t, st)) == 5 })
-	if s := eng.Stats(); s.EventsDropped != 0 || s.EventsQueued != 0 || s.EventsWritten != 5 {
-		t.Fatalf("after recovery: %+v", s)
-	}
+		st.fail.Store(true)
+		for i := range 5 {
+			d, err := eng.Check(context.Background(), core.Request{HTTP: request("6.6.6.6", fmt.Sprint("/p", i))})
+			if err != nil || d.Allowed { // decided from the last snapshot while the store is down
+				t.Fatalf("store down: %+v, %v", d, err)
+			}
+		}
+		time.Sleep(25 * time.Millisecond) // two flush intervals: both flushes fail
+		synctest.Wait()
+		if n := st.batches.Load(); n < 2 {
+			t.Fatalf("%d flushes tried while the store was down, want at least 2", n)
+		}
+		if n := len(storedEvents(t, st.failingStore.Store)); n != 0 {
+			t.Fatalf("stored %d events while down", n)
+		}
+		if q := eng.Stats().EventsQueued; q != 5 {
+			t.Fatalf("queued = %d, want 5 waiting", q)
+		}
+		st.fail.Store(false)
+		time.Sleep(10 * time.Millisecond) // the next flush
+		synctest.Wait()
+		if n := len(storedEvents(t, st)); n != 5 {
+			t.Fatalf("stored %d events after recovery, want 5", n)
+		}
+		if s := eng.Stats(); s.EventsDropped != 0 || s.EventsQueued != 0 || s.EventsWritten != 5 {
+			t.Fatalf("after recovery: %+v", s)
+		}
+	})
 }
 
 func TestQueueFullDropsAreCounted(t *testing.T) {
@@ -186,16 +197,5 @@ func TestCloseFlushesQueue(t *testing.T) {
 	}
 	if eng.RecordEvent(core.Event{Action: core.ActionAdmin}) {
 		t.Fatal("Record after Close accepted")
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

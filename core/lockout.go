@@ -12,14 +12,9 @@ import (
 	"github.com/wardenkit/warden/core/attempt"
 )
 
-// Lockout protects a login form against password guessing. Get
-// it from Engine.Lockout. It shares the engine's snapshot (settings and
-// whitelists), clock, event queue and attempt.Counter, so a changed setting
-// applies to existing counters at once, on every replica that shares the
-// counter.
-//
-// A login handler calls Begin before checking the password, then exactly one
-// of Fail or Succeed:
+// Lockout protects a login form against password guessing. Get it from
+// Engine.Lockout; it judges attempts by the engine's current settings and
+// whitelists, so a changed limit applies to existing counters at once.
 //
 //	t, err := lo.Begin(ctx, core.Attempt{Username: form.Username, HTTP: r})
 //	var locked *core.LockedError
@@ -28,23 +23,16 @@ import (
 //	if !passwordOK { lo.Fail(ctx, t); … }
 //	verdict, err := lo.Succeed(ctx, t, core.Success{UserID: id})
 //
-// Begin reserves one attempt on every key (username and address with limit
-// max_login_attempts, address alone with 10×, username alone when opted in),
-// atomically: all keys or none. It refuses when a key is locked or its
-// failures plus reservations reach its limit, so no more than the limit
-// reach the password check however many requests arrive at once. Refused
-// attempts are not counted and do not extend a lock. An attempt with no
-// outcome after attempt.ReservationTimeout counts as failed. The failure that reaches
-// a limit locks the key for the cool-off (or until Unlock, when the cool-off
-// is 0) and records one LOCKOUT event and one LockoutRecord. Succeed clears
-// the username keys, never the address-only key.
-//
-// When the attempt.Counter fails, Begin follows the fail policy: FailClosed
-// (the engine's default) returns the error (answer 503), FailOpen lets the
-// attempt through unguarded, FailFallback counts it in an in-process counter.
-// Every such case is counted in Stats and logged.
-//
-// A Lockout is safe for concurrent use.
+// Begin reserves one attempt on every key (username and address: limit
+// max_login_attempts; address alone: 10×; username alone when opted in), all
+// keys or none, so no more than the limit reach the password check however
+// many requests arrive at once. Refused attempts are not counted and do not
+// extend a lock; an attempt with no outcome after attempt.ReservationTimeout
+// counts as failed. The failure that reaches a limit locks the key for the
+// cool-off (0: until Unlock) and records one LOCKOUT event and one
+// LockoutRecord. Succeed clears the username keys, never the address-only
+// key. When the counter fails, the lockout fail policy applies
+// (WithLockoutFailPolicy). A Lockout is safe for concurrent use.
 type Lockout struct {
 	d          *loginDeps
 	monitor    *LoginMonitor

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/wardenkit/warden/core"
@@ -77,15 +78,13 @@ func (e *loginEnv) succeed(user, ip, userID string) core.LoginVerdict {
 	return v
 }
 
-// waitRecords waits until n lockout records were stored in the background.
+// waitRecords waits, inside a synctest bubble, until the event writer is
+// idle, and checks that n lockout records were stored.
 func (e *loginEnv) waitRecords(n int64) {
 	e.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for e.lo.Stats().RecordsWritten < n {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("%d lockout records stored, want %d", e.lo.Stats().RecordsWritten, n)
-		}
-		time.Sleep(time.Millisecond)
+	synctest.Wait()
+	if got := e.lo.Stats().RecordsWritten; got != n {
+		e.t.Fatalf("%d lockout records stored, want %d", got, n)
 	}
 }
 
@@ -231,37 +230,39 @@ func TestLockoutSmoke(t *testing.T) {
 }
 
 func TestLockoutWhitelistRaisesLimit(t *testing.T) {
-	e := newLoginEnv(t, core.WithWhitelistPolicy(core.WhitelistRaisesLimit),
-		core.WithUserLookup(func(_ context.Context, name string) (string, bool) { return "id-" + name, true }))
-	put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "id-boss", Exemption: core.ExemptGeoBlock})
-	for i := range 49 {
-		tk := e.begin("boss", "203.0.113.7")
-		if tk.Bypassed() {
-			t.Fatalf("attempt %d bypassed under WhitelistRaisesLimit", i)
+	synctest.Test(t, func(t *testing.T) {
+		e := newLoginEnv(t, core.WithWhitelistPolicy(core.WhitelistRaisesLimit),
+			core.WithUserLookup(func(_ context.Context, name string) (string, bool) { return "id-" + name, true }))
+		put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "id-boss", Exemption: core.ExemptGeoBlock})
+		for i := range 49 {
+			tk := e.begin("boss", "203.0.113.7")
+			if tk.Bypassed() {
+				t.Fatalf("attempt %d bypassed under WhitelistRaisesLimit", i)
+			}
+			if err := e.lo.Fail(e.ctx(), tk); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if err := e.lo.Fail(e.ctx(), tk); err != nil {
-			t.Fatal(err)
+		if e.counter.Len() == 0 {
+			t.Fatal("failures of a whitelisted user not recorded")
 		}
-	}
-	if e.counter.Len() == 0 {
-		t.Fatal("failures of a whitelisted user not recorded")
-	}
-	e.fail("boss", "203.0.113.7") // the 50th: 10 × 5
-	e.locked("boss", "203.0.113.7")
-	// A user who is not whitelisted keeps the normal limit.
-	for range 5 {
-		e.fail("carol", "198.51.100.1")
-	}
-	e.locked("carol", "198.51.100.1")
-	e.waitRecords(2)
-	locked, err := e.lo.ListLocked(e.ctx(), 0)
-	if err != nil || len(locked) != 2 {
-		t.Fatalf("Locked = %+v, %v; want boss and carol", locked, err)
-	}
-	_, recs := e.lockouts()
-	if len(recs) != 2 || recs[1].Username != "boss" || recs[1].Limit != 50 {
-		t.Fatalf("records = %+v; want boss locked at limit 50", recs)
-	}
+		e.fail("boss", "203.0.113.7") // the 50th: 10 × 5
+		e.locked("boss", "203.0.113.7")
+		// A user who is not whitelisted keeps the normal limit.
+		for range 5 {
+			e.fail("carol", "198.51.100.1")
+		}
+		e.locked("carol", "198.51.100.1")
+		e.waitRecords(2)
+		locked, err := e.lo.ListLocked(e.ctx(), 0)
+		if err != nil || len(locked) != 2 {
+			t.Fatalf("Locked = %+v, %v; want boss and carol", locked, err)
+		}
+		_, recs := e.lockouts()
+		if len(recs) != 2 || recs[1].Username != "boss" || recs[1].Limit != 50 {
+			t.Fatalf("records = %+v; want boss locked at limit 50", recs)
+		}
+	})
 }
 
 func TestLockoutSettingsApplyToExistingCounters(t *testing.T) {
@@ -322,22 +323,24 @@ func TestLockoutSettingsApplyToExistingCounters(t *testing.T) {
 		}
 	})
 	t.Run("cooloff_zero_locks_until_unlocked", func(t *testing.T) {
-		e := newLoginEnv(t)
-		e.settings(func(s *core.Settings) { s.LockoutCooloffMinutes = 0 })
-		for range 5 {
-			e.fail("alice", ip)
-		}
-		e.clock.Add(30 * 24 * time.Hour)
-		le := e.locked("alice", ip)
-		if !le.Until.IsZero() || le.RetryAfter != time.Hour {
-			t.Fatalf("permanent lock = %+v; want zero Until, 1h hint", le)
-		}
-		e.waitRecords(1)
-		n, err := e.lo.Unlock(e.ctx(), core.UnlockRequest{Username: "ALICE", By: "ops"})
-		if err != nil || n != 1 {
-			t.Fatalf("Unlock = %d, %v", n, err)
-		}
-		e.succeed("alice", ip, "1")
+		synctest.Test(t, func(t *testing.T) {
+			e := newLoginEnv(t)
+			e.settings(func(s *core.Settings) { s.LockoutCooloffMinutes = 0 })
+			for range 5 {
+				e.fail("alice", ip)
+			}
+			e.clock.Add(30 * 24 * time.Hour)
+			le := e.locked("alice", ip)
+			if !le.Until.IsZero() || le.RetryAfter != time.Hour {
+				t.Fatalf("permanent lock = %+v; want zero Until, 1h hint", le)
+			}
+			e.waitRecords(1)
+			n, err := e.lo.Unlock(e.ctx(), core.UnlockRequest{Username: "ALICE", By: "ops"})
+			if err != nil || n != 1 {
+				t.Fatalf("Unlock = %d, %v", n, err)
+			}
+			e.succeed("alice", ip, "1")
+		})
 	})
 	t.Run("lock_ends_and_counter_starts_afresh", func(t *testing.T) {
 		e := newLoginEnv(t)
@@ -479,64 +482,66 @@ func TestLockoutSuccessKeepsIPFailures(t *testing.T) {
 }
 
 func TestLockoutUnlock(t *testing.T) {
-	e := newLoginEnv(t, core.WithLockoutKeys(core.LockoutByUserAndIP, core.LockoutByIP, core.LockoutByUser))
-	for i := range 5 {
-		e.fail("alice", fmt.Sprintf("198.51.100.%d", i+1)) // username key locks at 5
-	}
-	e.locked("alice", "192.0.2.200")
-	for range 5 {
-		e.fail("bob", "203.0.113.7") // bob's pair and bob's username
-	}
-	for i := range 45 {
-		e.fail(fmt.Sprintf("spray%d", i), "203.0.113.7") // the address reaches 50
-	}
-	e.locked("anyone", "203.0.113.7")
+	synctest.Test(t, func(t *testing.T) {
+		e := newLoginEnv(t, core.WithLockoutKeys(core.LockoutByUserAndIP, core.LockoutByIP, core.LockoutByUser))
+		for i := range 5 {
+			e.fail("alice", fmt.Sprintf("198.51.100.%d", i+1)) // username key locks at 5
+		}
+		e.locked("alice", "192.0.2.200")
+		for range 5 {
+			e.fail("bob", "203.0.113.7") // bob's pair and bob's username
+		}
+		for i := range 45 {
+			e.fail(fmt.Sprintf("spray%d", i), "203.0.113.7") // the address reaches 50
+		}
+		e.locked("anyone", "203.0.113.7")
 
-	e.waitRecords(4) // records are written in the background
-	locked, err := e.lo.ListLocked(e.ctx(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, r := range locked {
-		got = append(got, fmt.Sprintf("%s:%s:%s", r.Scope, r.Username, r.IP))
-	}
-	want := []string{"ip::203.0.113.7", "user:bob:", "user_ip:bob:203.0.113.7", "user:alice:"}
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Fatalf("Locked = %v, want %v", got, want)
-	}
+		e.waitRecords(4) // records are written in the background
+		locked, err := e.lo.ListLocked(e.ctx(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range locked {
+			got = append(got, fmt.Sprintf("%s:%s:%s", r.Scope, r.Username, r.IP))
+		}
+		want := []string{"ip::203.0.113.7", "user:bob:", "user_ip:bob:203.0.113.7", "user:alice:"}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("Locked = %v, want %v", got, want)
+		}
 
-	if _, err := e.lo.Unlock(e.ctx(), core.UnlockRequest{}); !errors.Is(err, core.ErrInvalid) {
-		t.Fatalf("empty unlock: %v", err)
-	}
-	if _, err := e.lo.Unlock(e.ctx(), core.UnlockRequest{IP: "not an ip"}); !errors.Is(err, core.ErrInvalid) {
-		t.Fatalf("bad ip: %v", err)
-	}
-	n, err := e.lo.Unlock(e.ctx(), core.UnlockRequest{Username: "Alice", By: "admin"})
-	if err != nil || n != 1 {
-		t.Fatalf("Unlock(alice) = %d, %v", n, err)
-	}
-	e.begin("alice", "192.0.2.200")
-	// Unlocking the address lifts the address key and bob's pair, not bob's
-	// username key.
-	n, err = e.lo.Unlock(e.ctx(), core.UnlockRequest{IP: "203.0.113.7"})
-	if err != nil || n != 2 {
-		t.Fatalf("Unlock(ip) = %d, %v; want 2 records", n, err)
-	}
-	e.begin("anyone", "203.0.113.7")
-	e.locked("bob", "192.0.2.1")
-	n, err = e.lo.Unlock(e.ctx(), core.UnlockRequest{Username: "bob"})
-	if err != nil || n != 1 {
-		t.Fatalf("Unlock(bob) = %d, %v", n, err)
-	}
-	e.begin("bob", "192.0.2.1")
-	if l, _ := e.lo.ListLocked(e.ctx(), 0); len(l) != 0 {
-		t.Fatalf("still locked: %+v", l)
-	}
-	recs, _ := e.lo.Records(e.ctx(), core.LockoutQuery{Username: "ALICE"})
-	if len(recs) != 1 || recs[0].ReleasedBy != "admin" || recs[0].ReleasedAt.IsZero() {
-		t.Fatalf("alice's record = %+v", recs)
-	}
+		if _, err := e.lo.Unlock(e.ctx(), core.UnlockRequest{}); !errors.Is(err, core.ErrInvalid) {
+			t.Fatalf("empty unlock: %v", err)
+		}
+		if _, err := e.lo.Unlock(e.ctx(), core.UnlockRequest{IP: "not an ip"}); !errors.Is(err, core.ErrInvalid) {
+			t.Fatalf("bad ip: %v", err)
+		}
+		n, err := e.lo.Unlock(e.ctx(), core.UnlockRequest{Username: "Alice", By: "admin"})
+		if err != nil || n != 1 {
+			t.Fatalf("Unlock(alice) = %d, %v", n, err)
+		}
+		e.begin("alice", "192.0.2.200")
+		// Unlocking the address lifts the address key and bob's pair, not bob's
+		// username key.
+		n, err = e.lo.Unlock(e.ctx(), core.UnlockRequest{IP: "203.0.113.7"})
+		if err != nil || n != 2 {
+			t.Fatalf("Unlock(ip) = %d, %v; want 2 records", n, err)
+		}
+		e.begin("anyone", "203.0.113.7")
+		e.locked("bob", "192.0.2.1")
+		n, err = e.lo.Unlock(e.ctx(), core.UnlockRequest{Username: "bob"})
+		if err != nil || n != 1 {
+			t.Fatalf("Unlock(bob) = %d, %v", n, err)
+		}
+		e.begin("bob", "192.0.2.1")
+		if l, _ := e.lo.ListLocked(e.ctx(), 0); len(l) != 0 {
+			t.Fatalf("still locked: %+v", l)
+		}
+		recs, _ := e.lo.Records(e.ctx(), core.LockoutQuery{Username: "ALICE"})
+		if len(recs) != 1 || recs[0].ReleasedBy != "admin" || recs[0].ReleasedAt.IsZero() {
+			t.Fatalf("alice's record = %+v", recs)
+		}
+	})
 }
 
 func TestLockoutKeysAndAddresses(t *testing.T) {

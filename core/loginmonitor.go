@@ -13,32 +13,18 @@ import (
 	"github.com/wardenkit/warden/core/uaparse"
 )
 
-// LoginMonitor records successful logins and flags the suspicious ones
-// . Get it from Engine.LoginMonitor; Lockout.Succeed
-// calls it, and applications without a Lockout call Observe.
+// LoginMonitor records successful logins and flags the suspicious ones.
+// Lockout.Succeed calls it; applications without a Lockout call Observe.
 //
-// For each login, when Settings.LoginHistoryEnabled, it reads a bounded
-// summary of the user's earlier logins (the newest LoginTraitsRecent rows and
-// the last 24 hours), applies the rules, stores a LoginRecord and, when a rule
-// matched, records a SUSPICIOUS_LOGIN event (high). The rules, each with its
-// reason text:
-//
-//   - new country, "New country: FR" (Settings.AlertOnNewCountry): the
-//     country is known and not among the recent rows;
-//   - new IP, "New IP: 198.51.100.7" (Settings.AlertOnNewIP): the address
-//     (IPv6: its network of the engine's prefix) is not among the recent rows;
-//   - new device, "New device: Firefox/Linux" (WithNewDeviceAlert, on by
-//     default): the browser and OS family is known and not among the recent
-//     rows;
-//   - countries in 24 h, "Countries in 24 h: 4" (Settings.MaxCountriesPerDay
-//     > 0): the distinct known countries of the rolling 24 hours, this login
-//     included, exceed the setting.
-//
-// A user's first login (no earlier row) is never new-anything: there is
-// nothing to compare with. Reasons are joined with "; " and cut to 255
-// runes. Then the LoginHook, if any, decides the verdict; it runs whether or
-// not history is enabled. A store error never fails the login: it is logged
-// and the rules that needed the data are skipped.
+// When Settings.LoginHistoryEnabled, each login is compared with a bounded
+// summary of the user's earlier logins and stored as a LoginRecord; a login
+// is suspicious, and records a SUSPICIOUS_LOGIN event, for any of: a new
+// country ("New country: FR", Settings.AlertOnNewCountry), a new IP or IPv6
+// network ("New IP: …", Settings.AlertOnNewIP), a new browser and OS family
+// ("New device: Firefox/Linux", WithNewDeviceAlert), or more distinct
+// countries in the rolling 24 hours than Settings.MaxCountriesPerDay. A
+// user's first login is never new-anything. The LoginHook, if any, then
+// decides the verdict. A store error never fails the login; it is logged.
 //
 // A LoginMonitor is safe for concurrent use.
 type LoginMonitor struct {
@@ -49,9 +35,9 @@ type LoginMonitor struct {
 	observed, suspicious, refused, errs atomic.Int64
 }
 
-// LoginTraitsRecent is how many of a user's newest logins the novelty rules
+// loginTraitsRecent is how many of a user's newest logins the novelty rules
 // compare a login with.
-const LoginTraitsRecent = 200
+const loginTraitsRecent = 200
 
 // Login is a successful password check, as Observe sees it.
 type Login struct {
@@ -158,7 +144,7 @@ func (m *LoginMonitor) observe(ctx context.Context, l Login, path, method string
 
 	track := set.LoginHistoryEnabled && strings.TrimSpace(rec.UserID) != ""
 	if track {
-		tr, err := d.store.LoginTraits(ctx, rec.UserID, LoginTraitsRecent, now.Add(-24*time.Hour))
+		tr, err := d.store.LoginTraits(ctx, rec.UserID, loginTraitsRecent, now.Add(-24*time.Hour))
 		if err != nil {
 			m.errs.Add(1)
 			d.log.Warn("warden: login history not read; anomaly rules skipped", "user_id", rec.UserID, "error", err)

@@ -191,7 +191,7 @@ func WithBus(b Bus) Option {
 	}
 }
 
-// WithFailPolicy sets what Decide answers when Check cannot decide (default
+// WithFailPolicy sets what Check answers when it cannot decide (default
 // FailClosed: 503).
 func WithFailPolicy(p FailPolicy) Option {
 	return func(cfg *config) error {

@@ -8,7 +8,7 @@ import (
 
 // Settings is the admin-editable policy: one row per installation. Every
 // replica reads it from its snapshot, so a change applies everywhere within
-// the propagation delay (DESIGN §4).
+// the propagation delay.
 type Settings struct {
 	// Auto-blocking (used by the AutoBlocker).
 	AutoBlockIPThreshold        int  `json:"auto_block_ip_threshold"`         // events in the window; 0 disables
