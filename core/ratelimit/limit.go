@@ -40,7 +40,7 @@ type Limit struct {
 // Errors read `ratelimit: Parse "input": problem` and wrap ErrInvalid.
 func Parse(s string) (Limit, error) {
 	fail := func(problem string) (Limit, error) {
-		return Limit{}, &inputError{op: "Parse", input: s, quoted: true, problem: problem}
+		return Limit{}, &opError{kind: ErrInvalid, op: "Parse", input: s, quoted: true, problem: problem}
 	}
 	if s == "" {
 		return fail("empty")
@@ -110,7 +110,7 @@ func parseCount(s string) (int64, bool) {
 // Errors wrap ErrInvalid.
 func (l Limit) Validate() error {
 	if p := l.problem(); p != "" {
-		return &inputError{op: "Limit.Validate", problem: p + " (limit " + l.String() + ")"}
+		return &opError{kind: ErrInvalid, op: "Limit.Validate", input: l.String(), quoted: true, problem: p}
 	}
 	return nil
 }

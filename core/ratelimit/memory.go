@@ -3,7 +3,6 @@ package ratelimit
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -73,7 +72,7 @@ const (
 func WithShards(n int) Option {
 	return func(c *config) error {
 		if n < 1 || n > maxShards || n&(n-1) != 0 {
-			return &inputError{op: "WithShards", problem: fmt.Sprintf("%d is not a power of two from 1 to %d", n, maxShards)}
+			return invalid("WithShards", fmt.Sprintf("%d is not a power of two from 1 to %d", n, maxShards))
 		}
 		c.shards = n
 		return nil
@@ -86,7 +85,7 @@ func WithShards(n int) Option {
 func WithMaxKeys(n int) Option {
 	return func(c *config) error {
 		if n < 1 || n > math.MaxInt32 {
-			return &inputError{op: "WithMaxKeys", problem: fmt.Sprintf("%d is not from 1 to %d", n, math.MaxInt32)}
+			return invalid("WithMaxKeys", fmt.Sprintf("%d is not from 1 to %d", n, math.MaxInt32))
 		}
 		c.maxKeys = n
 		return nil
@@ -98,7 +97,7 @@ func WithMaxKeys(n int) Option {
 func WithSweepInterval(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
-			return &inputError{op: "WithSweepInterval", problem: fmt.Sprintf("%v is not positive", d)}
+			return invalid("WithSweepInterval", fmt.Sprintf("%v is not positive", d))
 		}
 		c.sweepEvery = d
 		return nil
@@ -111,7 +110,7 @@ func WithSweepInterval(d time.Duration) Option {
 func WithClock(clk Clock) Option {
 	return func(c *config) error {
 		if clk == nil {
-			return &inputError{op: "WithClock", problem: "nil clock"}
+			return invalid("WithClock", "nil clock")
 		}
 		c.clock = clk
 		return nil
@@ -165,16 +164,16 @@ type paddedShard struct {
 // the background sweeper, or call Sweep yourself.
 func NewMemory(opts ...Option) (*Memory, error) {
 	c := config{shards: defaultShards(), maxKeys: DefaultMaxKeys, sweepEvery: DefaultSweepInterval, clock: systemClock{}}
-	for _, o := range opts {
+	for i, o := range opts {
 		if o == nil {
-			return nil, &inputError{op: "NewMemory", problem: "nil option"}
+			return nil, invalid("NewMemory", fmt.Sprintf("option %d is nil", i))
 		}
 		if err := o(&c); err != nil {
 			return nil, err
 		}
 	}
 	if c.maxKeys < c.shards {
-		return nil, &inputError{op: "NewMemory", problem: fmt.Sprintf("max keys %d is below the shard count %d", c.maxKeys, c.shards)}
+		return nil, invalid("NewMemory", fmt.Sprintf("WithMaxKeys(%d) is below the shard count %d", c.maxKeys, c.shards))
 	}
 	m := &Memory{
 		shards: make([]paddedShard, c.shards),
@@ -222,10 +221,10 @@ func mix(a, b uint64) uint64 {
 func checkKey(i int, k *Key) (t, w int64, err error) {
 	t, w, ok := k.Limit.params()
 	if !ok {
-		return 0, 0, &inputError{op: "Memory.Allow", problem: fmt.Sprintf("key %d: %s (limit %s)", i, k.Limit.problem(), k.Limit)}
+		return 0, 0, invalid("Memory.Allow", fmt.Sprintf("key %d: limit %s: %s", i, k.Limit, k.Limit.problem()))
 	}
 	if len(k.Value) > MaxValueLen {
-		return 0, 0, &inputError{op: "Memory.Allow", problem: fmt.Sprintf("key %d: value longer than %d bytes", i, MaxValueLen)}
+		return 0, 0, invalid("Memory.Allow", fmt.Sprintf("key %d: value of %d bytes, longer than %d", i, len(k.Value), MaxValueLen))
 	}
 	return t, w, nil
 }
@@ -233,7 +232,7 @@ func checkKey(i int, k *Key) (t, w int64, err error) {
 func checkNow(now time.Time) (int64, error) {
 	// Unix seconds first: UnixNano is undefined outside 1678..2262.
 	if s := now.Unix(); s < 0 || s >= MaxUnixNano/int64(time.Second) {
-		return 0, &inputError{op: "Memory.Allow", problem: "time " + now.String() + " out of range"}
+		return 0, invalid("Memory.Allow", "time "+now.String()+" out of range")
 	}
 	return now.UnixNano(), nil
 }
@@ -300,7 +299,9 @@ func (m *Memory) allowOne(now time.Time, k *Key, dst []Result) ([]Result, error)
 	return append(dst, r), nil
 }
 
-var errFull = fmt.Errorf("ratelimit: Memory.Allow: new key refused, counters at the cap: %w", ErrFull)
+// errFull is the error of a new key refused at a full shard. It is a value,
+// so that a flood of new keys costs no allocation.
+var errFull error = &opError{kind: ErrFull, op: "Memory.Allow", problem: "new key refused: counters at their cap"}
 
 // pending is allowMany's working state for one key.
 type pending struct {
@@ -509,17 +510,23 @@ func (m *Memory) Stats() Stats {
 	return st
 }
 
+var (
+	errStartClosed  error = &opError{kind: ErrClosed, op: "Memory.Start", problem: "Close was called"}
+	errStartStarted error = &opError{kind: ErrStarted, op: "Memory.Start", problem: "sweeper already running"}
+)
+
 // Start starts the sweeper: a goroutine that calls Sweep with the clock's
-// time every sweep interval until ctx ends or Close is called. It returns an
-// error if already started or closed.
+// time every sweep interval until ctx ends or Close is called. A second
+// Start returns an error wrapping ErrStarted; a Start after Close, one
+// wrapping ErrClosed.
 func (m *Memory) Start(ctx context.Context) error {
 	m.life.Lock()
 	defer m.life.Unlock()
 	switch {
 	case m.closed:
-		return fmt.Errorf("ratelimit: Memory.Start: %w", ErrClosed)
+		return errStartClosed
 	case m.started:
-		return errors.New("ratelimit: Memory.Start: already started")
+		return errStartStarted
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	m.started, m.cancel, m.done = true, cancel, make(chan struct{})
