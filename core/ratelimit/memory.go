@@ -316,6 +316,8 @@ type pending struct {
 
 const stackKeys = 8
 
+// allowMany is Allow for two keys or more: it locks every shard involved,
+// checks every key, and commits only if all conform and the new keys fit.
 func (m *Memory) allowMany(now time.Time, keys []Key, dst []Result) ([]Result, error) {
 	ns, err := checkNow(now)
 	if err != nil {
@@ -327,30 +329,60 @@ func (m *Memory) allowMany(now time.Time, keys []Key, dst []Result) ([]Result, e
 	if len(keys) > stackKeys {
 		es, order = make([]pending, 0, len(keys)), make([]uint32, 0, len(keys))
 	}
+	if es, order, err = m.prepare(keys, es, order); err != nil {
+		return dst, err
+	}
+	// Lock every shard involved in ascending order: no deadlock with another
+	// Allow, and the check and the commit see the same state.
+	m.lockShards(order)
+	base := len(dst)
+	dst, allowed, anyNew := m.check(ns, keys, es, dst)
+	switch {
+	case !allowed:
+		// Nothing is consumed: report the conforming keys as they stand.
+		unconsumed(ns, es, dst[base:])
+	case anyNew && !m.makeRoom(ns, keys, es, order):
+		m.unlockShards(order)
+		return dst[:base], errFull
+	default:
+		m.commit(keys, es)
+	}
+	m.unlockShards(order)
+	return dst, nil
+}
+
+// prepare validates every key and appends its pending state to es and its
+// shard to the ascending set order.
+func (m *Memory) prepare(keys []Key, es []pending, order []uint32) ([]pending, []uint32, error) {
 	for i := range keys {
 		t, w, err := checkKey(i, &keys[i])
 		if err != nil {
-			return dst, err
+			return es, order, err
 		}
 		h := m.hash(&keys[i])
 		si := uint32(h & m.mask)
 		es = append(es, pending{h: h, si: si, dup: -1, idx: -1, t: t, w: w})
 		order = insertSorted(order, si)
 	}
+	return es, order, nil
+}
 
-	// Lock every shard involved in ascending order: no deadlock with another
-	// Allow, and the check and the commit see the same state.
+func (m *Memory) lockShards(order []uint32) {
 	for _, si := range order {
 		m.shards[si].mu.Lock()
 	}
-	unlock := func() {
-		for _, si := range order {
-			m.shards[si].mu.Unlock()
-		}
-	}
+}
 
-	// Check every key, as if the earlier ones had consumed.
-	base := len(dst)
+func (m *Memory) unlockShards(order []uint32) {
+	for _, si := range order {
+		m.shards[si].mu.Unlock()
+	}
+}
+
+// check decides every key, as if the earlier ones had consumed, and appends
+// one Result per key to dst. It reports whether all keys conform and whether
+// any of them is not stored yet. The shards of the keys are locked.
+func (m *Memory) check(ns int64, keys []Key, es []pending, dst []Result) ([]Result, bool, bool) {
 	allowed, anyNew := true, false
 	for i := range keys {
 		e, k := &es[i], &keys[i]
@@ -376,25 +408,27 @@ func (m *Memory) allowMany(now time.Time, keys []Key, dst []Result) ([]Result, e
 		allowed = allowed && r.Allowed
 		dst = append(dst, r)
 	}
-	if !allowed {
-		// Nothing is consumed: report the conforming keys as they stand.
-		for i := range es {
-			r := &dst[base+i]
-			if r.Allowed {
-				e := &es[i]
-				d := max(e.stored-ns, 0)
-				r.Remaining, r.ResetAfter = (e.w-d)/e.t, time.Duration(d)
-			}
-		}
-		unlock()
-		return dst, nil
-	}
+	return dst, allowed, anyNew
+}
 
-	// Room for the new keys, shard by shard.
-	for _, si := range order {
-		if !anyNew {
-			break
+// unconsumed rewrites the Results of the conforming keys of a denied request
+// to describe them as they stand, since nothing is consumed.
+func unconsumed(ns int64, es []pending, rs []Result) {
+	for i := range es {
+		r := &rs[i]
+		if r.Allowed {
+			e := &es[i]
+			d := max(e.stored-ns, 0)
+			r.Remaining, r.ResetAfter = (e.w-d)/e.t, time.Duration(d)
 		}
+	}
+}
+
+// makeRoom makes room for the new keys, shard by shard, sweeping a shard
+// that would go over its cap. It reports false, and counts an overflow, when
+// a shard is still too full. The shards of the keys are locked.
+func (m *Memory) makeRoom(ns int64, keys []Key, es []pending, order []uint32) bool {
+	for _, si := range order {
 		s := &m.shards[si]
 		if len(s.t.ents)+newKeys(es, si) <= s.max {
 			continue
@@ -415,12 +449,15 @@ func (m *Memory) allowMany(now time.Time, keys []Key, dst []Result) ([]Result, e
 		}
 		if len(s.t.ents)+newKeys(es, si) > s.max {
 			s.overflows++
-			unlock()
-			return dst[:base], errFull
+			return false
 		}
 	}
+	return true
+}
 
-	// Commit, in order, so a repeated key ends with its last TAT.
+// commit stores every key's new TAT, in order, so a repeated key ends with
+// its last TAT. The shards of the keys are locked.
+func (m *Memory) commit(keys []Key, es []pending) {
 	for i := range es {
 		e := &es[i]
 		s := &m.shards[e.si]
@@ -434,8 +471,6 @@ func (m *Memory) allowMany(now time.Time, keys []Key, dst []Result) ([]Result, e
 			s.t.ents[e.idx].tat = e.newTAT
 		}
 	}
-	unlock()
-	return dst, nil
 }
 
 func newKeys(es []pending, si uint32) int {
