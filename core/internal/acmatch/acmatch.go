@@ -39,22 +39,41 @@ type Matcher struct {
 // allowed (FirstMatch reports the smallest index). Patterns are matched byte
 // for byte. Build with zero patterns returns a Matcher that never matches.
 // Build does not retain patterns.
-func Build(patterns []string) (*Matcher, error) {
+func Build(patterns []string) (*Matcher, error) { return build("Build", patterns) }
+
+// build is Build; op names the exported function in errors.
+func build(op string, patterns []string) (*Matcher, error) {
 	n := len(patterns)
 	if n >= math.MaxInt32 {
-		return nil, fmt.Errorf("acmatch: too many patterns (%d)", n)
+		return nil, fmt.Errorf("acmatch: %s: %d patterns, at most %d", op, n, math.MaxInt32-1)
 	}
 	for i, p := range patterns {
 		if p == "" {
-			return nil, fmt.Errorf("acmatch: pattern %d is empty", i)
+			return nil, fmt.Errorf("acmatch: %s: pattern %d is empty", op, i)
 		}
 	}
 	m := &Matcher{n: n}
 	if n == 0 {
 		return m, nil
 	}
+	classes := m.setClasses(patterns)
+	m.stride = classes + 1
+	order := sortedOrder(patterns)
+	states := trieStates(patterns, order)
+	if states > math.MaxInt32/m.stride {
+		return nil, fmt.Errorf("acmatch: %s: automaton too large: %d states × %d byte classes", op, states, classes)
+	}
+	trans, ownOff, ownIdx := m.buildTrie(patterns, order, states)
+	minOut, dict := completeDFA(trans, ownOff, ownIdx, states, m.stride)
+	encodeTargets(trans, minOut, m.stride)
+	m.trans, m.minOut, m.dict, m.ownOff, m.ownIdx = trans, minOut, dict, ownOff, ownIdx
+	return m, nil
+}
 
-	// Byte classes: used bytes get 1..k in byte order, unused bytes share 0.
+// setClasses fills m.class and returns the number of byte classes: used
+// bytes get 1..k in byte order, unused bytes share 0 (or, when all 256 are
+// used, each byte is its own class).
+func (m *Matcher) setClasses(patterns []string) int {
 	var used [256]bool
 	for _, p := range patterns {
 		for i := 0; i < len(p); i++ {
@@ -67,29 +86,25 @@ func Build(patterns []string) (*Matcher, error) {
 			k++
 		}
 	}
-	classes := 256
-	if k < 256 {
-		classes = k + 1
-		c := 0
-		for b := range 256 {
-			if used[b] {
-				c++
-				m.class[b] = uint8(c)
-			}
-		}
-	} else {
+	if k == 256 {
 		for b := range 256 {
 			m.class[b] = uint8(b)
 		}
+		return 256
 	}
-	stride := classes + 1
-	depthCol := classes
-	m.stride = stride
+	c := 0
+	for b := range 256 {
+		if used[b] {
+			c++
+			m.class[b] = uint8(c)
+		}
+	}
+	return k + 1
+}
 
-	// Sort the patterns; the exact trie size is then 1 plus, for each
-	// pattern, the bytes beyond its longest common prefix with its
-	// predecessor.
-	order := make([]int32, n)
+// sortedOrder returns the pattern indices in pattern order (ties by index).
+func sortedOrder(patterns []string) []int32 {
+	order := make([]int32, len(patterns))
 	for i := range order {
 		order[i] = int32(i)
 	}
@@ -99,6 +114,13 @@ func Build(patterns []string) (*Matcher, error) {
 		}
 		return int(a - b)
 	})
+	return order
+}
+
+// trieStates returns the exact trie size of the sorted patterns: 1 plus, for
+// each pattern, the bytes beyond its longest common prefix with its
+// predecessor. It stops counting once the size exceeds math.MaxInt32.
+func trieStates(patterns []string, order []int32) int {
 	states := 1
 	prev := ""
 	for _, i := range order {
@@ -113,21 +135,23 @@ func Build(patterns []string) (*Matcher, error) {
 		}
 		prev = p
 	}
-	if states > math.MaxInt32/stride {
-		return nil, fmt.Errorf("acmatch: automaton too large (%d states × %d byte classes)", states, classes)
-	}
+	return states
+}
 
-	// Build the trie (goto function) directly in the dense table, one depth
-	// at a time, so that states are numbered in breadth-first order: shallow
-	// (hot) rows are contiguous, and the failure pass below needs no queue.
-	// -1 marks a missing edge.
-	trans := make([]int32, states*stride)
+// buildTrie builds the trie (goto function) directly in the dense table, one
+// depth at a time, so that states are numbered in breadth-first order:
+// shallow (hot) rows are contiguous, and the failure pass needs no queue. -1
+// marks a missing edge. It returns the table and the patterns of each end
+// state (ownIdx[ownOff[s]:ownOff[s+1]], ascending).
+func (m *Matcher) buildTrie(patterns []string, order []int32, states int) (trans, ownOff, ownIdx []int32) {
+	stride, depthCol := m.stride, m.stride-1
+	trans = make([]int32, states*stride)
 	for i := range trans {
 		trans[i] = -1
 	}
 	trans[depthCol] = 0
-	cur := make([]int32, n) // state of each pattern's prefix of the current depth
-	ownOff := make([]int32, states+1)
+	cur := make([]int32, len(patterns)) // state of each pattern's prefix of the current depth
+	ownOff = make([]int32, states+1)
 	next := int32(1)
 	active := order // patterns longer than the current depth, sorted
 	for d := 1; len(active) > 0; d++ {
@@ -151,24 +175,27 @@ func Build(patterns []string) (*Matcher, error) {
 		}
 		active = keep
 	}
-	order, active = nil, nil
 	for s := 1; s <= states; s++ {
 		ownOff[s] += ownOff[s-1]
 	}
-	ownIdx := make([]int32, n)
+	ownIdx = make([]int32, len(patterns))
 	fill := make([]int32, states) // insertion cursor per state
 	for i, s := range cur {       // cur[i] is now the end state of pattern i
 		ownIdx[ownOff[s]+fill[s]] = int32(i)
 		fill[s]++
 	}
-	cur, fill = nil, nil
+	return trans, ownOff, ownIdx
+}
 
-	// Complete the DFA in breadth-first (= state number) order, with failure
-	// links, dictionary links and smallest outputs. A state's failure target
-	// is shallower, so its row is complete before it is used.
+// completeDFA completes the trie into a DFA in breadth-first (= state
+// number) order, with failure links, and returns each state's smallest
+// output and dictionary link. A state's failure target is shallower, so its
+// row is complete before it is used.
+func completeDFA(trans, ownOff, ownIdx []int32, states, stride int) (minOut, dict []int32) {
+	classes := stride - 1
 	fail := make([]int32, states)
-	minOut := make([]int32, states)
-	dict := make([]int32, states)
+	minOut = make([]int32, states)
+	dict = make([]int32, states)
 	minOut[0], dict[0] = -1, -1
 	for c := range classes {
 		if t := trans[c]; t < 0 {
@@ -202,9 +229,13 @@ func Build(patterns []string) (*Matcher, error) {
 			}
 		}
 	}
-	fail = nil
+	return minOut, dict
+}
 
-	// Encode targets as row offsets, complemented for output states.
+// encodeTargets turns the target states in trans into row offsets,
+// complemented for output states.
+func encodeTargets(trans, minOut []int32, stride int) {
+	classes := stride - 1
 	for row := 0; row < len(trans); row += stride {
 		r := trans[row : row+classes]
 		for i, t := range r {
@@ -215,9 +246,6 @@ func Build(patterns []string) (*Matcher, error) {
 			r[i] = off
 		}
 	}
-
-	m.trans, m.minOut, m.dict, m.ownOff, m.ownIdx = trans, minOut, dict, ownOff, ownIdx
-	return m, nil
 }
 
 // Len returns the number of patterns the Matcher was built from (duplicates
@@ -462,7 +490,7 @@ func BuildFold(patterns []string) (*Matcher, error) {
 	for i, p := range patterns {
 		lower[i] = toLowerASCII(p)
 	}
-	m, err := Build(lower)
+	m, err := build("BuildFold", lower)
 	if err != nil {
 		return nil, err
 	}
