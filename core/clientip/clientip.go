@@ -31,14 +31,16 @@ func WithTrustedProxies(prefixes ...netip.Prefix) Option {
 	return func(c *config) error {
 		for _, p := range prefixes {
 			switch {
+			case !p.Addr().IsValid():
+				return optionErr("WithTrustedProxies", "invalid prefix: the zero netip.Prefix has no address")
 			case !p.IsValid():
-				return fmt.Errorf("WithTrustedProxies: %w: invalid prefix %q", ErrInvalidOption, p.String())
+				return optionErr("WithTrustedProxies", "invalid prefix for %s: bit length out of range 0..%d", p.Addr(), p.Addr().BitLen())
 			case p != p.Masked():
-				return fmt.Errorf("WithTrustedProxies: %w: %s has host bits set (did you mean %s?)", ErrInvalidOption, p, p.Masked())
+				return optionErr("WithTrustedProxies", "%s has host bits set (did you mean %s?)", p, p.Masked())
 			case p.Bits() == 0:
-				return fmt.Errorf("WithTrustedProxies: %w: %s trusts every address, making forwarding headers spoofable (use WithTrustedHops)", ErrInvalidOption, p)
+				return optionErr("WithTrustedProxies", "%s trusts every address, making forwarding headers spoofable (use WithTrustedHops)", p)
 			case p.Addr().Is4In6() && p.Bits() >= 96:
-				return fmt.Errorf("WithTrustedProxies: %w: %s is IPv4-mapped; addresses are unmapped before matching, use the IPv4 form", ErrInvalidOption, p)
+				return optionErr("WithTrustedProxies", "%s is IPv4-mapped: addresses are unmapped before matching, use the IPv4 form", p)
 			}
 		}
 		c.prefixes = append(c.prefixes, prefixes...)
@@ -54,7 +56,7 @@ func WithTrustedProxies(prefixes ...netip.Prefix) Option {
 func WithTrustedHops(n int) Option {
 	return func(c *config) error {
 		if n < 1 || n > MaxTrustedHops {
-			return fmt.Errorf("WithTrustedHops(%d): %w: want 1..%d", n, ErrInvalidOption, MaxTrustedHops)
+			return optionErr("WithTrustedHops", "%d is out of range 1..%d", n, MaxTrustedHops)
 		}
 		c.hops = n
 		return nil
@@ -75,7 +77,7 @@ func WithTrustedHops(n int) Option {
 func WithHeader(name string) Option {
 	return func(c *config) error {
 		if !isToken(name) {
-			return fmt.Errorf("WithHeader(%q): %w: not a valid header name", name, ErrInvalidOption)
+			return optionErr("WithHeader", "%q is not a valid header name", name)
 		}
 		c.header = http.CanonicalHeaderKey(name)
 		return nil
@@ -91,6 +93,10 @@ func TrustUnixSocket() Option {
 		c.unix = true
 		return nil
 	}
+}
+
+func optionErr(op, format string, args ...any) error {
+	return &optionError{op: op, problem: fmt.Sprintf(format, args...)}
 }
 
 type headerKind uint8
@@ -112,19 +118,20 @@ type Resolver struct {
 }
 
 // New returns a Resolver. With no options it trusts nobody: forwarding headers
-// are ignored and the peer is the client.
+// are ignored and the peer is the client. Its errors, and those of the
+// options, read "clientip: WithX: problem" and wrap ErrInvalidOption.
 func New(opts ...Option) (*Resolver, error) {
 	c := config{header: "X-Forwarded-For"}
 	for i, opt := range opts {
 		if opt == nil {
-			return nil, fmt.Errorf("clientip: New: option %d: %w: nil", i, ErrInvalidOption)
+			return nil, optionErr("New", "option %d is nil", i)
 		}
 		if err := opt(&c); err != nil {
-			return nil, fmt.Errorf("clientip: New: %w", err)
+			return nil, err
 		}
 	}
 	if c.hops > 0 && len(c.prefixes) > 0 {
-		return nil, fmt.Errorf("clientip: New: %w: WithTrustedHops and WithTrustedProxies are mutually exclusive", ErrInvalidOption)
+		return nil, optionErr("New", "WithTrustedHops(%d) and WithTrustedProxies cannot be combined", c.hops)
 	}
 	r := &Resolver{key: c.header, hops: c.hops, unix: c.unix}
 	switch c.header {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"strings"
 	"testing"
 
 	"github.com/wardenkit/warden/core/clientip"
@@ -256,20 +255,21 @@ func TestNewErrors(t *testing.T) {
 		opts []clientip.Option
 		want string
 	}{
-		{"hops_zero", []clientip.Option{clientip.WithTrustedHops(0)}, "WithTrustedHops(0)"},
-		{"hops_negative", []clientip.Option{clientip.WithTrustedHops(-1)}, "WithTrustedHops(-1)"},
-		{"hops_too_many", []clientip.Option{clientip.WithTrustedHops(17)}, "WithTrustedHops(17)"},
-		{"invalid_prefix", []clientip.Option{clientip.WithTrustedProxies(netip.Prefix{})}, "invalid prefix"},
-		{"host_bits_set", []clientip.Option{clientip.WithTrustedProxies(netip.MustParsePrefix("10.0.0.1/8"))}, "10.0.0.1/8 has host bits set (did you mean 10.0.0.0/8?)"},
-		{"host_bits_set_v6", []clientip.Option{clientip.WithTrustedProxies(netip.MustParsePrefix("2001:db8::1/64"))}, "2001:db8::1/64"},
-		{"trust_everyone_v4", []clientip.Option{clientip.WithTrustedProxies(netip.MustParsePrefix("0.0.0.0/0"))}, "0.0.0.0/0 trusts every address"},
-		{"trust_everyone_v6", []clientip.Option{clientip.WithTrustedProxies(netip.MustParsePrefix("::/0"))}, "::/0 trusts every address"},
-		{"ipv4_mapped_prefix", []clientip.Option{clientip.WithTrustedProxies(netip.MustParsePrefix("::ffff:10.0.0.0/104"))}, "use the IPv4 form"},
-		{"hops_and_proxies", []clientip.Option{clientip.WithTrustedHops(1), clientip.WithTrustedProxies(trustedCIDRs...)}, "mutually exclusive"},
-		{"empty_header", []clientip.Option{clientip.WithHeader("")}, `WithHeader("")`},
-		{"header_with_space", []clientip.Option{clientip.WithHeader("X Real IP")}, "not a valid header name"},
-		{"header_injection", []clientip.Option{clientip.WithHeader("X-Real-IP\r\nX-Evil")}, "not a valid header name"},
-		{"nil_option", []clientip.Option{nil}, "option 0"},
+		{"hops_zero", []clientip.Option{clientip.WithTrustedHops(0)}, "clientip: WithTrustedHops: 0 is out of range 1..16"},
+		{"hops_negative", []clientip.Option{clientip.WithTrustedHops(-1)}, "clientip: WithTrustedHops: -1 is out of range 1..16"},
+		{"hops_too_many", []clientip.Option{clientip.WithTrustedHops(17)}, "clientip: WithTrustedHops: 17 is out of range 1..16"},
+		{"invalid_prefix", []clientip.Option{clientip.WithTrustedProxies(netip.Prefix{})}, "clientip: WithTrustedProxies: invalid prefix: the zero netip.Prefix has no address"},
+		{"prefix_bits_out_of_range", []clientip.Option{clientip.WithTrustedProxies(netip.PrefixFrom(netip.MustParseAddr("10.0.0.0"), 33))}, "clientip: WithTrustedProxies: invalid prefix for 10.0.0.0: bit length out of range 0..32"},
+		{"host_bits_set", []clientip.Option{clientip.WithTrustedProxies(netip.MustParsePrefix("10.0.0.1/8"))}, "clientip: WithTrustedProxies: 10.0.0.1/8 has host bits set (did you mean 10.0.0.0/8?)"},
+		{"host_bits_set_v6", []clientip.Option{clientip.WithTrustedProxies(netip.MustParsePrefix("2001:db8::1/64"))}, "clientip: WithTrustedProxies: 2001:db8::1/64 has host bits set (did you mean 2001:db8::/64?)"},
+		{"trust_everyone_v4", []clientip.Option{clientip.WithTrustedProxies(netip.MustParsePrefix("0.0.0.0/0"))}, "clientip: WithTrustedProxies: 0.0.0.0/0 trusts every address, making forwarding headers spoofable (use WithTrustedHops)"},
+		{"trust_everyone_v6", []clientip.Option{clientip.WithTrustedProxies(netip.MustParsePrefix("::/0"))}, "clientip: WithTrustedProxies: ::/0 trusts every address, making forwarding headers spoofable (use WithTrustedHops)"},
+		{"ipv4_mapped_prefix", []clientip.Option{clientip.WithTrustedProxies(netip.MustParsePrefix("::ffff:10.0.0.0/104"))}, "clientip: WithTrustedProxies: ::ffff:10.0.0.0/104 is IPv4-mapped: addresses are unmapped before matching, use the IPv4 form"},
+		{"hops_and_proxies", []clientip.Option{clientip.WithTrustedHops(1), clientip.WithTrustedProxies(trustedCIDRs...)}, "clientip: New: WithTrustedHops(1) and WithTrustedProxies cannot be combined"},
+		{"empty_header", []clientip.Option{clientip.WithHeader("")}, `clientip: WithHeader: "" is not a valid header name`},
+		{"header_with_space", []clientip.Option{clientip.WithHeader("X Real IP")}, `clientip: WithHeader: "X Real IP" is not a valid header name`},
+		{"header_injection", []clientip.Option{clientip.WithHeader("X-Real-IP\r\nX-Evil")}, `clientip: WithHeader: "X-Real-IP\r\nX-Evil" is not a valid header name`},
+		{"nil_option", []clientip.Option{clientip.WithTrustedHops(1), nil}, "clientip: New: option 1 is nil"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -283,8 +283,8 @@ func TestNewErrors(t *testing.T) {
 			if !errors.Is(err, clientip.ErrInvalidOption) {
 				t.Errorf("error %q does not wrap ErrInvalidOption", err)
 			}
-			if msg := err.Error(); !strings.HasPrefix(msg, "clientip: New: ") || !strings.Contains(msg, tt.want) {
-				t.Errorf("error = %q; want prefix %q and %q", msg, "clientip: New: ", tt.want)
+			if msg := err.Error(); msg != tt.want {
+				t.Errorf("error = %q\nwant      %q", msg, tt.want)
 			}
 		})
 	}
