@@ -224,13 +224,17 @@ func TestOpenBytesErrors(t *testing.T) {
 
 func TestOptionsValidate(t *testing.T) {
 	p := writeFile(t, t.TempDir(), "db.mmdb", maxmindDB(t))
-	for name, opt := range map[string]geo.Option{
-		"zero_interval":     geo.WithPollInterval(0),
-		"negative_interval": geo.WithPollInterval(-time.Second),
-		"nil_logger":        geo.WithLogger(nil),
+	for name, tt := range map[string]struct {
+		opt  geo.Option
+		want string
+	}{
+		"zero_interval":     {geo.WithPollInterval(0), "geo: WithPollInterval: 0s is not positive"},
+		"negative_interval": {geo.WithPollInterval(-time.Second), "geo: WithPollInterval: -1s is not positive"},
+		"nil_logger":        {geo.WithLogger(nil), "geo: WithLogger: nil logger"},
 	} {
-		if _, err := geo.Open(p, opt); err == nil {
-			t.Errorf("%s: Open succeeded", name)
+		_, err := geo.Open(p, tt.opt)
+		if err == nil || err.Error() != tt.want || !errors.Is(err, geo.ErrInvalidOption) {
+			t.Errorf("%s: Open error %v; want %q wrapping ErrInvalidOption", name, err, tt.want)
 		}
 	}
 }

@@ -198,7 +198,7 @@ func load(b []byte) (*snapshot, error) {
 		if _, err := g.Country(netip.IPv4Unspecified()); err != nil {
 			var invalid geoip2.InvalidMethodError
 			if errors.As(err, &invalid) {
-				return nil, fmt.Errorf("%w: database type %q", ErrNoCountryData, dbType)
+				return nil, errorf(ErrNoCountryData, "database type %q has no country data", dbType)
 			}
 			return nil, err
 		}
@@ -219,7 +219,7 @@ func load(b []byte) (*snapshot, error) {
 	}
 	probe, code, err := detect(r, layouts, s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: database type %q: %w", ErrNoCountryData, dbType, err)
+		return nil, errorf(ErrNoCountryData, "database type %q has no country data: %w", dbType, err)
 	}
 	if g != nil {
 		rec, err := g.Country(probe)

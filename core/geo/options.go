@@ -1,8 +1,6 @@
 package geo
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 )
@@ -11,7 +9,8 @@ import (
 // WithPollInterval says otherwise.
 const DefaultPollInterval = time.Minute
 
-// Option configures Open. Options validate themselves; Open returns their error.
+// Option configures Open. Options validate themselves; Open returns their
+// error, which reads "geo: WithX: value: problem" and wraps ErrInvalidOption.
 type Option func(*config) error
 
 type config struct {
@@ -31,7 +30,7 @@ func defaultConfig() config {
 func WithPollInterval(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
-			return fmt.Errorf("geo: WithPollInterval: interval must be > 0, got %v", d)
+			return errorf(ErrInvalidOption, "geo: WithPollInterval: %v is not positive", d)
 		}
 		c.pollInterval = d
 		return nil
@@ -44,7 +43,7 @@ func WithPollInterval(d time.Duration) Option {
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {
-			return errors.New("geo: WithLogger: logger is nil")
+			return errorf(ErrInvalidOption, "geo: WithLogger: nil logger")
 		}
 		c.logger = l
 		return nil

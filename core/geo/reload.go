@@ -28,9 +28,9 @@ func (d *DB) Start(ctx context.Context) error {
 	defer d.lifeMu.Unlock()
 	switch {
 	case d.closed:
-		return fmt.Errorf("geo: Start %s: %w", d.path, ErrClosed)
+		return errorf(ErrClosed, "geo: Start %s: Close was called", d.path)
 	case d.started:
-		return fmt.Errorf("geo: Start %s: %w", d.path, ErrStarted)
+		return errorf(ErrStarted, "geo: Start %s: already polling", d.path)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	d.started = true
@@ -63,7 +63,7 @@ func (d *DB) Close() error {
 // counted in Stats and returned. It returns ErrNoFile for an OpenBytes DB.
 func (d *DB) Reload() error {
 	if d.path == "" {
-		return fmt.Errorf("geo: Reload: %w", ErrNoFile)
+		return errorf(ErrNoFile, "geo: Reload: opened with OpenBytes, no file to read")
 	}
 	d.loadMu.Lock()
 	defer d.loadMu.Unlock()
