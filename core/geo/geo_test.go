@@ -455,35 +455,35 @@ func TestPollStopsWhenContextEnds(t *testing.T) {
 	})
 }
 
-// TestNoGoroutineLeak checks with the real clock that Close leaves no
-// goroutine behind.
+// TestNoGoroutineLeak checks, on synctest's fake clock, that Close stops a
+// poller that ticks every millisecond under a context that has not ended,
+// and that a second Close is a no-op.
 func TestNoGoroutineLeak(t *testing.T) {
-	before := runtime.NumGoroutine()
-	p := writeFile(t, t.TempDir(), "db.mmdb", single(t, "FR"))
-	for range 10 {
-		db, err := geo.Open(p, geo.WithPollInterval(time.Millisecond))
-		if err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		p := writeFile(t, t.TempDir(), "db.mmdb", single(t, "FR"))
+		before := runtime.NumGoroutine()
+		for i := range 10 {
+			db, err := geo.Open(p, geo.WithPollInterval(time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(3 * time.Millisecond) // three ticks
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Close(); err != nil { // idempotent
+				t.Fatal(err)
+			}
+			synctest.Wait() // every goroutine of the bubble has exited or is blocked
+			if n := runtime.NumGoroutine(); n != before {
+				buf := make([]byte, 1<<16)
+				t.Fatalf("round %d: %d goroutines before, %d after Close:\n%s", i, before, n, buf[:runtime.Stack(buf, true)])
+			}
 		}
-		if err := db.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(3 * time.Millisecond)
-		if err := db.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.Close(); err != nil { // idempotent
-			t.Fatal(err)
-		}
-	}
-	deadline := time.Now().Add(2 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("%d goroutines before, %d after Close:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	})
 }
 
 // TestConcurrentReload runs lookups while files are swapped; run with -race.
