@@ -19,7 +19,7 @@ func (e *Engine) recordDecision(r *http.Request, d Decision, detailAction, detai
 		Action:      d.Action,
 		Path:        r.URL.Path,
 		Method:      r.Method,
-		UserAgent:   r.Header.Get("User-Agent"),
+		UserAgent:   userAgent(r.Header),
 		RuleID:      d.RuleID,
 		Details:     details,
 		CountryCode: d.Country,

@@ -1,19 +1,24 @@
 package core
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/wardenkit/warden/core/internal/uamatch"
 )
 
-// UAMatch is how a BlockedUserAgent pattern is compared with the User-Agent.
-// All three are case-insensitive.
+// UAMatch is how a BlockedUserAgent pattern is compared with the User-Agent:
+// the whole value up to MaxUserAgentLen, every User-Agent line joined with
+// ", " as a proxy joins them. All three are case-insensitive (Unicode case
+// folding for patterns with non-ASCII letters). A regex is refused at Put
+// when it compiles to more than 2,000 instructions, a static bound on what
+// one pattern may cost per request.
 type UAMatch string
 
 const (
 	UAContains UAMatch = "contains" // substring of the User-Agent (default)
 	UAExact    UAMatch = "exact"    // the whole User-Agent
-	UARegex    UAMatch = "regex"    // RE2, unanchored, against the first 1 KiB
+	UARegex    UAMatch = "regex"    // RE2, unanchored, at most uamatch.MaxRegexInsts compiled instructions
 )
 
 // BlockedUserAgent denies requests whose User-Agent matches Pattern.
@@ -46,8 +51,8 @@ func (u *BlockedUserAgent) normalize() error {
 		u.Match = UAContains
 	case UAContains, UAExact:
 	case UARegex:
-		if _, err := regexp.Compile("(?i)" + u.Pattern); err != nil {
-			return invalid("BlockedUserAgent", "pattern", u.Pattern, "bad regular expression: "+err.Error())
+		if _, err := uamatch.CheckRegex(u.Pattern); err != nil {
+			return invalid("BlockedUserAgent", "pattern", u.Pattern, err.Error())
 		}
 	default:
 		return invalid("BlockedUserAgent", "match", string(u.Match), "must be contains, exact or regex")

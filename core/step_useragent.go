@@ -3,6 +3,8 @@ package core
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 
 	"github.com/wardenkit/warden/core/internal/uamatch"
 )
@@ -20,7 +22,7 @@ func (e *Engine) stepUserAgent(c *checkState) bool {
 	if !s.Settings.UserAgentBlockingEnabled || (s.uaEnforce.Empty() && s.uaReport.Empty()) {
 		return false
 	}
-	ua := c.r.Header.Get("User-Agent")
+	ua := userAgent(c.r.Header)
 	if ua == "" {
 		return false
 	}
@@ -39,6 +41,20 @@ func (e *Engine) stepUserAgent(c *checkState) bool {
 	}
 	e.countHit(HitUserAgent, id)
 	return e.hit(c, ActionUserAgentBlock, id, ro, "")
+}
+
+// userAgent is the User-Agent as the patterns see it: every User-Agent line,
+// joined with ", " as a proxy joins repeated fields, so a second line cannot
+// hide a value from the rules.
+func userAgent(h http.Header) string {
+	switch v := h["User-Agent"]; len(v) {
+	case 0:
+		return ""
+	case 1:
+		return v[0]
+	default:
+		return strings.Join(v, ", ")
+	}
 }
 
 // loadUserAgents compiles the patterns: enforcing and report-only ones in

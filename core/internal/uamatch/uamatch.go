@@ -1,9 +1,15 @@
-// Package uamatch compiles User-Agent patterns into one matcher: exact
-// patterns in a map, contains patterns and one required literal of each
-// regex in one case-folding Aho-Corasick automaton (core/internal/acmatch),
-// so a User-Agent that matches nothing costs one pass over its bytes. A
-// regex runs only when its literal was seen, or on every call when it has
-// none. All matching is case-insensitive (ASCII folding).
+// Package uamatch compiles User-Agent patterns into one matcher. Exact
+// patterns go in a map; contains patterns, and the literals that every match
+// of each regex must contain, go in one case-folding Aho-Corasick automaton
+// (core/internal/acmatch), so a User-Agent that matches nothing costs one
+// pass over its bytes. A regex runs only when one of its literals was seen,
+// or on every call when it has none.
+//
+// Matching is case-insensitive. ASCII patterns are folded byte by byte on
+// the fast path; patterns with non-ASCII letters are matched against the
+// User-Agent folded with Unicode simple case folding, which costs one
+// allocation per call and is done only when such a pattern exists. Regexes
+// fold case themselves ((?i)). Every kind sees the whole value it is given.
 //
 // A Set is immutable after Build and safe for concurrent use; a Builder is
 // not.
@@ -11,72 +17,139 @@ package uamatch
 
 import (
 	"regexp"
-	"regexp/syntax"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/wardenkit/warden/core/internal/acmatch"
 )
 
-// RegexWindow is how much of a User-Agent regex patterns see.
-const RegexWindow = 1 << 10
-
 // Set is one compiled group of patterns.
 type Set struct {
-	exact     map[string]int64 // lower-cased pattern -> rule ID
+	exact     map[string]int64 // ASCII-lower-cased pattern -> rule ID
 	ac        *acmatch.Matcher // contains patterns, then regex literals
 	cIDs      []int64          // rule ID per contains pattern
 	litRegex  [][]int          // regexes per literal (AC index - len(cIDs))
-	res       []*regexp.Regexp
+	lits      []string         // the literal of each AC index past the contains patterns
+	res       []*regexp.Regexp // (?i), for User-Agents with non-ASCII bytes
+	fast      []*regexp.Regexp // case-sensitive over the ASCII-lower-cased text; nil: use res
+	anchored  []*regexp.Regexp // fast, anchored, for regexes whose every match starts with a literal
+	sims      []*nfa           // anchored's program, simulated first
 	reIDs     []int64
 	always    *regexp.Regexp // alternation of the regexes with no literal
 	alwaysIdx []int
+
+	// Patterns with non-ASCII letters, Unicode-folded (Fold).
+	uniExact map[string]int64
+	uniAC    *acmatch.Matcher
+	uniIDs   []int64
 }
 
 // Empty reports whether the set holds no pattern.
 func (u *Set) Empty() bool {
-	return u == nil || (len(u.exact) == 0 && len(u.cIDs) == 0 && len(u.reIDs) == 0)
+	return u == nil || (len(u.exact) == 0 && len(u.cIDs) == 0 && len(u.reIDs) == 0 &&
+		len(u.uniExact) == 0 && len(u.uniIDs) == 0)
 }
 
-// Match returns the ID of a pattern that matches ua, 0 if none. Regexes see
-// the first RegexWindow bytes.
+// Match returns the ID of a pattern that matches ua, 0 if none.
 func (u *Set) Match(ua string) int64 {
 	if u.Empty() {
 		return 0
 	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	lower, ascii := lowerCheck((*bp)[:0], ua)
+	*bp = lower
 	if len(u.exact) > 0 {
-		bp := bufPool.Get().(*[]byte)
-		lower := LowerASCII(*bp, ua)
-		id, ok := u.exact[string(lower)]
-		*bp = lower
-		bufPool.Put(bp)
-		if ok {
+		if id, ok := u.exact[string(lower)]; ok {
 			return id
 		}
 	}
-	w := ua[:min(len(ua), RegexWindow)]
+	if id := u.matchUnicode(ua); id != 0 {
+		return id
+	}
+	if found := u.scan(ua, lower, ascii); found != 0 || u.always == nil || !u.always.MatchString(ua) {
+		return found
+	}
+	for _, ri := range u.alwaysIdx {
+		if u.regexMatch(ri, ua, lower, ascii) {
+			return u.reIDs[ri]
+		}
+	}
+	return 0
+}
+
+// maxAnchoredTries is how many occurrences of its literals an anchored regex
+// is tried at before it runs once over the whole text instead, so a text
+// made of one literal repeated costs a bounded number of regex runs.
+const maxAnchoredTries = 8
+
+// scan runs the automaton; contains patterns match outright, and a regex
+// runs when one of its literals occurs: anchored at the occurrence when
+// every match starts with a literal, else once over the whole text.
+func (u *Set) scan(ua string, lower []byte, ascii bool) int64 {
+	var tries [64]uint8 // per regex: anchored tries so far; 255 = ran on the whole text
 	var found int64
 	// The automaton folds ASCII case itself; it only reads the bytes.
-	u.ac.Scan(unsafe.Slice(unsafe.StringData(ua), len(ua)), func(p int) bool {
+	u.ac.ScanAt(unsafe.Slice(unsafe.StringData(ua), len(ua)), func(p, end int) bool {
 		if p < len(u.cIDs) {
 			found = u.cIDs[p]
 			return true
 		}
-		for _, ri := range u.litRegex[p-len(u.cIDs)] {
-			if u.res[ri].MatchString(w) {
+		j := p - len(u.cIDs)
+		for _, ri := range u.litRegex[j] {
+			if ri < len(tries) && tries[ri] == 255 {
+				continue // already ran on the whole text and did not match
+			}
+			var hit bool
+			if a := u.anchored[ri]; ascii && a != nil && u.sims[ri] != nil && ri < len(tries) && tries[ri] < maxAnchoredTries {
+				tries[ri]++
+				at := lower[end-len(u.lits[j]):]
+				switch u.sims[ri].run(at) {
+				case nfaMatch:
+					hit = true
+				case nfaUndecided:
+					hit = a.Match(at)
+				}
+			} else {
+				hit = u.regexMatch(ri, ua, lower, ascii)
+				if ri < len(tries) {
+					tries[ri] = 255
+				}
+			}
+			if hit {
 				found = u.reIDs[ri]
 				return true
 			}
 		}
 		return false
 	})
-	if found != 0 || u.always == nil || !u.always.MatchString(w) {
-		return found
+	return found
+}
+
+// regexMatch runs regex ri: case-sensitively over the lower-cased text when
+// the User-Agent is ASCII and the regex could be rewritten (Go's regexp then
+// skips to its literal prefix), else with (?i) over the original.
+func (u *Set) regexMatch(ri int, ua string, lower []byte, ascii bool) bool {
+	if f := u.fast[ri]; ascii && f != nil {
+		return f.Match(lower)
 	}
-	for _, ri := range u.alwaysIdx {
-		if u.res[ri].MatchString(w) {
-			return u.reIDs[ri]
+	return u.res[ri].MatchString(ua)
+}
+
+func (u *Set) matchUnicode(ua string) int64 {
+	if len(u.uniExact) == 0 && len(u.uniIDs) == 0 {
+		return 0
+	}
+	f := Fold(ua)
+	if id, ok := u.uniExact[f]; ok {
+		return id
+	}
+	if u.uniAC != nil {
+		if p := u.uniAC.FirstMatch([]byte(f)); p >= 0 {
+			return u.uniIDs[p]
 		}
 	}
 	return 0
@@ -84,40 +157,55 @@ func (u *Set) Match(ua string) int64 {
 
 // Builder collects patterns for one Set.
 type Builder struct {
-	exact    map[string]int64
-	patterns []string
-	cIDs     []int64
-	reSrc    []string
-	res      []*regexp.Regexp
-	reIDs    []int64
+	exact, uniExact     map[string]int64
+	patterns, uniPat    []string
+	cIDs, uniIDs        []int64
+	reSrc               []string
+	res, fast, anchored []*regexp.Regexp
+	sims                []*nfa
+	reIDs               []int64
 }
 
 // Exact adds a pattern that must equal the whole User-Agent. The first ID
 // given for a pattern wins.
 func (b *Builder) Exact(pattern string, id int64) {
-	if b.exact == nil {
-		b.exact = map[string]int64{}
+	m, k := &b.exact, string(LowerASCII(nil, pattern))
+	if !isASCII(pattern) {
+		m, k = &b.uniExact, Fold(pattern)
 	}
-	k := string(LowerASCII(nil, pattern))
-	if _, dup := b.exact[k]; !dup {
-		b.exact[k] = id
+	if *m == nil {
+		*m = map[string]int64{}
+	}
+	if _, dup := (*m)[k]; !dup {
+		(*m)[k] = id
 	}
 }
 
 // Contains adds a substring pattern.
 func (b *Builder) Contains(pattern string, id int64) {
+	if !isASCII(pattern) {
+		b.uniPat = append(b.uniPat, Fold(pattern))
+		b.uniIDs = append(b.uniIDs, id)
+		return
+	}
 	b.patterns = append(b.patterns, pattern) // BuildFold folds case
 	b.cIDs = append(b.cIDs, id)
 }
 
-// Regex adds an RE2 pattern, matched case-insensitively and unanchored.
+// Regex adds an RE2 pattern, matched case-insensitively and unanchored. It
+// refuses a pattern that does not compile or costs more than MaxRegexInsts
+// (see CheckRegex).
 func (b *Builder) Regex(pattern string, id int64) error {
-	re, err := regexp.Compile("(?i)" + pattern)
+	re, err := CheckRegex(pattern)
 	if err != nil {
 		return err
 	}
 	b.reSrc = append(b.reSrc, pattern)
 	b.res = append(b.res, re)
+	fast, anchored, sim := lowerRegex(pattern)
+	b.fast = append(b.fast, fast)
+	b.anchored = append(b.anchored, anchored)
+	b.sims = append(b.sims, sim)
 	b.reIDs = append(b.reIDs, id)
 	return nil
 }
@@ -127,31 +215,43 @@ func (b *Builder) Regexes() int { return len(b.reSrc) }
 
 // Build compiles the patterns.
 func (b *Builder) Build() (*Set, error) {
-	s := &Set{exact: b.exact, cIDs: b.cIDs, res: b.res, reIDs: b.reIDs}
+	s := &Set{exact: b.exact, cIDs: b.cIDs, res: b.res, fast: b.fast, anchored: b.anchored, sims: b.sims, reIDs: b.reIDs,
+		uniExact: b.uniExact, uniIDs: b.uniIDs}
 	patterns := b.patterns
 	litIndex := map[string]int{}
 	var always []string
 	for i, src := range b.reSrc {
-		lit := requiredLiteral(src)
-		if lit == "" {
+		lits, prefix := requiredLiterals(src)
+		if !prefix {
+			s.anchored[i] = nil
+		}
+		if len(lits) == 0 {
 			always = append(always, src)
 			s.alwaysIdx = append(s.alwaysIdx, i)
 			continue
 		}
-		j, ok := litIndex[lit]
-		if !ok {
-			j = len(s.litRegex)
-			litIndex[lit] = j
-			s.litRegex = append(s.litRegex, nil)
-			patterns = append(patterns, lit)
+		for _, lit := range lits {
+			j, ok := litIndex[lit]
+			if !ok {
+				j = len(s.litRegex)
+				litIndex[lit] = j
+				s.litRegex = append(s.litRegex, nil)
+				s.lits = append(s.lits, lit)
+				patterns = append(patterns, lit)
+			}
+			s.litRegex[j] = append(s.litRegex[j], i)
 		}
-		s.litRegex[j] = append(s.litRegex[j], i)
 	}
 	m, err := acmatch.BuildFold(patterns)
 	if err != nil {
 		return nil, err
 	}
 	s.ac = m
+	if len(b.uniPat) > 0 {
+		if s.uniAC, err = acmatch.Build(b.uniPat); err != nil {
+			return nil, err
+		}
+	}
 	if len(always) > 0 {
 		s.always, err = regexp.Compile("(?i)(?:" + strings.Join(always, ")|(?:") + ")")
 		if err != nil {
@@ -161,58 +261,45 @@ func (b *Builder) Build() (*Set, error) {
 	return s, nil
 }
 
-// requiredLiteral returns a lower-cased ASCII string of at least two bytes
-// that every match of the case-insensitive regex src contains, or "" when it
-// cannot find one.
-func requiredLiteral(src string) string {
-	re, err := syntax.Parse(src, syntax.Perl|syntax.FoldCase)
-	if err != nil {
-		return ""
-	}
-	lit := mustLiteral(re.Simplify())
-	for i := 0; i < len(lit); i++ {
-		if lit[i] >= 0x80 {
-			return ""
-		}
-	}
-	if len(lit) < 2 {
-		return ""
-	}
-	return string(LowerASCII(nil, lit))
+// Fold maps s to its Unicode simple case folding: every rune becomes the
+// smallest rune of its case orbit (so "Ä", "ä" and "ä" written in other cases
+// agree, and the Kelvin sign meets "k"). Invalid UTF-8 bytes become U+FFFD.
+func Fold(s string) string {
+	return strings.Map(foldRune, s)
 }
 
-// mustLiteral returns the longest literal string every match of re contains.
-func mustLiteral(re *syntax.Regexp) string {
-	switch re.Op {
-	case syntax.OpLiteral:
-		return string(re.Rune)
-	case syntax.OpCapture, syntax.OpPlus:
-		return mustLiteral(re.Sub[0])
-	case syntax.OpRepeat:
-		if re.Min >= 1 {
-			return mustLiteral(re.Sub[0])
-		}
-	case syntax.OpConcat:
-		best, run := "", ""
-		for _, sub := range re.Sub {
-			if sub.Op == syntax.OpLiteral {
-				run += string(sub.Rune)
-				if len(run) > len(best) {
-					best = run
-				}
-				continue
-			}
-			run = ""
-			if l := mustLiteral(sub); len(l) > len(best) {
-				best = l
-			}
-		}
-		return best
+func foldRune(r rune) rune {
+	m := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		m = min(m, f)
 	}
-	return ""
+	return m
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// lowerCheck is LowerASCII that also reports whether src is all ASCII.
+func lowerCheck(dst []byte, src string) ([]byte, bool) {
+	var hi byte
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		hi |= c
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst, hi < utf8.RuneSelf
+}
 
 // LowerASCII writes the ASCII-lower-cased src into dst[:0] and returns it.
 // Non-ASCII bytes are copied unchanged; patterns are lower-cased the same
