@@ -46,3 +46,56 @@ func TestCostlyRegexRefusedAtPut(t *testing.T) {
 	wantDeny(t, e.check("3.3.3.3", "/", "", ua("python-requests/2.31")), core.ActionUserAgentBlock, "Access denied")
 	wantAllow(t, e.check("3.3.3.3", "/", "", ua("python-requests/")))
 }
+
+func TestRulesThatCanNeverMatchAreRefused(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		name  string
+		rule  core.RateLimitRule
+		field string
+		hint  string
+	}{
+		{"header_name_with_space_and_crlf", core.RateLimitRule{Name: "k", PathPattern: "/x", Rate: "5/m", KeyBy: "header:X Y\r\nZ"}, "key_by", "HTTP token"},
+		{"empty_header_name", core.RateLimitRule{Name: "k", PathPattern: "/x", Rate: "5/m", KeyBy: "header:"}, "key_by", "HTTP token"},
+		{"trailing_slash", core.RateLimitRule{Name: "p", PathPattern: "/login/", Rate: "5/m"}, "path_pattern", `"/login"`},
+		{"dot_dot", core.RateLimitRule{Name: "p", PathPattern: "/a/../login", Rate: "5/m"}, "path_pattern", `"/login"`},
+		{"double_slash_prefix", core.RateLimitRule{Name: "p", PathPattern: "/api//v1/*", Rate: "5/m"}, "path_pattern", `"/api/v1/*"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := e.eng.Rules().RateLimitRules().Put(e.ctx(), c.rule)
+			var ve *core.ValidationError
+			if !errors.As(err, &ve) || ve.Field != c.field || !strings.Contains(err.Error(), c.hint) {
+				t.Fatalf("Put = %v; want a ValidationError on %s mentioning %s", err, c.field, c.hint)
+			}
+		})
+	}
+	for _, ok := range []string{"/api/*", "/*", "/", "/ap*", "/users/:id"} {
+		if _, err := e.eng.Rules().RateLimitRules().Put(e.ctx(), core.RateLimitRule{Name: "ok", PathPattern: ok, Rate: "5/m"}); err != nil {
+			t.Errorf("Put(%q) = %v", ok, err)
+		}
+	}
+	for _, network := range []string{"0.0.0.0/0", "::/0", "10.0.0.0/7", "2000::/15"} {
+		if _, err := e.eng.Rules().BlockedIPs().Put(e.ctx(), core.BlockedIP{Network: network}); !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), "force") {
+			t.Errorf("block %s without force: %v; want a refusal naming force", network, err)
+		}
+	}
+	put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "10.0.0.0/8"})
+	put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "2001::/16"})
+	put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "0.0.0.0/0", Force: true})
+	wantDeny(t, e.check("3.3.3.3", "/", ""), core.ActionIPBlock, "Access denied")
+}
+
+func TestCatchAllRouteDoesNotHideAPath(t *testing.T) {
+	e := newEnv(t)
+	rateRule(e, core.RateLimitRule{Name: "login", PathPattern: "/login", Method: "POST", Rate: "2/m"})
+	allowed := 0
+	for range 10 {
+		r := request("3.3.3.3", "/login", method("POST"))
+		if d, _ := e.eng.Check(e.ctx(), core.Request{HTTP: r, Route: "/*path"}); d.Allowed {
+			allowed++
+		}
+	}
+	if allowed != 2 {
+		t.Fatalf("%d of 10 POST /login through a /*path route; want the limit of 2", allowed)
+	}
+}

@@ -11,6 +11,9 @@ import (
 // BlockedIP blocks one address or a CIDR network. Disabled rows are kept but
 // never enforced. A zero ExpiresAt means the block is permanent; otherwise it
 // stops applying once the clock passes ExpiresAt (checked at decision time).
+// Networks broader than /8 (IPv4) or /16 (IPv6), 0.0.0.0/0 and ::/0 among
+// them, are refused unless Force is set, so a typo cannot block the Internet.
+// Force is a write-time flag only.
 type BlockedIP struct {
 	Meta
 	Network     string    `json:"network"` // "203.0.113.9" or "203.0.113.0/24"
@@ -21,6 +24,7 @@ type BlockedIP struct {
 	ExpiresAt   time.Time `json:"expires_at,omitzero"`
 	CountryCode string    `json:"country_code,omitempty"`
 	ReportOnly  bool      `json:"report_only,omitempty"` // record would_block, let the request through
+	Force       bool      `json:"force,omitempty"`
 }
 
 func (b BlockedIP) Key() string     { return b.Network }
@@ -30,6 +34,10 @@ func (b *BlockedIP) normalize() error {
 	p, err := ParseNetwork(b.Network)
 	if err != nil {
 		return invalid("BlockedIP", "network", b.Network, err.Error())
+	}
+	if min := broadest(p, 8, 16); p.Bits() < min && !b.Force {
+		return invalid("BlockedIP", "network", b.Network,
+			fmt.Sprintf("broader than /%d; set force to block it anyway", min))
 	}
 	b.Network = formatNetwork(p)
 	b.Reason = strings.TrimSpace(b.Reason)
@@ -47,6 +55,15 @@ func (b *BlockedIP) normalize() error {
 		b.ExpiresAt = b.ExpiresAt.UTC()
 	}
 	return checkText("BlockedIP", "reason", b.Reason, MaxReasonLen)
+}
+
+// broadest is the shortest prefix accepted without Force: v4 bits for IPv4,
+// v6 bits for IPv6.
+func broadest(p netip.Prefix, v4, v6 int) int {
+	if p.Addr().Is6() {
+		return v6
+	}
+	return v4
 }
 
 // WhitelistedIP lets an address or network bypass every check. Networks
@@ -69,11 +86,7 @@ func (w *WhitelistedIP) normalize() error {
 	if err != nil {
 		return invalid("WhitelistedIP", "network", w.Network, err.Error())
 	}
-	min := 8
-	if p.Addr().Is6() {
-		min = 32
-	}
-	if p.Bits() < min && !w.Force {
+	if min := broadest(p, 8, 32); p.Bits() < min && !w.Force {
 		return invalid("WhitelistedIP", "network", w.Network,
 			fmt.Sprintf("broader than /%d; set force to whitelist it anyway", min))
 	}

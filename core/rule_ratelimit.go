@@ -2,14 +2,20 @@ package core
 
 import (
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 
 	"github.com/wardenkit/warden/core/ratelimit"
 )
 
-// RateLimitRule limits requests to a path. It is stored and validated now and
-// enforced by the rate-limit step.
+// RateLimitRule limits requests to a path. PathPattern is an exact path or a
+// prefix ending in "*", matched against the route template the framework
+// reports and, when the template has a wildcard or there is none, against
+// the cleaned request path; a pattern that no cleaned path can equal
+// ("/login/", "/a/../login") is refused. A rule for one method does not
+// cover other methods the same route accepts (a Gin Any route answers them
+// all): add a rule per method, or use ALL.
 type RateLimitRule struct {
 	Meta
 	Name        string `json:"name"`
@@ -46,6 +52,10 @@ func (r *RateLimitRule) normalize() error {
 	if err := checkText(t, "path_pattern", r.PathPattern, MaxPathLen); err != nil {
 		return err
 	}
+	if clean := cleanPattern(r.PathPattern); clean != r.PathPattern {
+		return invalid(t, "path_pattern", r.PathPattern,
+			fmt.Sprintf("never matches: request paths are cleaned before matching; use %q", clean))
+	}
 	r.Method = strings.ToUpper(strings.TrimSpace(r.Method))
 	if r.Method == "" {
 		r.Method = "ALL"
@@ -64,7 +74,10 @@ func (r *RateLimitRule) normalize() error {
 	case r.KeyBy == "":
 		r.KeyBy = "ip"
 	case r.KeyBy == "ip", r.KeyBy == "user", r.KeyBy == "user_or_ip":
-	case strings.HasPrefix(r.KeyBy, "header:") && len(r.KeyBy) > len("header:") && len(r.KeyBy) <= 100:
+	case strings.HasPrefix(r.KeyBy, "header:") && len(r.KeyBy) <= 100:
+		if !validHeaderName(strings.TrimPrefix(r.KeyBy, "header:")) {
+			return invalid(t, "key_by", r.KeyBy, "header name must be a non-empty HTTP token (letters, digits and !#$%&'*+-.^_`|~)")
+		}
 	default:
 		return invalid(t, "key_by", r.KeyBy, "must be ip, user, user_or_ip or header:NAME")
 	}
@@ -91,4 +104,38 @@ func (r RateLimitRule) Limit() (ratelimit.Limit, error) {
 		return l, err
 	}
 	return l, nil
+}
+
+// cleanPattern is the pattern as a cleaned request path would be written:
+// path.Clean of the part before a trailing "*", keeping a slash that ends a
+// prefix ("/api/*").
+func cleanPattern(p string) string {
+	prefix := strings.HasSuffix(p, "*")
+	base := strings.TrimSuffix(p, "*")
+	slash := prefix && strings.HasSuffix(base, "/")
+	c := path.Clean(base)
+	if slash && c != "/" {
+		c += "/"
+	}
+	if prefix {
+		c += "*"
+	}
+	return c
+}
+
+// validHeaderName reports whether s is an HTTP field name (RFC 9110 token).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }

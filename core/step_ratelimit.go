@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 
@@ -162,32 +163,43 @@ func (e *Engine) stepRateLimit(ctx context.Context, c *checkState) bool {
 	return e.rateOutcome(sc, c, nEnf)
 }
 
-// match puts the indexes of the rules that match c's route (or cleaned path)
-// and method into sc.rules, and reports whether there are any.
+// match puts the indexes of the rules that match c's method and route
+// template, and the cleaned path when the template has a wildcard (a
+// catch-all route must not hide "/login" from a "/login" rule) or there is
+// none, into sc.rules, and reports whether there are any.
 func (rs *rateSet) match(sc *rateScratch, c *checkState) bool {
-	p, m := c.req.Route, c.r.Method
-	if p == "" {
-		p = cleanPath(c.r.URL.Path)
-	}
 	sc.rules = sc.rules[:0]
-	for _, i := range rs.exact[p] {
-		if rs.rules[i].matchesMethod(m) {
+	route := c.req.Route
+	if route != "" {
+		rs.matchPath(sc, route, c.r.Method)
+	}
+	if route == "" || strings.ContainsAny(route, "*:{") {
+		rs.matchPath(sc, cleanPath(c.r.URL.Path), c.r.Method)
+	}
+	return len(sc.rules) > 0
+}
+
+func (rs *rateSet) matchPath(sc *rateScratch, p, m string) {
+	add := func(i int) {
+		if rr := &rs.rules[i]; rr.matchesMethod(m) && !slices.Contains(sc.rules, i) {
 			sc.rules = append(sc.rules, i)
 		}
 	}
+	for _, i := range rs.exact[p] {
+		add(i)
+	}
 	for _, i := range rs.prefixes {
-		if rr := &rs.rules[i]; strings.HasPrefix(p, rr.pattern) && rr.matchesMethod(m) {
-			sc.rules = append(sc.rules, i)
+		if strings.HasPrefix(p, rs.rules[i].pattern) {
+			add(i)
 		}
 	}
 	if seg, ok := firstSegment(p); ok {
 		for _, i := range rs.bySeg[seg] {
-			if rr := &rs.rules[i]; strings.HasPrefix(p, rr.pattern) && rr.matchesMethod(m) {
-				sc.rules = append(sc.rules, i)
+			if strings.HasPrefix(p, rs.rules[i].pattern) {
+				add(i)
 			}
 		}
 	}
-	return len(sc.rules) > 0
 }
 
 // rateKeys builds one counter key per matching rule, enforcing rules first,
