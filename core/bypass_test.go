@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -98,4 +99,58 @@ func TestCatchAllRouteDoesNotHideAPath(t *testing.T) {
 	if allowed != 2 {
 		t.Fatalf("%d of 10 POST /login through a /*path route; want the limit of 2", allowed)
 	}
+}
+
+// MariaDB's default collation logs "ádmin", "ADMİN", "ａｄｍｉｎ" and
+// "adm\u200bin" in as "admin": every spelling must count on admin's counter.
+func TestOneCounterPerAccountHoweverSpelled(t *testing.T) {
+	spellings := []string{"admin", "ádmin", "ADMİN", "ａｄｍｉｎ", "adm\u200bin", " Admin ", "ÁDMIN"}
+	e := newLoginEnv(t)
+	checked := 0
+	for i := range 50 {
+		tk, err := e.lo.Begin(e.ctx(), try(spellings[i%len(spellings)], "203.0.113.7"))
+		if err != nil {
+			continue
+		}
+		checked++
+		if err := e.lo.Fail(e.ctx(), tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if checked != 5 {
+		t.Fatalf("%d of 50 differently spelled guesses reached the password check; want the limit of 5", checked)
+	}
+}
+
+func TestUsernameAndEmailShareOneCounter(t *testing.T) {
+	lookup := core.WithUserLookup(func(_ context.Context, name string) (string, bool) {
+		switch strings.ToLower(name) {
+		case "alice", "alice@example.com":
+			return "7", true
+		}
+		return "", false
+	})
+	e := newLoginEnv(t, lookup)
+	checked := 0
+	for i := range 20 {
+		name := "alice"
+		if i%2 == 1 {
+			name = "Alice@Example.com"
+		}
+		tk, err := e.lo.Begin(e.ctx(), try(name, "203.0.113.7"))
+		if err != nil {
+			continue
+		}
+		checked++
+		if err := e.lo.Fail(e.ctx(), tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if checked != 5 {
+		t.Fatalf("%d guesses reached the check by username and e-mail together; want 5", checked)
+	}
+	if n, err := e.lo.Unlock(e.ctx(), core.UnlockRequest{Username: "alice@example.com", IP: "203.0.113.7"}); err != nil {
+		t.Fatalf("Unlock = %d, %v", n, err)
+	}
+	e.succeed("alice", "203.0.113.7", "7")
 }

@@ -157,7 +157,9 @@ func (l *Lockout) Begin(ctx context.Context, a Attempt) (*Ticket, error) {
 	now := l.d.clock.Now()
 	l.attempts.Add(1)
 	raw := cleanUsername(a.Username)
-	t := &Ticket{l: l, username: NormalizeUsername(a.Username), ip: a.IP.Unmap().WithZone(""), mult: 1}
+	t := &Ticket{l: l, ip: a.IP.Unmap().WithZone(""), mult: 1}
+	var userID string
+	t.username, userID = l.account(ctx, raw)
 	if r := a.HTTP; r != nil {
 		if !t.ip.IsValid() {
 			if ip, ok := l.d.clientIP(r); ok {
@@ -172,12 +174,12 @@ func (l *Lockout) Begin(ctx context.Context, a Attempt) (*Ticket, error) {
 	t.ipGroup = groupIP(t.ip, l.d.ipv6Prefix)
 
 	s, set := l.settings()
-	if l.whitelisted(ctx, s, now, t.ip, raw) {
-		if l.whitelist == WhitelistBypass {
-			t.bypass = true
-			l.bypassed.Add(1)
-			return t, nil
-		}
+	switch l.whitelistEffect(s, now, t.ip, userID, raw) {
+	case bypass:
+		t.bypass = true
+		l.bypassed.Add(1)
+		return t, nil
+	case raiseLimit:
 		t.mult = 10
 	}
 	for _, scope := range l.keys {
@@ -237,27 +239,61 @@ func lockedError(now time.Time, st []attempt.State) *LockedError {
 	return &LockedError{Until: until, RetryAfter: max(d, time.Second)}
 }
 
-// whitelisted reports whether an active WhitelistedIP covers ip, or the
-// username's user has an active, unexpired WhitelistedUser row of any type.
-func (l *Lockout) whitelisted(ctx context.Context, s *snapshot, now time.Time, ip netip.Addr, raw string) bool {
-	if s == nil {
-		return false
-	}
-	if ip.IsValid() {
-		if _, ok := s.white.Lookup(ip); ok {
-			return true
+// account returns the key an attempt's username is counted by, and the user
+// ID to look whitelists up by. With a UserLookup that resolves the name, both
+// are the user's ID ("uid:" + ID as the key), so a username and its e-mail
+// address share one counter. Otherwise the key is the username's skeleton
+// (NormalizeUsername) and the user ID the username as typed.
+func (l *Lockout) account(ctx context.Context, raw string) (key, userID string) {
+	if l.lookup != nil && raw != "" {
+		if id, ok := l.lookup(ctx, raw); ok && id != "" {
+			return cutRunes("uid:"+CleanText(id, MaxUserIDLen), MaxUsernameLen), id
 		}
 	}
-	if len(s.users) == 0 || raw == "" {
-		return false
+	return NormalizeUsername(raw), raw
+}
+
+// whitelist effects on an attempt.
+const (
+	noEffect = iota
+	bypass
+	raiseLimit
+)
+
+// whitelistEffect applies the WhitelistPolicy to an attempt from ip for
+// userID (raw: the username as typed, also tried as a user ID when there is
+// no lookup).
+func (l *Lockout) whitelistEffect(s *snapshot, now time.Time, ip netip.Addr, userID, raw string) int {
+	if s == nil {
+		return noEffect
+	}
+	ipWhite := false
+	if ip.IsValid() {
+		_, ipWhite = s.white.Lookup(ip)
 	}
 	ns := now.UnixNano()
-	if l.lookup != nil {
-		id, ok := l.lookup(ctx, raw)
-		return ok && s.exemption(id, ns) != ""
+	ex := s.exemption(userID, ns)
+	if ex == "" && l.lookup == nil && raw != "" {
+		ex = s.exemption(NormalizeUsername(raw), ns)
 	}
-	// No lookup: the username is the user ID (as typed, then lower-cased).
-	return s.exemption(raw, ns) != "" || s.exemption(NormalizeUsername(raw), ns) != ""
+	switch l.whitelist {
+	case WhitelistBypass:
+		if ipWhite || ex != "" {
+			return bypass
+		}
+	case WhitelistRaisesLimit:
+		if ipWhite || ex == ExemptAll {
+			return raiseLimit
+		}
+	default:
+		if ipWhite {
+			return bypass
+		}
+		if ex == ExemptAll {
+			return raiseLimit
+		}
+	}
+	return noEffect
 }
 
 func (l *Lockout) check(op string, t *Ticket) error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/wardenkit/warden/core/attempt"
@@ -25,7 +26,7 @@ type UnlockRequest struct {
 // that pair's counter. It resets those counters in the attempt.Counter, marks
 // the records released, and reports how many records it released.
 func (l *Lockout) Unlock(ctx context.Context, r UnlockRequest) (int, error) {
-	user := NormalizeUsername(r.Username)
+	user, _ := l.account(ctx, cleanUsername(r.Username))
 	ipg := ""
 	if r.IP != "" {
 		p, err := ParseNetwork(r.IP)
@@ -107,14 +108,12 @@ func (l *Lockout) ListLocked(ctx context.Context, limit int) ([]LockoutRecord, e
 		}
 		seen[k] = true
 		mult := 1
-		if l.whitelist == WhitelistRaisesLimit {
-			var ip netip.Addr
-			if p, err := ParseNetwork(r.IP); err == nil {
-				ip = p.Addr()
-			}
-			if l.whitelisted(ctx, s, now, ip, r.Username) {
-				mult = 10
-			}
+		var ip netip.Addr
+		if p, err := ParseNetwork(r.IP); err == nil {
+			ip = p.Addr()
+		}
+		if l.whitelistEffect(s, now, ip, strings.TrimPrefix(r.Username, "uid:"), r.Username) == raiseLimit {
+			mult = 10
 		}
 		keys = append(keys, attempt.Key{Key: k, Limit: limitOf(&set, r.Scope, mult)})
 		out = append(out, r)
@@ -140,7 +139,9 @@ func (l *Lockout) ListLocked(ctx context.Context, limit int) ([]LockoutRecord, e
 // Records lists lockout records, locked now or not (see LockoutQuery). The
 // username is normalised and an address grouped as the counters are.
 func (l *Lockout) Records(ctx context.Context, q LockoutQuery) ([]LockoutRecord, error) {
-	q.Username = NormalizeUsername(q.Username)
+	if q.Username != "" {
+		q.Username, _ = l.account(ctx, cleanUsername(q.Username))
+	}
 	if a, err := netip.ParseAddr(q.IP); err == nil {
 		q.IP = groupIP(a, l.d.ipv6Prefix)
 	}

@@ -8,6 +8,11 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
 )
 
 // MaxUsernameLen is the length, in runes, usernames are cut to.
@@ -52,19 +57,26 @@ func (k LockoutKey) hasIP() bool   { return k != LockoutByUser }
 type WhitelistPolicy int
 
 const (
-	// WhitelistBypass (the default, the seed's behaviour): an attempt from an
-	// active WhitelistedIP, or for a username whose user has an active,
-	// unexpired WhitelistedUser row of any exemption type, is never locked
-	// and records nothing. It also allows unlimited guessing of exactly the
-	// accounts that were whitelisted.
-	WhitelistBypass WhitelistPolicy = iota
-	// WhitelistRaisesLimit multiplies the limits of whitelisted attempts by
-	// 10 and records their failures: the stricter, documented choice.
+	// WhitelistStandard (the default): an attempt from an active
+	// WhitelistedIP or network bypasses the lockout, since an attacker
+	// cannot choose the address. An attempt for a user with an active
+	// WhitelistedUser row of exemption "all" gets 10 × the limits, its
+	// failures recorded; other exemption types never touch login protection.
+	WhitelistStandard WhitelistPolicy = iota
+	// WhitelistBypass is the original's behaviour: an attempt from a
+	// whitelisted address, or for a user with any active WhitelistedUser
+	// row, is never counted or locked. Its risk: the attacker types the
+	// username, so every whitelisted account can be guessed without limit.
+	WhitelistBypass
+	// WhitelistRaisesLimit: nothing bypasses; whitelisted addresses and
+	// users with exemption "all" get 10 × the limits.
 	WhitelistRaisesLimit
 )
 
 func (p WhitelistPolicy) String() string {
 	switch p {
+	case WhitelistStandard:
+		return "standard"
 	case WhitelistBypass:
 		return "bypass"
 	case WhitelistRaisesLimit:
@@ -73,31 +85,65 @@ func (p WhitelistPolicy) String() string {
 	return fmt.Sprintf("WhitelistPolicy(%d)", int(p))
 }
 
-// NormalizeUsername is the form usernames are counted, stored and compared
-// in: invalid UTF-8 replaced by U+FFFD, NUL and other control characters
-// removed, surrounding white space trimmed, lower-cased, cut to
-// MaxUsernameLen runes. It never fails; an empty result is a valid username.
-// Work and memory are bounded whatever the input's size.
+// NormalizeUsername is the account key of a username when no UserLookup
+// resolves it: a skeleton that every spelling a case- and
+// accent-insensitive database collation logs in as one account shares.
+// Invalid UTF-8 becomes U+FFFD; control characters are removed; the text is
+// NFKC-normalised (full-width letters become ASCII), case-folded, stripped
+// of accents (nonspacing marks) and of default-ignorable code points such as
+// U+200B, trimmed, and cut to MaxUsernameLen runes. "ÁDMİN", "ａｄｍｉｎ" and
+// "adm\u200bin" all become "admin". Merging more than a collation does only
+// makes the lock stricter. It never fails; work is bounded whatever the
+// input's size.
 func NormalizeUsername(s string) string {
-	s = strings.ToLower(cleanUsername(s))
-	// Lower-casing may lengthen a string ("İ" becomes "i̇"): cut again.
-	if utf8.RuneCountInString(s) > MaxUsernameLen {
-		n := 0
-		for i := range s {
-			if n == MaxUsernameLen {
-				s = s[:i]
-				break
-			}
-			n++
+	s = cleanUsername(s)
+	if isPlainASCII(s) {
+		return strings.ToLower(s)
+	}
+	t := transform.Chain(norm.NFKC, cases.Fold(), norm.NFD,
+		runes.Remove(runes.Predicate(ignorable)), norm.NFC)
+	out, _, err := transform.String(t, s)
+	if err != nil {
+		out = strings.ToLower(s)
+	}
+	return cutRunes(strings.TrimFunc(out, unicode.IsSpace), MaxUsernameLen)
+}
+
+// ignorable reports runes a collation ignores: nonspacing marks (accents
+// after NFD), format characters (zero-width spaces and joiners, the soft
+// hyphen, BOM), variation selectors and other default-ignorable code points.
+func ignorable(r rune) bool {
+	return unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Cf, r) ||
+		unicode.Is(unicode.Variation_Selector, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
+}
+
+func isPlainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
 		}
-		s = strings.TrimRightFunc(s, unicode.IsSpace)
+	}
+	return true
+}
+
+func cutRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for j := range s {
+		if i == n {
+			return strings.TrimRightFunc(s[:j], unicode.IsSpace)
+		}
+		i++
 	}
 	return s
 }
 
-// cleanUsername is NormalizeUsername without lower-casing: the form handed
-// to the application's user lookup, whose usernames may be case-sensitive.
-// It reads at most 4 KiB of s.
+// cleanUsername is the username as handed to the application's user
+// lookup: invalid UTF-8 replaced by U+FFFD, control characters removed,
+// white space trimmed, cut to MaxUsernameLen runes, case kept (usernames
+// may be case-sensitive). It reads at most 4 KiB of s.
 func cleanUsername(s string) string {
 	if len(s) > 4<<10 {
 		s = s[:4<<10]

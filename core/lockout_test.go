@@ -159,24 +159,25 @@ func TestLockoutSmoke(t *testing.T) {
 	})
 	bypassCases := []struct {
 		name, user, ip string
+		policy         core.WhitelistPolicy
 		setup          func(*loginEnv)
 	}{
-		{"whitelisted_user_ip_block_exemption", "boss", "203.0.113.7", func(e *loginEnv) {
-			put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "42", Exemption: core.ExemptIPBlock})
-		}},
-		{"whitelisted_user_by_email", "Boss@Example.com", "203.0.113.7", func(e *loginEnv) {
-			put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "42", Exemption: core.ExemptRateLimit})
-		}},
-		{"whitelisted_ip", "anyone", "203.0.113.7", func(e *loginEnv) {
+		{"whitelisted_ip", "anyone", "203.0.113.7", core.WhitelistStandard, func(e *loginEnv) {
 			put(e.env, e.eng.Rules().WhitelistedIPs(), core.WhitelistedIP{Network: "203.0.113.7"})
 		}},
-		{"whitelisted_network", "anyone", "10.1.2.3", func(e *loginEnv) {
+		{"whitelisted_network", "anyone", "10.1.2.3", core.WhitelistStandard, func(e *loginEnv) {
 			put(e.env, e.eng.Rules().WhitelistedIPs(), core.WhitelistedIP{Network: "10.0.0.0/8"})
+		}},
+		{"opt_in_user_ip_block_exemption", "boss", "203.0.113.7", core.WhitelistBypass, func(e *loginEnv) {
+			put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "42", Exemption: core.ExemptIPBlock})
+		}},
+		{"opt_in_user_by_email", "Boss@Example.com", "203.0.113.7", core.WhitelistBypass, func(e *loginEnv) {
+			put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "42", Exemption: core.ExemptRateLimit})
 		}},
 	}
 	for _, c := range bypassCases {
 		t.Run("bypass_"+c.name, func(t *testing.T) {
-			e := newLoginEnv(t, lookup)
+			e := newLoginEnv(t, lookup, core.WithWhitelistPolicy(c.policy))
 			c.setup(e)
 			for range 100 {
 				tk := e.begin(c.user, c.ip)
@@ -199,6 +200,40 @@ func TestLockoutSmoke(t *testing.T) {
 			}
 		})
 	}
+	// The attacker chooses the username: by default a user exemption other
+	// than "all" does not touch login protection, and "all" only raises the
+	// limit to 10 × L.
+	for _, ex := range []core.Exemption{core.ExemptIPBlock, core.ExemptGeoBlock, core.ExemptRateLimit} {
+		t.Run("user_exemption_"+string(ex)+"_is_no_licence_to_guess", func(t *testing.T) {
+			e := newLoginEnv(t, lookup)
+			put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "42", Exemption: ex})
+			for range 5 {
+				e.fail("boss", "203.0.113.7")
+			}
+			e.locked("boss", "203.0.113.7")
+		})
+	}
+	t.Run("user_exemption_all_raises_the_limit", func(t *testing.T) {
+		e := newLoginEnv(t, lookup)
+		put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "42", Exemption: core.ExemptAll})
+		checked := 0
+		for range 200 {
+			tk, err := e.lo.Begin(e.ctx(), try("boss", "203.0.113.7"))
+			if err != nil {
+				continue
+			}
+			checked++
+			if tk.Bypassed() {
+				t.Fatal("a user exemption bypassed the lockout")
+			}
+			if err := e.lo.Fail(e.ctx(), tk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if checked != 50 {
+			t.Fatalf("%d of 200 guesses reached the password check; want 10 × 5 = 50", checked)
+		}
+	})
 
 	t.Run("expired_whitelist_does_not_bypass", func(t *testing.T) {
 		e := newLoginEnv(t, lookup)
@@ -218,7 +253,7 @@ func TestLockoutSmoke(t *testing.T) {
 		e.locked("boss", "203.0.113.7")
 	})
 	t.Run("no_lookup_username_is_the_user_id", func(t *testing.T) {
-		e := newLoginEnv(t)
+		e := newLoginEnv(t, core.WithWhitelistPolicy(core.WhitelistBypass))
 		put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "admin@example.com"})
 		for range 20 {
 			e.fail(" Admin@Example.com ", "203.0.113.7")
@@ -233,7 +268,7 @@ func TestLockoutWhitelistRaisesLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newLoginEnv(t, core.WithWhitelistPolicy(core.WhitelistRaisesLimit),
 			core.WithUserLookup(func(_ context.Context, name string) (string, bool) { return "id-" + name, true }))
-		put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "id-boss", Exemption: core.ExemptGeoBlock})
+		put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "id-boss", Exemption: core.ExemptAll})
 		for i := range 49 {
 			tk := e.begin("boss", "203.0.113.7")
 			if tk.Bypassed() {
@@ -259,7 +294,7 @@ func TestLockoutWhitelistRaisesLimit(t *testing.T) {
 			t.Fatalf("Locked = %+v, %v; want boss and carol", locked, err)
 		}
 		_, recs := e.lockouts()
-		if len(recs) != 2 || recs[1].Username != "boss" || recs[1].Limit != 50 {
+		if len(recs) != 2 || recs[1].Username != "uid:id-boss" || recs[1].Limit != 50 {
 			t.Fatalf("records = %+v; want boss locked at limit 50", recs)
 		}
 	})
@@ -627,12 +662,17 @@ func TestNormalizeUsername(t *testing.T) {
 		{"empty", "", ""},
 		{"blank", " \t\r\n ", ""},
 		{"trim_and_lower", "  Alice@Example.COM ", "alice@example.com"},
-		{"unicode_lower", "ÉLODIE", "élodie"},
+		{"unicode_fold_and_accents", "ÉLODIE", "elodie"},
+		{"accent", "ádmin", "admin"},
+		{"dotted_capital_i", "ADMİN", "admin"},
+		{"full_width", "ａｄｍｉｎ", "admin"},
+		{"zero_width_space", "adm\u200bin", "admin"},
+		{"soft_hyphen_and_joiner", "ad\u00admi\u200dn", "admin"},
 		{"nul_removed", "al\x00ice", "alice"},
 		{"controls_removed", "al\x1bice\x7f", "alice"},
 		{"invalid_utf8_replaced", "a\xffb", "a\ufffdb"},
 		{"huge_cut_to_150", huge, strings.Repeat("a", 150)},
-		{"cut_on_runes", strings.Repeat("é", 200), strings.Repeat("é", 150)},
+		{"cut_on_runes", strings.Repeat("漢", 200), strings.Repeat("漢", 150)},
 		{"leading_space_then_huge", strings.Repeat(" ", 1000) + huge, strings.Repeat("a", 150)},
 	}
 	for _, c := range cases {

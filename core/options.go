@@ -322,10 +322,11 @@ func WithLockoutKeys(keys ...LockoutKey) Option {
 }
 
 // WithWhitelistPolicy sets what whitelisted IPs and users mean for lockouts
-// (default WhitelistBypass).
+// (default WhitelistStandard: a whitelisted address bypasses, a user with
+// exemption "all" gets 10 × the limits).
 func WithWhitelistPolicy(p WhitelistPolicy) Option {
 	return func(cfg *config) error {
-		if p != WhitelistBypass && p != WhitelistRaisesLimit {
+		if p < WhitelistStandard || p > WhitelistRaisesLimit {
 			return fmt.Errorf("WithWhitelistPolicy: unknown policy %d", int(p))
 		}
 		cfg.login.whitelist = p
