@@ -156,8 +156,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close stops background work and flushes queued events until ctx ends.
-// Events still queued then are counted as dropped.
+// Close stops background work and stores queued events until ctx ends. It
+// returns by ctx's deadline; events not stored by then are counted as
+// dropped and reported in the error.
 func (e *Engine) Close(ctx context.Context) error {
 	if !e.closed.CompareAndSwap(false, true) {
 		return nil
@@ -180,9 +181,12 @@ func (e *Engine) Close(ctx context.Context) error {
 	go func() { e.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		if n := e.events.unwritten(); n > 0 {
+			return fmt.Errorf("core: Close: %d events not written: %w", n, ErrEventsLost)
+		}
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("core: Close: %w", ctx.Err())
+		return fmt.Errorf("core: Close: %d events not written: %w", e.events.unwritten(), ctx.Err())
 	}
 }
 
@@ -305,8 +309,14 @@ type Stats struct {
 	EventsCoalesced  int64         `json:"events_coalesced"`
 	EventsDropped    int64         `json:"events_dropped"`
 	EventsRejected   int64         `json:"events_rejected"`
-	FailPolicyTrips  int64         `json:"fail_policy_trips"`
-	LimiterFailures  int64         `json:"limiter_failures"`
+	// EventsFolded counts denials folded into a per-source summary row.
+	EventsFolded int64 `json:"events_folded"`
+	// CriticalEventsDropped counts critical events (LOCKOUT, ADMIN_ACTION,
+	// …) that found their reserved queue full; they then took a place in the
+	// ordinary queue if one was free.
+	CriticalEventsDropped int64 `json:"critical_events_dropped"`
+	FailPolicyTrips       int64 `json:"fail_policy_trips"`
+	LimiterFailures       int64 `json:"limiter_failures"`
 }
 
 // Stats reports snapshot, rebuild, event and fail-policy figures.

@@ -21,6 +21,8 @@ var (
 	ErrNilRequest = errors.New("core: Check: nil request")
 	// ErrLocked is wrapped by every *LockedError.
 	ErrLocked = errors.New("core: login locked out")
+	// ErrEventsLost is wrapped by Close when queued events could not be stored.
+	ErrEventsLost = errors.New("core: events lost")
 	// ErrTicketUsed is returned when a Ticket is given a second outcome.
 	ErrTicketUsed = errors.New("core: login ticket already has an outcome")
 )

@@ -2,10 +2,8 @@ package core
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/netip"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,19 +25,28 @@ type writerConfig struct {
 	batchSize  int
 	flush      time.Duration // flush interval and coalescing window
 	ipv6Prefix int
+	foldAfter  int // distinct events per source and second before denials fold
 }
 
 // eventWriter is the one background writer: it queues events and lockout
 // records in bounded channels and stores them from one goroutine. A request
 // never waits for it: when a queue is full the item is dropped and counted.
-// Identical events (same action, client IP or IPv6 prefix, rule and path)
-// within one flush interval are stored once with a count. A batch the store
+//
+// Critical events (LOCKOUT, SUSPICIOUS_LOGIN, FAIL_POLICY, ADMIN_ACTION,
+// AUTO_BLOCK_*) have a queue of their own, so a flood of denials can never
+// take their room. Identical events (same action, client IP or IPv6 prefix,
+// rule and path) within one flush interval are stored once with a count;
+// past foldAfter distinct events from one source in one second (by the
+// engine's clock), that source's further denials fold into one row per
+// action and second, with a count and sample paths. A batch the store
 // refuses is bisected so one bad row cannot lose the others; when the store
 // is down, batches are kept (up to the queue size) and retried.
 type eventWriter struct {
 	cfg  writerConfig
 	ch   chan Event
+	crit chan Event // reserved room for critical events
 	recs chan LockoutRecord
+	sync chan chan struct{} // Unlock asks for queued lockout records to be stored
 
 	closing chan struct{}
 	closeMu sync.Once
@@ -47,6 +54,7 @@ type eventWriter struct {
 	drainBy atomic.Pointer[context.Context]
 
 	written, coalesced, dropped, rejected atomic.Int64
+	folded, criticalDropped               atomic.Int64
 	held                                  atomic.Int64 // waiting in the writer (coalesced or retry)
 	recordsWritten, recordsDropped        atomic.Int64
 
@@ -57,8 +65,26 @@ type eventWriter struct {
 const lockoutQueue = 1024
 
 func newEventWriter(cfg writerConfig) *eventWriter {
-	return &eventWriter{cfg: cfg, ch: make(chan Event, cfg.queueSize), recs: make(chan LockoutRecord, lockoutQueue),
+	if cfg.foldAfter == 0 {
+		cfg.foldAfter = defaultFoldAfter
+	}
+	return &eventWriter{cfg: cfg, ch: make(chan Event, cfg.queueSize), crit: make(chan Event, max(64, cfg.queueSize/10)),
+		recs: make(chan LockoutRecord, lockoutQueue), sync: make(chan chan struct{}),
 		closing: make(chan struct{}), flushed: make(chan struct{})}
+}
+
+// defaultFoldAfter is how many distinct events one source may add per second
+// before its denials fold.
+const defaultFoldAfter = 10
+
+// critical reports whether events of action a are kept whatever else floods
+// the queue.
+func critical(a Action) bool {
+	switch a {
+	case ActionLockout, ActionSuspiciousLogin, ActionFailPolicy, ActionAdmin, ActionAutoBlockIP, ActionAutoBlockCountry:
+		return true
+	}
+	return false
 }
 
 func (w *eventWriter) enqueue(ev Event) bool {
@@ -68,8 +94,17 @@ func (w *eventWriter) enqueue(ev Event) bool {
 		return false
 	default:
 	}
+	ev = ev.Clean()
+	if critical(ev.Action) {
+		select {
+		case w.crit <- ev:
+			return true
+		default:
+			w.criticalDropped.Add(1)
+		}
+	}
 	select {
-	case w.ch <- ev.Clean():
+	case w.ch <- ev:
 		return true
 	default:
 		w.dropped.Add(1)
@@ -117,6 +152,7 @@ type coalesceKey struct {
 	ip     string
 	rule   int64
 	path   string
+	window int64 // the second of a folded row; 0 otherwise
 }
 
 func (w *eventWriter) key(ev Event) coalesceKey {
@@ -124,7 +160,7 @@ func (w *eventWriter) key(ev Event) coalesceKey {
 	if a, err := netip.ParseAddr(ip); err == nil {
 		ip = groupIP(a, w.cfg.ipv6Prefix)
 	}
-	return coalesceKey{ev.Action, ip, ev.RuleID, ev.Path}
+	return coalesceKey{action: ev.Action, ip: ip, rule: ev.RuleID, path: ev.Path}
 }
 
 func (w *eventWriter) close(ctx context.Context) {
@@ -138,49 +174,23 @@ func (w *eventWriter) close(ctx context.Context) {
 	}
 }
 
-// batcher is the writer goroutine's state: events waiting to be coalesced
-// and stored, and batches to retry.
-type batcher struct {
-	w       *eventWriter
-	pending map[coalesceKey]*Event
-	retry   []Event
-}
-
-func (b *batcher) add(ev Event) {
-	k := b.w.key(ev)
-	if p, ok := b.pending[k]; ok {
-		p.Count += ev.Count
-		b.w.coalesced.Add(1)
-		return
-	}
-	b.w.held.Add(1)
-	b.pending[k] = &ev
-}
-
-func (b *batcher) flush(ctx context.Context) {
-	batch := b.retry
-	b.retry = nil
-	for _, p := range b.pending {
-		batch = append(batch, *p)
-	}
-	clear(b.pending)
-	slices.SortFunc(batch, func(x, y Event) int { return x.CreatedAt.Compare(y.CreatedAt) })
-	b.retry = b.w.store(ctx, batch)
-	b.w.flushHits(ctx)
-}
-
 func (w *eventWriter) run(ctx context.Context) {
 	defer close(w.flushed)
-	b := &batcher{w: w, pending: map[coalesceKey]*Event{}}
+	b := newBatcher(w)
 	tick := time.NewTicker(w.cfg.flush)
 	defer tick.Stop()
 	for {
 		select {
+		case ev := <-w.crit:
+			b.add(ev)
 		case ev := <-w.ch:
 			b.add(ev)
 			if len(b.pending) >= w.cfg.batchSize {
 				b.flush(ctx)
 			}
+		case done := <-w.sync:
+			w.storeQueuedRecords(ctx)
+			close(done)
 		case r := <-w.recs:
 			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			w.storeRecord(rctx, r)
@@ -204,6 +214,9 @@ func (w *eventWriter) drain(b *batcher) {
 	}
 	for {
 		select {
+		case ev := <-w.crit:
+			b.add(ev)
+			continue
 		case ev := <-w.ch:
 			b.add(ev)
 			continue
@@ -221,6 +234,46 @@ func (w *eventWriter) drain(b *batcher) {
 	}
 }
 
+// unwritten is how many events were accepted and are not stored yet.
+func (w *eventWriter) unwritten() int64 {
+	return int64(len(w.ch)+len(w.crit)) + w.held.Load()
+}
+
+// storeQueuedRecords stores the lockout records queued so far.
+func (w *eventWriter) storeQueuedRecords(ctx context.Context) {
+	for {
+		select {
+		case r := <-w.recs:
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			w.storeRecord(rctx, r)
+			cancel()
+		default:
+			return
+		}
+	}
+}
+
+// syncRecords returns once the lockout records queued before the call are
+// stored (or ctx ends). Without a running writer it stores them itself.
+func (w *eventWriter) syncRecords(ctx context.Context, running bool) {
+	if !running {
+		w.storeQueuedRecords(ctx)
+		return
+	}
+	done := make(chan struct{})
+	select {
+	case w.sync <- done:
+	case <-w.flushed:
+		return
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
 func (w *eventWriter) storeRecord(ctx context.Context, r LockoutRecord) {
 	if _, err := w.cfg.store.AppendLockout(ctx, r); err != nil {
 		w.recordsDropped.Add(1)
@@ -230,85 +283,12 @@ func (w *eventWriter) storeRecord(ctx context.Context, r LockoutRecord) {
 	w.recordsWritten.Add(1)
 }
 
-// store writes batch in chunks and returns what must be retried (store down).
-func (w *eventWriter) store(ctx context.Context, batch []Event) []Event {
-	var retry []Event
-	for len(batch) > 0 {
-		n := min(len(batch), w.cfg.batchSize)
-		chunk := batch[:n]
-		batch = batch[n:]
-		err := w.cfg.store.AppendEvents(ctx, chunk)
-		if err == nil {
-			w.done(chunk)
-			continue
-		}
-		if _, verr := w.cfg.store.Version(ctx); verr != nil || ctx.Err() != nil {
-			// The store is unreachable: keep everything for the next flush.
-			retry = append(retry, chunk...)
-			retry = append(retry, batch...)
-			break
-		}
-		w.bisect(ctx, chunk)
-	}
-	if over := len(retry) - w.cfg.queueSize; over > 0 { // bounded: drop the oldest
-		w.dropped.Add(int64(over))
-		w.held.Add(-int64(over))
-		retry = slices.Clone(retry[over:])
-	}
-	return retry
-}
-
-// bisect stores the rows of a refused batch that the store accepts.
-func (w *eventWriter) bisect(ctx context.Context, chunk []Event) {
-	if len(chunk) == 1 {
-		w.rejected.Add(1)
-		w.held.Add(-1)
-		w.cfg.log.Warn("warden: event refused by the store", "action", chunk[0].Action, "ip", chunk[0].IP)
-		return
-	}
-	for _, half := range [][]Event{chunk[:len(chunk)/2], chunk[len(chunk)/2:]} {
-		if err := w.cfg.store.AppendEvents(ctx, half); err == nil {
-			w.done(half)
-		} else {
-			w.bisect(ctx, half)
-		}
-	}
-}
-
-func (w *eventWriter) done(rows []Event) {
-	w.written.Add(int64(len(rows)))
-	w.held.Add(-int64(len(rows)))
-}
-
-func (w *eventWriter) flushHits(ctx context.Context) {
-	all := map[HitKind]map[int64]int64{}
-	w.hits.Range(func(k, v any) bool {
-		if n := v.(*atomic.Int64).Swap(0); n != 0 {
-			hk := k.(hitKey)
-			if all[hk.kind] == nil {
-				all[hk.kind] = map[int64]int64{}
-			}
-			all[hk.kind][hk.id] = n
-		}
-		return true
-	})
-	for kind, hits := range all {
-		if err := w.cfg.store.AddHits(ctx, kind, hits); err != nil {
-			if !errors.Is(err, context.Canceled) {
-				w.cfg.log.Warn("warden: hit counts not stored; kept for the next flush", "kind", kind, "error", err)
-			}
-			for id, n := range hits { // put them back
-				v, _ := w.hits.LoadOrStore(hitKey{kind, id}, new(atomic.Int64))
-				v.(*atomic.Int64).Add(n)
-			}
-		}
-	}
-}
-
 func (w *eventWriter) stats(st *Stats) {
-	st.EventsQueued = int64(len(w.ch)) + w.held.Load()
+	st.EventsQueued = w.unwritten()
 	st.EventsWritten = w.written.Load()
 	st.EventsCoalesced = w.coalesced.Load()
 	st.EventsDropped = w.dropped.Load()
 	st.EventsRejected = w.rejected.Load()
+	st.EventsFolded = w.folded.Load()
+	st.CriticalEventsDropped = w.criticalDropped.Load()
 }

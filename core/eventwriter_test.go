@@ -174,7 +174,7 @@ func TestQueueFullDropsAreCounted(t *testing.T) {
 	// Not started: nothing drains the queue.
 	ok := 0
 	for range 25 {
-		if eng.RecordEvent(core.Event{Action: core.ActionAdmin, IP: "192.0.2.1"}) {
+		if eng.RecordEvent(core.Event{Action: core.ActionIPBlock, IP: "192.0.2.1"}) {
 			ok++
 		}
 	}

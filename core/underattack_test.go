@@ -1,0 +1,133 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/memstore"
+)
+
+// slowStore takes a while for every event batch, as a busy database does,
+// and black-holes (blocks until the caller gives up) while hole is set.
+type slowStore struct {
+	core.Store
+	delay time.Duration
+	hole  bool
+}
+
+func (s *slowStore) AppendEvents(ctx context.Context, evs []core.Event) error {
+	if s.hole {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return s.Store.AppendEvents(ctx, evs)
+}
+
+// A blocked client varying its path must not bury the events that matter:
+// its denials fold into a few rows per second, and the LOCKOUT of a
+// concurrent brute force is stored.
+func TestEventFloodFoldsAndKeepsCriticalEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clock := newClock()
+		mem := memstore.New(memstore.WithNow(clock.Now))
+		st := &slowStore{Store: mem, delay: 50 * time.Millisecond}
+		eng, err := core.New(st, core.WithClock(clock), core.WithEventQueue(1000, 100*time.Millisecond), quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := eng.Rules().BlockedIPs().Put(context.Background(), core.BlockedIP{Network: "6.6.6.6"}); err != nil {
+			t.Fatal(err)
+		}
+		lo := eng.Lockout()
+		const seconds, perSecond = 10, 5000
+		for s := range seconds {
+			for i := range perSecond {
+				r := request("6.6.6.6", fmt.Sprintf("/probe/%d/%d", s, i))
+				if d, _ := eng.Check(context.Background(), core.Request{HTTP: r}); d.Allowed {
+					t.Fatal("blocked client allowed")
+				}
+				if s == 5 && i < 5 { // the brute force that locks at the 5th failure
+					tk, err := lo.Begin(context.Background(), core.Attempt{Username: "victim", HTTP: request("198.51.100.9", "/login")})
+					if err != nil {
+						t.Fatal(err)
+					}
+					_ = lo.Fail(context.Background(), tk)
+				}
+				clock.Add(time.Second / perSecond)
+			}
+			time.Sleep(10 * time.Millisecond) // the writer works while the flood goes on
+		}
+		if err := eng.Close(context.Background()); err != nil {
+			t.Logf("Close: %v", err) // ordinary denials may be dropped; the checks below are what matter
+		}
+		evs, err := mem.Events(context.Background(), core.EventQuery{IP: "6.6.6.6", Limit: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		perSec := map[int64]int{}
+		var counted int64
+		for _, ev := range evs {
+			perSec[ev.CreatedAt.Unix()]++
+			counted += ev.Count
+		}
+		for sec, n := range perSec {
+			if n > 20 {
+				t.Errorf("second %d: %d rows for one client; want at most 20", sec, n)
+			}
+		}
+		if counted == 0 {
+			t.Fatal("no denial of the flood stored")
+		}
+		lockouts, err := mem.Events(context.Background(), core.EventQuery{Action: core.ActionLockout})
+		if err != nil || len(lockouts) != 1 {
+			t.Fatalf("LOCKOUT events stored: %d, %v; want 1", len(lockouts), err)
+		}
+		s := eng.Stats()
+		t.Logf("flood: %d rows for %d denials (stored counts), folded %d, dropped %d", len(evs), counted, s.EventsFolded, s.EventsDropped)
+		if s.EventsFolded == 0 {
+			t.Fatal("nothing folded")
+		}
+	})
+}
+
+// Close must return by its deadline against a store that never answers,
+// say how many events were lost, and leave no goroutine behind (synctest
+// fails the test if one is left).
+func TestCloseHonoursItsDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &slowStore{Store: memstore.New()}
+		eng := startEngine(t, st, core.WithEventQueue(100, time.Minute))
+		st.hole = true
+		for i := range 7 {
+			eng.RecordEvent(core.Event{Action: core.ActionAdmin, IP: "192.0.2.1", Path: fmt.Sprint("/", i)})
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := eng.Close(ctx)
+		if took := time.Since(start); took > 250*time.Millisecond {
+			t.Fatalf("Close took %v with a 200ms deadline", took)
+		}
+		if err == nil || !(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, core.ErrEventsLost)) {
+			t.Fatalf("Close = %v; want an error naming the lost events", err)
+		}
+		if want := "7 events not written"; !strings.Contains(err.Error(), want) {
+			t.Fatalf("Close = %v; want %q", err, want)
+		}
+		synctest.Wait()
+	})
+}
