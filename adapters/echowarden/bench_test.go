@@ -20,13 +20,9 @@ import (
 func BenchmarkEcho(b *testing.B) {
 	eng := adaptertest.BenchEngine(b)
 	hello := func(c echo.Context) error { return c.String(http.StatusOK, "hello world") }
-	mw, err := echowarden.Middleware(eng)
-	if err != nil {
-		b.Fatal(err)
-	}
 	bare, with := echo.New(), echo.New()
 	bare.GET("/", hello)
-	with.Use(mw)
+	with.Use(echowarden.Middleware(eng))
 	with.GET("/", hello)
 	for _, bc := range []struct {
 		name string

@@ -5,13 +5,12 @@
 //	if err := eng.Start(ctx); err != nil { … }
 //	defer eng.Close(ctx)
 //
-//	mw, err := echowarden.Middleware(eng, echowarden.WithUser(func(c echo.Context) string {
+//	e := echo.New()
+//	e.Use(auth, echowarden.Middleware(eng, echowarden.WithUser(func(c echo.Context) string {
 //		id, _ := c.Get("user_id").(string) // set by your authentication middleware
 //		return id
-//	}))
-//	if err != nil { … }
-//	e := echo.New()
-//	e.Use(auth, mw) // after authentication
+//	}))) // after authentication
+//	e.POST("/login", login, echowarden.LoginGuard(eng.Lockout(), func(c echo.Context) string { return c.FormValue("username") }))
 //	e.GET("/", func(c echo.Context) error {
 //		d, _ := echowarden.DecisionFrom(c)
 //		return c.String(200, "hello "+d.ClientIP.String())
@@ -27,14 +26,18 @@
 // core.New. Echo's RealIP and IPExtractor are never used. The engine gets
 // the request's own context (c.Request().Context()), never the echo.Context.
 //
-// A denied request gets httpwarden.WriteDenial's response on c.Response():
-// the reference's text ("Access denied", "Access denied from your region",
+// A denied request gets the response every warden adapter gives, on
+// c.Response(): the reference's text ("Access denied", "Access denied from your region",
 // …) or JSON when the Accept header asks for it, with Cache-Control:
 // no-store, Vary: Accept and X-Content-Type-Options: nosniff. A
 // WithDenyHandler may instead return an error (an *echo.HTTPError, say) for
 // Echo's HTTPErrorHandler to render. The next handler never runs for a
 // denied request. When the engine cannot decide (not started, store never
 // loaded) its fail policy answers, 503 by default.
+//
+// Middleware and LoginGuard return the middleware itself, so that they can
+// be written inline; a nil engine, lockout or function, or a bad option, is a
+// programmer error and panics at start-up with a message naming it.
 //
 // The decision travels in the request's context (c.Request()), which costs
 // one allocation per request. Echo v4 itself wraps every middleware anew on

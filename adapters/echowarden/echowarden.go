@@ -2,12 +2,12 @@ package echowarden
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/wardenkit/warden/adapters/httpwarden"
 	"github.com/wardenkit/warden/adapters/internal/decisionctx"
+	"github.com/wardenkit/warden/adapters/internal/options"
+	"github.com/wardenkit/warden/adapters/internal/respond"
 	"github.com/wardenkit/warden/core"
 )
 
@@ -32,8 +32,8 @@ func WithUser(f func(echo.Context) string) Option {
 	}
 }
 
-// WithDenyHandler replaces the default denial response (httpwarden.WriteDenial
-// on c.Response()). f must write the response or return an error for Echo's
+// WithDenyHandler replaces the default denial response (the text or JSON
+// answer described in the package documentation, on c.Response()). f must write the response or return an error for Echo's
 // HTTPErrorHandler; the next handler is never called for a denied request.
 func WithDenyHandler(f func(echo.Context, core.Decision) error) Option {
 	return func(c *config) error {
@@ -60,19 +60,19 @@ func WithSkipper(f func(echo.Context) bool) Option {
 // Middleware returns the Echo middleware deciding every request with eng: an
 // allowed request goes on to next with the decision in its context, a denied
 // one gets the deny handler instead.
-func Middleware(eng *core.Engine, opts ...Option) (echo.MiddlewareFunc, error) {
+//
+//	e.Use(auth, echowarden.Middleware(eng, echowarden.WithUser(userID)))
+//
+// A nil engine, a nil option or an option that returns an error (such as
+// WithUser(nil)) is a programmer error: Middleware panics with an error
+// naming it ("echowarden: Middleware: nil engine"), at start-up, as
+// net/http.Handle does. Nothing a request carries makes the middleware panic.
+func Middleware(eng *core.Engine, opts ...Option) echo.MiddlewareFunc {
 	if eng == nil {
-		return nil, errors.New("echowarden: Middleware: nil engine")
+		panic(errors.New("echowarden: Middleware: nil engine"))
 	}
 	cfg := config{deny: writeDenial}
-	for _, o := range opts {
-		if o == nil {
-			return nil, errors.New("echowarden: Middleware: nil option")
-		}
-		if err := o(&cfg); err != nil {
-			return nil, fmt.Errorf("echowarden: Middleware: %w", err)
-		}
-	}
+	options.Apply("echowarden: Middleware", &cfg, opts)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if cfg.skip != nil && cfg.skip(c) {
@@ -89,11 +89,11 @@ func Middleware(eng *core.Engine, opts ...Option) (echo.MiddlewareFunc, error) {
 			}
 			return next(c)
 		}
-	}, nil
+	}
 }
 
 func writeDenial(c echo.Context, d core.Decision) error {
-	httpwarden.WriteDenial(c.Response(), c.Request(), d)
+	respond.WriteDenial(c.Response(), c.Request(), d)
 	return nil
 }
 

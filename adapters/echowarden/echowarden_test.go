@@ -46,13 +46,9 @@ func get(h http.Handler, peer, path string) *httptest.ResponseRecorder {
 
 func app(t *testing.T, eng *core.Engine, opts ...echowarden.Option) (*echo.Echo, *bool) {
 	t.Helper()
-	mw, err := echowarden.Middleware(eng, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ran := new(bool)
 	e := echo.New()
-	e.Use(mw)
+	e.Use(echowarden.Middleware(eng, opts...))
 	e.GET("/*", func(c echo.Context) error {
 		*ran = true
 		_, ok := echowarden.DecisionFrom(c)
@@ -81,9 +77,8 @@ func TestDenyHandlerErrorGoesToErrorHandler(t *testing.T) {
 // is committed and an error handler further out does not write a second one.
 func TestDefaultDenialIsCommitted(t *testing.T) {
 	eng := engine(t, "6.6.6.6")
-	mw, _ := echowarden.Middleware(eng)
 	ran := false
-	h := mw(func(c echo.Context) error { ran = true; return nil })
+	h := echowarden.Middleware(eng)(func(c echo.Context) error { ran = true; return nil })
 	r := httptest.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "6.6.6.6:1234"
 	w := httptest.NewRecorder()
@@ -111,20 +106,22 @@ func TestSkipper(t *testing.T) {
 	}
 }
 
-func TestOptionErrors(t *testing.T) {
+// Programmer errors panic at construction with an error naming them.
+func TestMiddlewarePanics(t *testing.T) {
 	eng := engine(t)
-	for name, opts := range map[string][]echowarden.Option{
-		"nil_option":       {nil},
-		"nil_user":         {echowarden.WithUser(nil)},
-		"nil_deny_handler": {echowarden.WithDenyHandler(nil)},
-		"nil_skipper":      {echowarden.WithSkipper(nil)},
+	mw := func(opts ...echowarden.Option) func() { return func() { echowarden.Middleware(eng, opts...) } }
+	for _, c := range []struct {
+		name string
+		call func()
+		want string
+	}{
+		{"nil_engine", func() { echowarden.Middleware(nil) }, "echowarden: Middleware: nil engine"},
+		{"nil_option", mw(echowarden.WithUser(func(echo.Context) string { return "" }), nil), "echowarden: Middleware: nil option"},
+		{"nil_user", mw(echowarden.WithUser(nil)), "echowarden: Middleware: WithUser: nil function"},
+		{"nil_deny_handler", mw(echowarden.WithDenyHandler(nil)), "echowarden: Middleware: WithDenyHandler: nil handler"},
+		{"nil_skipper", mw(echowarden.WithSkipper(nil)), "echowarden: Middleware: WithSkipper: nil function"},
 	} {
-		if _, err := echowarden.Middleware(eng, opts...); err == nil {
-			t.Errorf("%s accepted", name)
-		}
-	}
-	if _, err := echowarden.Middleware(nil); err == nil || err.Error() != "echowarden: Middleware: nil engine" {
-		t.Errorf("nil engine: %v", err)
+		adaptertest.WantPanic(t, c.name, c.want, c.call)
 	}
 }
 
@@ -154,7 +151,7 @@ func TestFailPolicy(t *testing.T) {
 // pass-through middleware in its place.
 func TestMiddlewareAllocs(t *testing.T) {
 	eng := adaptertest.BenchEngine(t)
-	mw, _ := echowarden.Middleware(eng, echowarden.WithUser(func(echo.Context) string { return "" }))
+	mw := echowarden.Middleware(eng, echowarden.WithUser(func(echo.Context) string { return "" }))
 	noop := func(echo.Context) error { return nil }
 	passThrough := func(next echo.HandlerFunc) echo.HandlerFunc { return func(c echo.Context) error { return next(c) } }
 	r := adaptertest.BenchRequest()

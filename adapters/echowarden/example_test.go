@@ -27,12 +27,8 @@ func Example() {
 		panic(err)
 	}
 
-	mw, err := echowarden.Middleware(eng)
-	if err != nil {
-		panic(err)
-	}
 	e := echo.New()
-	e.Use(mw)
+	e.Use(echowarden.Middleware(eng))
 	e.GET("/", func(c echo.Context) error {
 		d, _ := echowarden.DecisionFrom(c)
 		return c.String(http.StatusOK, "hello "+d.ClientIP.String())
@@ -59,13 +55,12 @@ func ExampleWithDenyHandler() {
 	defer eng.Close(ctx)
 	_, _ = eng.Rules().BlockedUserAgents().Put(ctx, core.BlockedUserAgent{Pattern: "sqlmap"})
 
-	mw, _ := echowarden.Middleware(eng,
+	e := echo.New()
+	e.Use(echowarden.Middleware(eng,
 		echowarden.WithDenyHandler(func(c echo.Context, d core.Decision) error {
 			return echo.NewHTTPError(d.Status, d.Message())
 		}),
-		echowarden.WithSkipper(func(c echo.Context) bool { return c.Path() == "/metrics" }))
-	e := echo.New()
-	e.Use(mw)
+		echowarden.WithSkipper(func(c echo.Context) bool { return c.Path() == "/metrics" })))
 	e.GET("/", func(c echo.Context) error { return c.String(http.StatusOK, "hello") })
 
 	req := httptest.NewRequest(http.MethodGet, "/", nil)

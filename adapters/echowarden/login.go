@@ -2,24 +2,24 @@ package echowarden
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/wardenkit/warden/adapters/httpwarden"
 	"github.com/wardenkit/warden/adapters/internal/loginguard"
+	"github.com/wardenkit/warden/adapters/internal/options"
+	"github.com/wardenkit/warden/adapters/internal/respond"
 	"github.com/wardenkit/warden/core"
 )
 
 // ErrNoLoginGuard is returned by LoginFailed and LoginSucceeded when no
 // LoginGuard began an attempt for the request (the same value as
-// httpwarden.ErrNoLoginGuard).
+// ginwarden's and httpwarden's ErrNoLoginGuard).
 var ErrNoLoginGuard = loginguard.ErrNoGuard
 
 type loginConfig struct {
-	guard  loginguard.Config
+	loginguard.Config
 	locked func(echo.Context, *core.LockedError) error
 }
 
@@ -29,13 +29,7 @@ type LoginOption func(*loginConfig) error
 // WithLogger sets the logger of LoginGuard's warnings (default:
 // slog.Default(), as the engine's own default). Give it the engine's logger.
 func WithLogger(l *slog.Logger) LoginOption {
-	return func(c *loginConfig) error {
-		if l == nil {
-			return errors.New("WithLogger: nil logger")
-		}
-		c.guard.Logger = l
-		return nil
-	}
+	return func(c *loginConfig) error { return c.SetLogger(l) }
 }
 
 // WithOutcomeFromStatus lets LoginGuard decide an attempt the handler
@@ -56,18 +50,12 @@ func WithLogger(l *slog.Logger) LoginOption {
 // is only logged, and no login history is recorded (the user ID is not
 // known). Handlers that can call LoginSucceeded should.
 func WithOutcomeFromStatus(success func(status int) bool) LoginOption {
-	return func(c *loginConfig) error {
-		if success == nil {
-			return errors.New("WithOutcomeFromStatus: nil function")
-		}
-		c.guard.FromStatus = success
-		return nil
-	}
+	return func(c *loginConfig) error { return c.SetFromStatus(success) }
 }
 
 // WithLockedHandler replaces the default answer to a locked-out attempt
-// (httpwarden.WriteLocked on c.Response()), for example with the login page
-// and an error message. f must write the response or return an error for
+// (429 "Too many login attempts" on c.Response(), see LoginGuard), for
+// example with the login page and an error message. f must write the response or return an error for
 // Echo's HTTPErrorHandler; the login handler does not run. Keep the 429
 // status and le.RetryAfter's Retry-After where the client is a program.
 func WithLockedHandler(f func(echo.Context, *core.LockedError) error) LoginOption {
@@ -80,20 +68,20 @@ func WithLockedHandler(f func(echo.Context, *core.LockedError) error) LoginOptio
 	}
 }
 
-// LoginGuard returns the Echo middleware protecting a login handler with l
-// (DESIGN §6). Give it to the login route:
+// LoginGuard returns the Echo middleware protecting a login handler with l.
+// Give it to the login route:
 //
-//	guard, err := echowarden.LoginGuard(eng.Lockout(), func(c echo.Context) string { return c.FormValue("username") })
-//	e.POST("/login", login, guard)
+//	e.POST("/login", login, echowarden.LoginGuard(eng.Lockout(), func(c echo.Context) string { return c.FormValue("username") }))
 //
 // For each request it calls l.Begin with the username username returns, the
 // request's own context (c.Request().Context()) and the client address of
 // the engine's trust model; Echo's RealIP and IPExtractor are never used. A
-// locked-out attempt gets httpwarden.WriteLocked's answer: 429 "Too many
-// login attempts", as text or JSON, with Retry-After while the lock has an
-// end. When the attempt cannot be judged (the attempt counter failed and the
-// lockout's fail policy is closed) the answer is httpwarden.WriteDenial's
-// 503. Otherwise the handler runs with the attempt in c.Request()'s context
+// locked-out attempt gets 429 "Too many login attempts", as text or JSON
+// (when Accept asks for it), with Cache-Control: no-store, Vary: Accept,
+// X-Content-Type-Options: nosniff and, while the lock has an end,
+// Retry-After. When the attempt cannot be judged (the attempt counter failed
+// and the lockout's fail policy is closed) the answer is 503 "Service
+// unavailable" with the same headers. Otherwise the handler runs with the attempt in c.Request()'s context
 // and reports its outcome with LoginFailed or LoginSucceeded before
 // returning.
 //
@@ -105,27 +93,25 @@ func WithLockedHandler(f func(echo.Context, *core.LockedError) error) LoginOptio
 // attempts (core.WhitelistBypass) go through the same calls and count
 // nothing.
 //
+// A nil lockout, a nil username function, a nil option or an option that
+// returns an error is a programmer error: LoginGuard panics with an error
+// naming it ("echowarden: LoginGuard: nil lockout"), at start-up, as
+// net/http.Handle does. Nothing a request carries makes the guard panic.
+//
 // The username function runs before the handler; c.FormValue there is fine,
 // binding a JSON body is not (it consumes the body). The middleware costs
 // one allocation per request beside Begin's: the copy of the request
 // carrying the attempt. It is safe for concurrent use.
-func LoginGuard(l *core.Lockout, username func(echo.Context) string, opts ...LoginOption) (echo.MiddlewareFunc, error) {
-	cfg := loginConfig{locked: writeLocked}
+func LoginGuard(l *core.Lockout, username func(echo.Context) string, opts ...LoginOption) echo.MiddlewareFunc {
 	switch {
 	case l == nil:
-		return nil, errors.New("echowarden: LoginGuard: nil lockout")
+		panic(errors.New("echowarden: LoginGuard: nil lockout"))
 	case username == nil:
-		return nil, errors.New("echowarden: LoginGuard: nil username function")
+		panic(errors.New("echowarden: LoginGuard: nil username function"))
 	}
-	for _, o := range opts {
-		if o == nil {
-			return nil, errors.New("echowarden: LoginGuard: nil option")
-		}
-		if err := o(&cfg); err != nil {
-			return nil, fmt.Errorf("echowarden: LoginGuard: %w", err)
-		}
-	}
-	g := loginguard.New("echowarden", l, cfg.guard)
+	cfg := loginConfig{locked: writeLocked}
+	options.Apply("echowarden: LoginGuard", &cfg, opts)
+	g := loginguard.New("echowarden", l, cfg.Config)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r, st, err := g.Begin(c.Request(), username(c))
@@ -134,7 +120,7 @@ func LoginGuard(l *core.Lockout, username func(echo.Context) string, opts ...Log
 				if errors.As(err, &le) {
 					return cfg.locked(c, le)
 				}
-				httpwarden.WriteDenial(c.Response(), c.Request(), core.Decision{Status: http.StatusServiceUnavailable})
+				respond.WriteDenial(c.Response(), c.Request(), core.Decision{Status: http.StatusServiceUnavailable})
 				return nil
 			}
 			c.SetRequest(r)
@@ -153,7 +139,7 @@ func LoginGuard(l *core.Lockout, username func(echo.Context) string, opts ...Log
 			st.Finish(r, status)
 			return err
 		}
-	}, nil
+	}
 }
 
 // responseStatus is the status c's response was or will be sent with.
@@ -170,7 +156,7 @@ func responseStatus(c echo.Context, err error) int {
 }
 
 func writeLocked(c echo.Context, le *core.LockedError) error {
-	httpwarden.WriteLocked(c.Response(), c.Request(), le)
+	respond.WriteLocked(c.Response(), c.Request(), le)
 	return nil
 }
 
@@ -181,11 +167,7 @@ func writeLocked(c echo.Context, le *core.LockedError) error {
 // Lockout's error when the attempt counter could not be told (the attempt
 // then counts as failed anyway, when its reservation times out).
 func LoginFailed(c echo.Context) error {
-	st := state(c)
-	if st == nil {
-		return fmt.Errorf("echowarden: LoginFailed: %w", ErrNoLoginGuard)
-	}
-	return st.Fail(c.Request().Context(), "LoginFailed")
+	return loginguard.ReportFailed("echowarden", request(c))
 }
 
 // SuccessOption adds to what LoginSucceeded reports.
@@ -205,22 +187,12 @@ func WithSessionKey(key string) SuccessOption {
 // is not nil (the login hook failed, no guard ran, the attempt already had an
 // outcome).
 func LoginSucceeded(c echo.Context, userID string, opts ...SuccessOption) (core.LoginVerdict, error) {
-	st := state(c)
-	if st == nil {
-		return core.LoginRefuse, fmt.Errorf("echowarden: LoginSucceeded: %w", ErrNoLoginGuard)
-	}
-	s := core.Success{UserID: userID}
-	for _, o := range opts {
-		if o != nil {
-			o(&s)
-		}
-	}
-	return st.Succeed(c.Request().Context(), "LoginSucceeded", s)
+	return loginguard.ReportSucceeded("echowarden", request(c), userID, opts)
 }
 
-func state(c echo.Context) *loginguard.State {
-	if c == nil || c.Request() == nil {
+func request(c echo.Context) *http.Request {
+	if c == nil {
 		return nil
 	}
-	return loginguard.From(c.Request().Context())
+	return c.Request()
 }

@@ -38,26 +38,8 @@ func ExampleLoginGuard() {
 	}
 	defer eng.Close(ctx)
 
-	guard, err := echowarden.LoginGuard(eng.Lockout(), func(c echo.Context) string { return c.FormValue("username") })
-	if err != nil {
-		panic(err)
-	}
 	e := echo.New()
-	e.POST("/login", func(c echo.Context) error {
-		userID, ok := checkPassword(c.FormValue("username"), c.FormValue("password"))
-		if !ok {
-			_ = echowarden.LoginFailed(c)
-			return c.JSON(http.StatusUnauthorized, map[string]string{"error": "invalid credentials"})
-		}
-		verdict, err := echowarden.LoginSucceeded(c, userID)
-		switch {
-		case err != nil || verdict == core.LoginRefuse:
-			return c.JSON(http.StatusForbidden, map[string]string{"error": "login refused"})
-		case verdict == core.LoginRequireSecondFactor:
-			return c.JSON(http.StatusAccepted, map[string]string{"next": "second factor"})
-		}
-		return c.JSON(http.StatusOK, map[string]string{"welcome": userID}) // issue the session here
-	}, guard)
+	e.POST("/login", login, echowarden.LoginGuard(eng.Lockout(), func(c echo.Context) string { return c.FormValue("username") }))
 
 	for _, password := range []string{"secret", "guess1", "guess2", "guess3", "guess4", "guess5", "secret"} {
 		form := url.Values{"username": {"alice"}, "password": {password}}
@@ -81,4 +63,22 @@ func ExampleLoginGuard() {
 	// 401 {"error":"invalid credentials"}
 	// 401 {"error":"invalid credentials"}
 	// 429 {"error":"Too many login attempts","status":429}, Retry-After: 900
+}
+
+// login is the application's login handler: it reports each attempt's
+// outcome to the guard.
+func login(c echo.Context) error {
+	userID, ok := checkPassword(c.FormValue("username"), c.FormValue("password"))
+	if !ok {
+		_ = echowarden.LoginFailed(c)
+		return c.JSON(http.StatusUnauthorized, map[string]string{"error": "invalid credentials"})
+	}
+	verdict, err := echowarden.LoginSucceeded(c, userID)
+	switch {
+	case err != nil || verdict == core.LoginRefuse:
+		return c.JSON(http.StatusForbidden, map[string]string{"error": "login refused"})
+	case verdict == core.LoginRequireSecondFactor:
+		return c.JSON(http.StatusAccepted, map[string]string{"next": "second factor"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"welcome": userID}) // issue the session here
 }

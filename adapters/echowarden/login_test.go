@@ -24,10 +24,7 @@ func TestLoginGuard(t *testing.T) {
 		if app.FromStatus != nil {
 			opts = append(opts, echowarden.WithOutcomeFromStatus(app.FromStatus))
 		}
-		guard, err := echowarden.LoginGuard(lo, usernameFromForm, opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
+		guard := echowarden.LoginGuard(lo, usernameFromForm, opts...)
 		handle := func(c echo.Context) error {
 			app.Handle(c.Response(), c.Request(), adaptertest.Report{
 				Failed: func() error { return echowarden.LoginFailed(c) },
@@ -57,12 +54,9 @@ func postLogin(h http.Handler, user, pw string) *httptest.ResponseRecorder {
 // the status Echo's error handler will send.
 func TestLoginGuardOutcomeFromReturnedError(t *testing.T) {
 	eng := engine(t)
-	guard, err := echowarden.LoginGuard(eng.Lockout(), usernameFromForm,
+	guard := echowarden.LoginGuard(eng.Lockout(), usernameFromForm,
 		echowarden.WithLogger(slog.New(slog.DiscardHandler)),
 		echowarden.WithOutcomeFromStatus(func(code int) bool { return code < 400 }))
-	if err != nil {
-		t.Fatal(err)
-	}
 	e := echo.New()
 	e.POST("/login", func(c echo.Context) error {
 		switch c.FormValue("password") {
@@ -92,7 +86,7 @@ func TestLoginGuardOutcomeFromReturnedError(t *testing.T) {
 // A custom locked handler may return an error for Echo's HTTPErrorHandler.
 func TestLoginGuardLockedHandlerError(t *testing.T) {
 	eng := engine(t)
-	guard, _ := echowarden.LoginGuard(eng.Lockout(), usernameFromForm,
+	guard := echowarden.LoginGuard(eng.Lockout(), usernameFromForm,
 		echowarden.WithLogger(slog.New(slog.DiscardHandler)),
 		echowarden.WithLockedHandler(func(c echo.Context, le *core.LockedError) error {
 			c.Response().Header().Set("Retry-After", "60")
@@ -114,23 +108,25 @@ func TestLoginGuardLockedHandlerError(t *testing.T) {
 	}
 }
 
-func TestLoginGuardOptionErrors(t *testing.T) {
+// Programmer errors panic at construction with an error naming them.
+func TestLoginGuardPanics(t *testing.T) {
 	lo := engine(t).Lockout()
-	for name, opts := range map[string][]echowarden.LoginOption{
-		"nil_option":         {nil},
-		"nil_logger":         {echowarden.WithLogger(nil)},
-		"nil_status_mapping": {echowarden.WithOutcomeFromStatus(nil)},
-		"nil_locked_handler": {echowarden.WithLockedHandler(nil)},
+	guard := func(opts ...echowarden.LoginOption) func() {
+		return func() { echowarden.LoginGuard(lo, usernameFromForm, opts...) }
+	}
+	for _, c := range []struct {
+		name string
+		call func()
+		want string
+	}{
+		{"nil_lockout", func() { echowarden.LoginGuard(nil, usernameFromForm) }, "echowarden: LoginGuard: nil lockout"},
+		{"nil_username", func() { echowarden.LoginGuard(lo, nil) }, "echowarden: LoginGuard: nil username function"},
+		{"nil_option", guard(nil), "echowarden: LoginGuard: nil option"},
+		{"nil_logger", guard(echowarden.WithLogger(nil)), "echowarden: LoginGuard: WithLogger: nil logger"},
+		{"nil_status_mapping", guard(echowarden.WithOutcomeFromStatus(nil)), "echowarden: LoginGuard: WithOutcomeFromStatus: nil function"},
+		{"nil_locked_handler", guard(echowarden.WithLockedHandler(nil)), "echowarden: LoginGuard: WithLockedHandler: nil handler"},
 	} {
-		if _, err := echowarden.LoginGuard(lo, usernameFromForm, opts...); err == nil || !strings.HasPrefix(err.Error(), "echowarden: LoginGuard: ") {
-			t.Errorf("%s: %v", name, err)
-		}
-	}
-	if _, err := echowarden.LoginGuard(nil, usernameFromForm); err == nil || err.Error() != "echowarden: LoginGuard: nil lockout" {
-		t.Errorf("nil lockout: %v", err)
-	}
-	if _, err := echowarden.LoginGuard(lo, nil); err == nil || err.Error() != "echowarden: LoginGuard: nil username function" {
-		t.Errorf("nil username: %v", err)
+		adaptertest.WantPanic(t, c.name, c.want, c.call)
 	}
 }
 

@@ -20,13 +20,9 @@ import (
 func BenchmarkGin(b *testing.B) {
 	eng := adaptertest.BenchEngine(b)
 	hello := func(c *gin.Context) { c.String(http.StatusOK, "hello world") }
-	mw, err := ginwarden.Middleware(eng)
-	if err != nil {
-		b.Fatal(err)
-	}
 	bare, with := gin.New(), gin.New()
 	bare.GET("/", hello)
-	with.Use(mw)
+	with.Use(ginwarden.Middleware(eng))
 	with.GET("/", hello)
 	for _, bc := range []struct {
 		name string

@@ -4,12 +4,11 @@
 //	if err := eng.Start(ctx); err != nil { … }
 //	defer eng.Close(ctx)
 //
-//	mw, err := ginwarden.Middleware(eng, ginwarden.WithUser(func(c *gin.Context) string {
-//		return c.GetString("user_id") // set by your authentication middleware
-//	}))
-//	if err != nil { … }
 //	r := gin.New()
-//	r.Use(auth, mw) // after authentication
+//	r.Use(auth, ginwarden.Middleware(eng, ginwarden.WithUser(func(c *gin.Context) string {
+//		return c.GetString("user_id") // set by your authentication middleware
+//	}))) // after authentication
+//	r.POST("/login", ginwarden.LoginGuard(eng.Lockout(), func(c *gin.Context) string { return c.PostForm("username") }), login)
 //	r.GET("/", func(c *gin.Context) {
 //		d, _ := ginwarden.DecisionFrom(c)
 //		c.String(200, "hello %s", d.ClientIP)
@@ -27,12 +26,17 @@
 // The engine gets the request's own context (c.Request.Context()), never the
 // *gin.Context.
 //
-// A denied request gets httpwarden.WriteDenial's response on c.Writer: the
-// reference's text ("Access denied", "Access denied from your region", …) or
-// JSON when the Accept header asks for it, with Cache-Control: no-store,
-// Vary: Accept and X-Content-Type-Options: nosniff; then the chain is
-// aborted, also after a custom WithDenyHandler. When the engine cannot decide
-// (not started, store never loaded) its fail policy answers, 503 by default.
+// A denied request gets the response every warden adapter gives, on
+// c.Writer: the reference's text ("Access denied", "Access denied from your
+// region", …) or JSON when the Accept header asks for it, with Cache-Control:
+// no-store, Vary: Accept and X-Content-Type-Options: nosniff; then the chain
+// is aborted, also after a custom WithDenyHandler. When the engine cannot
+// decide (not started, store never loaded) its fail policy answers, 503 by
+// default.
+//
+// Middleware and LoginGuard return the handler itself, so that they can be
+// written inline; a nil engine, lockout or function, or a bad option, is a
+// programmer error and panics at start-up with a message naming it.
 //
 // The decision travels in the request's context, so DecisionFrom works on a
 // c.Copy() handed to a goroutine and the decision reaches net/http handlers

@@ -27,13 +27,9 @@ func Example() {
 		panic(err)
 	}
 
-	mw, err := ginwarden.Middleware(eng)
-	if err != nil {
-		panic(err)
-	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(mw)
+	r.Use(ginwarden.Middleware(eng))
 	r.GET("/", func(c *gin.Context) {
 		d, _ := ginwarden.DecisionFrom(c)
 		c.String(http.StatusOK, "hello %s", d.ClientIP)
@@ -60,14 +56,13 @@ func ExampleWithDenyHandler() {
 	defer eng.Close(ctx)
 	_, _ = eng.Rules().BlockedUserAgents().Put(ctx, core.BlockedUserAgent{Pattern: "sqlmap"})
 
-	mw, _ := ginwarden.Middleware(eng,
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(ginwarden.Middleware(eng,
 		ginwarden.WithDenyHandler(func(c *gin.Context, d core.Decision) {
 			c.JSON(d.Status, gin.H{"blocked": d.Message(), "why": d.Action})
 		}),
-		ginwarden.WithSkipper(func(c *gin.Context) bool { return c.FullPath() == "/metrics" }))
-	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
-	r.Use(mw)
+		ginwarden.WithSkipper(func(c *gin.Context) bool { return c.FullPath() == "/metrics" })))
 	r.GET("/", func(c *gin.Context) { c.String(http.StatusOK, "hello") })
 
 	req := httptest.NewRequest(http.MethodGet, "/", nil)

@@ -2,12 +2,12 @@ package ginwarden
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/wardenkit/warden/adapters/httpwarden"
 	"github.com/wardenkit/warden/adapters/internal/decisionctx"
+	"github.com/wardenkit/warden/adapters/internal/options"
+	"github.com/wardenkit/warden/adapters/internal/respond"
 	"github.com/wardenkit/warden/core"
 )
 
@@ -32,9 +32,10 @@ func WithUser(f func(*gin.Context) string) Option {
 	}
 }
 
-// WithDenyHandler replaces the default denial response (httpwarden.WriteDenial
-// on c.Writer). f must write the response; the middleware aborts the chain
-// after it returns, whatever f does.
+// WithDenyHandler replaces the default denial response (the text or JSON
+// answer described in the package documentation, on c.Writer). f must write
+// the response; the middleware aborts the chain after it returns, whatever f
+// does.
 func WithDenyHandler(f func(*gin.Context, core.Decision)) Option {
 	return func(c *config) error {
 		if f == nil {
@@ -60,19 +61,19 @@ func WithSkipper(f func(*gin.Context) bool) Option {
 // Middleware returns the Gin middleware deciding every request with eng: an
 // allowed request goes on with the decision in its context, a denied one gets
 // the deny handler and the chain is aborted.
-func Middleware(eng *core.Engine, opts ...Option) (gin.HandlerFunc, error) {
+//
+//	r.Use(auth, ginwarden.Middleware(eng, ginwarden.WithUser(userID)))
+//
+// A nil engine, a nil option or an option that returns an error (such as
+// WithUser(nil)) is a programmer error: Middleware panics with an error
+// naming it ("ginwarden: Middleware: nil engine"), at start-up, as
+// net/http.Handle does. Nothing a request carries makes the middleware panic.
+func Middleware(eng *core.Engine, opts ...Option) gin.HandlerFunc {
 	if eng == nil {
-		return nil, errors.New("ginwarden: Middleware: nil engine")
+		panic(errors.New("ginwarden: Middleware: nil engine"))
 	}
 	cfg := config{deny: writeDenial}
-	for _, o := range opts {
-		if o == nil {
-			return nil, errors.New("ginwarden: Middleware: nil option")
-		}
-		if err := o(&cfg); err != nil {
-			return nil, fmt.Errorf("ginwarden: Middleware: %w", err)
-		}
-	}
+	options.Apply("ginwarden: Middleware", &cfg, opts)
 	return func(c *gin.Context) {
 		if cfg.skip != nil && cfg.skip(c) {
 			return
@@ -87,10 +88,10 @@ func Middleware(eng *core.Engine, opts ...Option) (gin.HandlerFunc, error) {
 			cfg.deny(c, *d)
 			c.Abort()
 		}
-	}, nil
+	}
 }
 
-func writeDenial(c *gin.Context, d core.Decision) { httpwarden.WriteDenial(c.Writer, c.Request, d) }
+func writeDenial(c *gin.Context, d core.Decision) { respond.WriteDenial(c.Writer, c.Request, d) }
 
 // DecisionFrom returns the decision the middleware made for c's request; false
 // when the middleware did not run or skipped the request.

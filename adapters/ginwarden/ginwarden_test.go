@@ -46,13 +46,10 @@ func get(h http.Handler, peer, path string) *httptest.ResponseRecorder {
 func TestDenyAbortsChain(t *testing.T) {
 	eng := engine(t, "6.6.6.6")
 	var seen core.Decision
-	mw, err := ginwarden.Middleware(eng, ginwarden.WithDenyHandler(func(c *gin.Context, d core.Decision) {
+	mw := ginwarden.Middleware(eng, ginwarden.WithDenyHandler(func(c *gin.Context, d core.Decision) {
 		seen = d
 		c.String(http.StatusTeapot, "go away") // no Abort: the middleware must abort anyway
 	}))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ran := false
 	r := gin.New()
 	r.Use(mw, func(c *gin.Context) { ran = true })
@@ -72,9 +69,8 @@ func TestDenyAbortsChain(t *testing.T) {
 
 func TestDefaultDenialStopsLaterMiddleware(t *testing.T) {
 	eng := engine(t, "6.6.6.6")
-	mw, _ := ginwarden.Middleware(eng)
 	r := gin.New()
-	r.Use(mw)
+	r.Use(ginwarden.Middleware(eng))
 	r.GET("/", func(c *gin.Context) { c.String(200, "secret") })
 	w := get(r, "6.6.6.6", "/")
 	if w.Code != 403 || w.Body.String() != "Access denied" {
@@ -84,12 +80,8 @@ func TestDefaultDenialStopsLaterMiddleware(t *testing.T) {
 
 func TestSkipper(t *testing.T) {
 	eng := engine(t, "6.6.6.6")
-	mw, err := ginwarden.Middleware(eng, ginwarden.WithSkipper(func(c *gin.Context) bool { return c.Request.URL.Path == "/skip" }))
-	if err != nil {
-		t.Fatal(err)
-	}
 	r := gin.New()
-	r.Use(mw)
+	r.Use(ginwarden.Middleware(eng, ginwarden.WithSkipper(func(c *gin.Context) bool { return c.Request.URL.Path == "/skip" })))
 	r.GET("/*path", func(c *gin.Context) {
 		_, ok := ginwarden.DecisionFrom(c)
 		c.String(200, "decision=%v", ok)
@@ -102,20 +94,22 @@ func TestSkipper(t *testing.T) {
 	}
 }
 
-func TestOptionErrors(t *testing.T) {
+// Programmer errors panic at construction with an error naming them.
+func TestMiddlewarePanics(t *testing.T) {
 	eng := engine(t)
-	for name, opts := range map[string][]ginwarden.Option{
-		"nil_option":       {nil},
-		"nil_user":         {ginwarden.WithUser(nil)},
-		"nil_deny_handler": {ginwarden.WithDenyHandler(nil)},
-		"nil_skipper":      {ginwarden.WithSkipper(nil)},
+	mw := func(opts ...ginwarden.Option) func() { return func() { ginwarden.Middleware(eng, opts...) } }
+	for _, c := range []struct {
+		name string
+		call func()
+		want string
+	}{
+		{"nil_engine", func() { ginwarden.Middleware(nil) }, "ginwarden: Middleware: nil engine"},
+		{"nil_option", mw(ginwarden.WithUser(func(*gin.Context) string { return "" }), nil), "ginwarden: Middleware: nil option"},
+		{"nil_user", mw(ginwarden.WithUser(nil)), "ginwarden: Middleware: WithUser: nil function"},
+		{"nil_deny_handler", mw(ginwarden.WithDenyHandler(nil)), "ginwarden: Middleware: WithDenyHandler: nil handler"},
+		{"nil_skipper", mw(ginwarden.WithSkipper(nil)), "ginwarden: Middleware: WithSkipper: nil function"},
 	} {
-		if _, err := ginwarden.Middleware(eng, opts...); err == nil {
-			t.Errorf("%s accepted", name)
-		}
-	}
-	if _, err := ginwarden.Middleware(nil); err == nil || err.Error() != "ginwarden: Middleware: nil engine" {
-		t.Errorf("nil engine: %v", err)
+		adaptertest.WantPanic(t, c.name, c.want, c.call)
 	}
 }
 
@@ -137,9 +131,8 @@ func TestDecisionFromWithoutMiddleware(t *testing.T) {
 // for goroutines and reaches net/http handlers mounted with gin.WrapH.
 func TestDecisionInRequestContext(t *testing.T) {
 	eng := engine(t)
-	mw, _ := ginwarden.Middleware(eng)
 	r := gin.New()
-	r.Use(mw)
+	r.Use(ginwarden.Middleware(eng))
 	var fromCopy core.Decision
 	r.GET("/", func(c *gin.Context) {
 		cp := c.Copy()
@@ -155,9 +148,8 @@ func TestDecisionInRequestContext(t *testing.T) {
 
 func TestFailPolicy(t *testing.T) {
 	eng, _ := core.New(memstore.New(), core.WithLogger(slog.New(slog.DiscardHandler))) // never started
-	mw, _ := ginwarden.Middleware(eng)
 	r := gin.New()
-	r.Use(mw)
+	r.Use(ginwarden.Middleware(eng))
 	r.GET("/", func(c *gin.Context) { c.String(200, "secret") })
 	if w := get(r, "3.3.3.3", "/"); w.Code != 503 || w.Body.String() != "Service unavailable" {
 		t.Fatalf("not started: %d %q", w.Code, w.Body)
@@ -168,7 +160,7 @@ func TestFailPolicy(t *testing.T) {
 // (DESIGN §9): the request copy that carries the decision and the decision.
 func TestMiddlewareAllocs(t *testing.T) {
 	eng := adaptertest.BenchEngine(t)
-	mw, _ := ginwarden.Middleware(eng, ginwarden.WithUser(func(*gin.Context) string { return "" }))
+	mw := ginwarden.Middleware(eng, ginwarden.WithUser(func(*gin.Context) string { return "" }))
 	noop := func(c *gin.Context) {}
 	bare, with := gin.New(), gin.New()
 	bare.GET("/", noop)

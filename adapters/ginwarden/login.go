@@ -2,24 +2,24 @@ package ginwarden
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/wardenkit/warden/adapters/httpwarden"
 	"github.com/wardenkit/warden/adapters/internal/loginguard"
+	"github.com/wardenkit/warden/adapters/internal/options"
+	"github.com/wardenkit/warden/adapters/internal/respond"
 	"github.com/wardenkit/warden/core"
 )
 
 // ErrNoLoginGuard is returned by LoginFailed and LoginSucceeded when no
 // LoginGuard began an attempt for the request (the same value as
-// httpwarden.ErrNoLoginGuard).
+// echowarden's and httpwarden's ErrNoLoginGuard).
 var ErrNoLoginGuard = loginguard.ErrNoGuard
 
 type loginConfig struct {
-	guard  loginguard.Config
+	loginguard.Config
 	locked func(*gin.Context, *core.LockedError)
 }
 
@@ -29,13 +29,7 @@ type LoginOption func(*loginConfig) error
 // WithLogger sets the logger of LoginGuard's warnings (default:
 // slog.Default(), as the engine's own default). Give it the engine's logger.
 func WithLogger(l *slog.Logger) LoginOption {
-	return func(c *loginConfig) error {
-		if l == nil {
-			return errors.New("WithLogger: nil logger")
-		}
-		c.guard.Logger = l
-		return nil
-	}
+	return func(c *loginConfig) error { return c.SetLogger(l) }
 }
 
 // WithOutcomeFromStatus lets LoginGuard decide an attempt the handler
@@ -54,20 +48,14 @@ func WithLogger(l *slog.Logger) LoginOption {
 // is only logged, and no login history is recorded (the user ID is not
 // known). Handlers that can call LoginSucceeded should.
 func WithOutcomeFromStatus(success func(status int) bool) LoginOption {
-	return func(c *loginConfig) error {
-		if success == nil {
-			return errors.New("WithOutcomeFromStatus: nil function")
-		}
-		c.guard.FromStatus = success
-		return nil
-	}
+	return func(c *loginConfig) error { return c.SetFromStatus(success) }
 }
 
 // WithLockedHandler replaces the default answer to a locked-out attempt
-// (httpwarden.WriteLocked on c.Writer), for example with the login page and
-// an error message. f must write the response; LoginGuard aborts the chain
-// after it. Keep the 429 status and le.RetryAfter's Retry-After where the
-// client is a program.
+// (429 "Too many login attempts" on c.Writer, see LoginGuard), for example
+// with the login page and an error message. f must write the response;
+// LoginGuard aborts the chain after it. Keep the 429 status and
+// le.RetryAfter's Retry-After where the client is a program.
 func WithLockedHandler(f func(*gin.Context, *core.LockedError)) LoginOption {
 	return func(c *loginConfig) error {
 		if f == nil {
@@ -78,22 +66,23 @@ func WithLockedHandler(f func(*gin.Context, *core.LockedError)) LoginOption {
 	}
 }
 
-// LoginGuard returns the Gin handler protecting a login handler with l
-// (DESIGN §6). Put it before the login handler:
+// LoginGuard returns the Gin handler protecting a login handler with l. Put
+// it before the login handler:
 //
-//	guard, err := ginwarden.LoginGuard(eng.Lockout(), func(c *gin.Context) string { return c.PostForm("username") })
-//	r.POST("/login", guard, login)
+//	r.POST("/login", ginwarden.LoginGuard(eng.Lockout(), func(c *gin.Context) string { return c.PostForm("username") }), login)
 //
 // For each request it calls l.Begin with the username username returns, the
 // request's own context (c.Request.Context()) and the client address of the
 // engine's trust model; Gin's ClientIP and trusted proxies are never used. A
-// locked-out attempt gets httpwarden.WriteLocked's answer: 429 "Too many
-// login attempts", as text or JSON, with Retry-After while the lock has an
-// end; then the chain is aborted. When the attempt cannot be judged (the
-// attempt counter failed and the lockout's fail policy is closed) the answer
-// is httpwarden.WriteDenial's 503. Otherwise the chain goes on with the
-// attempt in c.Request's context, and the login handler reports its outcome
-// with LoginFailed or LoginSucceeded before returning.
+// locked-out attempt gets 429 "Too many login attempts", as text or JSON
+// (when Accept asks for it), with Cache-Control: no-store, Vary: Accept,
+// X-Content-Type-Options: nosniff and, while the lock has an end,
+// Retry-After; then the chain is aborted. When the attempt cannot be judged
+// (the attempt counter failed and the lockout's fail policy is closed) the
+// answer is 503 "Service unavailable" with the same headers. Otherwise the
+// chain goes on with the attempt in c.Request's context, and the login
+// handler reports its outcome with LoginFailed or LoginSucceeded before
+// returning.
 //
 // Every request through the guard is an attempt: guard the route that
 // checks the password, not the one that shows the form. An attempt the
@@ -103,28 +92,26 @@ func WithLockedHandler(f func(*gin.Context, *core.LockedError)) LoginOption {
 // attempts (core.WhitelistBypass) go through the same calls and count
 // nothing.
 //
+// A nil lockout, a nil username function, a nil option or an option that
+// returns an error is a programmer error: LoginGuard panics with an error
+// naming it ("ginwarden: LoginGuard: nil lockout"), at start-up, as
+// net/http.Handle does. Nothing a request carries makes the guard panic.
+//
 // The username function runs before the handler; c.PostForm there is fine,
 // c.ShouldBindJSON is not (it consumes the body; use
 // c.ShouldBindBodyWithJSON). The guard costs one allocation per request
 // beside Begin's: the copy of the request carrying the attempt. It is safe
 // for concurrent use.
-func LoginGuard(l *core.Lockout, username func(*gin.Context) string, opts ...LoginOption) (gin.HandlerFunc, error) {
-	cfg := loginConfig{locked: writeLocked}
+func LoginGuard(l *core.Lockout, username func(*gin.Context) string, opts ...LoginOption) gin.HandlerFunc {
 	switch {
 	case l == nil:
-		return nil, errors.New("ginwarden: LoginGuard: nil lockout")
+		panic(errors.New("ginwarden: LoginGuard: nil lockout"))
 	case username == nil:
-		return nil, errors.New("ginwarden: LoginGuard: nil username function")
+		panic(errors.New("ginwarden: LoginGuard: nil username function"))
 	}
-	for _, o := range opts {
-		if o == nil {
-			return nil, errors.New("ginwarden: LoginGuard: nil option")
-		}
-		if err := o(&cfg); err != nil {
-			return nil, fmt.Errorf("ginwarden: LoginGuard: %w", err)
-		}
-	}
-	g := loginguard.New("ginwarden", l, cfg.guard)
+	cfg := loginConfig{locked: writeLocked}
+	options.Apply("ginwarden: LoginGuard", &cfg, opts)
+	g := loginguard.New("ginwarden", l, cfg.Config)
 	return func(c *gin.Context) {
 		r, st, err := g.Begin(c.Request, username(c))
 		if err != nil {
@@ -132,7 +119,7 @@ func LoginGuard(l *core.Lockout, username func(*gin.Context) string, opts ...Log
 			if errors.As(err, &le) {
 				cfg.locked(c, le)
 			} else {
-				httpwarden.WriteDenial(c.Writer, c.Request, core.Decision{Status: http.StatusServiceUnavailable})
+				respond.WriteDenial(c.Writer, c.Request, core.Decision{Status: http.StatusServiceUnavailable})
 			}
 			c.Abort()
 			return
@@ -147,11 +134,11 @@ func LoginGuard(l *core.Lockout, username func(*gin.Context) string, opts ...Log
 		c.Next()
 		returned = true
 		st.Finish(r, c.Writer.Status())
-	}, nil
+	}
 }
 
 func writeLocked(c *gin.Context, le *core.LockedError) {
-	httpwarden.WriteLocked(c.Writer, c.Request, le)
+	respond.WriteLocked(c.Writer, c.Request, le)
 }
 
 // LoginFailed reports that the attempt LoginGuard began for c's request
@@ -161,11 +148,7 @@ func writeLocked(c *gin.Context, le *core.LockedError) {
 // Lockout's error when the attempt counter could not be told (the attempt
 // then counts as failed anyway, when its reservation times out).
 func LoginFailed(c *gin.Context) error {
-	st := state(c)
-	if st == nil {
-		return fmt.Errorf("ginwarden: LoginFailed: %w", ErrNoLoginGuard)
-	}
-	return st.Fail(c.Request.Context(), "LoginFailed")
+	return loginguard.ReportFailed("ginwarden", request(c))
 }
 
 // SuccessOption adds to what LoginSucceeded reports.
@@ -185,22 +168,12 @@ func WithSessionKey(key string) SuccessOption {
 // is not nil (the login hook failed, no guard ran, the attempt already had an
 // outcome).
 func LoginSucceeded(c *gin.Context, userID string, opts ...SuccessOption) (core.LoginVerdict, error) {
-	st := state(c)
-	if st == nil {
-		return core.LoginRefuse, fmt.Errorf("ginwarden: LoginSucceeded: %w", ErrNoLoginGuard)
-	}
-	s := core.Success{UserID: userID}
-	for _, o := range opts {
-		if o != nil {
-			o(&s)
-		}
-	}
-	return st.Succeed(c.Request.Context(), "LoginSucceeded", s)
+	return loginguard.ReportSucceeded("ginwarden", request(c), userID, opts)
 }
 
-func state(c *gin.Context) *loginguard.State {
-	if c == nil || c.Request == nil {
+func request(c *gin.Context) *http.Request {
+	if c == nil {
 		return nil
 	}
-	return loginguard.From(c.Request.Context())
+	return c.Request
 }

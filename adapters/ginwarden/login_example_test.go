@@ -37,29 +37,9 @@ func ExampleLoginGuard() {
 	}
 	defer eng.Close(ctx)
 
-	guard, err := ginwarden.LoginGuard(eng.Lockout(), func(c *gin.Context) string { return c.PostForm("username") })
-	if err != nil {
-		panic(err)
-	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.POST("/login", guard, func(c *gin.Context) {
-		userID, ok := checkPassword(c.PostForm("username"), c.PostForm("password"))
-		if !ok {
-			_ = ginwarden.LoginFailed(c)
-			c.String(http.StatusUnauthorized, "invalid credentials")
-			return
-		}
-		verdict, err := ginwarden.LoginSucceeded(c, userID)
-		switch {
-		case err != nil || verdict == core.LoginRefuse:
-			c.String(http.StatusForbidden, "login refused")
-		case verdict == core.LoginRequireSecondFactor:
-			c.Redirect(http.StatusSeeOther, "/login/second-factor")
-		default:
-			c.String(http.StatusOK, "welcome") // issue the session here
-		}
-	})
+	r.POST("/login", ginwarden.LoginGuard(eng.Lockout(), func(c *gin.Context) string { return c.PostForm("username") }), login)
 
 	for _, password := range []string{"secret", "guess1", "guess2", "guess3", "guess4", "guess5", "secret"} {
 		form := url.Values{"username": {"alice"}, "password": {password}}
@@ -82,4 +62,24 @@ func ExampleLoginGuard() {
 	// 401 invalid credentials
 	// 401 invalid credentials
 	// 429 Too many login attempts, Retry-After: 900
+}
+
+// login is the application's login handler: it reports each attempt's
+// outcome to the guard.
+func login(c *gin.Context) {
+	userID, ok := checkPassword(c.PostForm("username"), c.PostForm("password"))
+	if !ok {
+		_ = ginwarden.LoginFailed(c)
+		c.String(http.StatusUnauthorized, "invalid credentials")
+		return
+	}
+	verdict, err := ginwarden.LoginSucceeded(c, userID)
+	switch {
+	case err != nil || verdict == core.LoginRefuse:
+		c.String(http.StatusForbidden, "login refused")
+	case verdict == core.LoginRequireSecondFactor:
+		c.Redirect(http.StatusSeeOther, "/login/second-factor")
+	default:
+		c.String(http.StatusOK, "welcome") // issue the session here
+	}
 }

@@ -24,10 +24,7 @@ func TestLoginGuard(t *testing.T) {
 		if app.FromStatus != nil {
 			opts = append(opts, ginwarden.WithOutcomeFromStatus(app.FromStatus))
 		}
-		guard, err := ginwarden.LoginGuard(lo, usernameFromForm, opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
+		guard := ginwarden.LoginGuard(lo, usernameFromForm, opts...)
 		handle := func(c *gin.Context) {
 			app.Handle(c.Writer, c.Request, adaptertest.Report{
 				Failed: func() error { return ginwarden.LoginFailed(c) },
@@ -57,15 +54,12 @@ func postLogin(h http.Handler, user, pw string) *httptest.ResponseRecorder {
 func TestLoginGuardLockedHandlerAbortsChain(t *testing.T) {
 	eng := engine(t)
 	var seen *core.LockedError
-	guard, err := ginwarden.LoginGuard(eng.Lockout(), usernameFromForm,
+	guard := ginwarden.LoginGuard(eng.Lockout(), usernameFromForm,
 		ginwarden.WithLogger(slog.New(slog.DiscardHandler)),
 		ginwarden.WithLockedHandler(func(c *gin.Context, le *core.LockedError) {
 			seen = le
 			c.String(http.StatusTooManyRequests, "login page: try again later") // no Abort: the guard aborts
 		}))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ran := 0
 	r := gin.New()
 	r.POST("/login", guard, func(c *gin.Context) { ran++ }, func(c *gin.Context) {
@@ -88,9 +82,8 @@ func TestLoginGuardLockedHandlerAbortsChain(t *testing.T) {
 // goroutine.
 func TestLoginGuardAsGroupMiddleware(t *testing.T) {
 	eng := engine(t)
-	guard, _ := ginwarden.LoginGuard(eng.Lockout(), usernameFromForm, ginwarden.WithLogger(slog.New(slog.DiscardHandler)))
 	r := gin.New()
-	g := r.Group("/", guard)
+	g := r.Group("/", ginwarden.LoginGuard(eng.Lockout(), usernameFromForm, ginwarden.WithLogger(slog.New(slog.DiscardHandler))))
 	g.POST("/login", func(c *gin.Context) {
 		cp := c.Copy()
 		done := make(chan error)
@@ -114,23 +107,25 @@ func TestLoginGuardAsGroupMiddleware(t *testing.T) {
 	}
 }
 
-func TestLoginGuardOptionErrors(t *testing.T) {
+// Programmer errors panic at construction with an error naming them.
+func TestLoginGuardPanics(t *testing.T) {
 	lo := engine(t).Lockout()
-	for name, opts := range map[string][]ginwarden.LoginOption{
-		"nil_option":         {nil},
-		"nil_logger":         {ginwarden.WithLogger(nil)},
-		"nil_status_mapping": {ginwarden.WithOutcomeFromStatus(nil)},
-		"nil_locked_handler": {ginwarden.WithLockedHandler(nil)},
+	guard := func(opts ...ginwarden.LoginOption) func() {
+		return func() { ginwarden.LoginGuard(lo, usernameFromForm, opts...) }
+	}
+	for _, c := range []struct {
+		name string
+		call func()
+		want string
+	}{
+		{"nil_lockout", func() { ginwarden.LoginGuard(nil, usernameFromForm) }, "ginwarden: LoginGuard: nil lockout"},
+		{"nil_username", func() { ginwarden.LoginGuard(lo, nil) }, "ginwarden: LoginGuard: nil username function"},
+		{"nil_option", guard(nil), "ginwarden: LoginGuard: nil option"},
+		{"nil_logger", guard(ginwarden.WithLogger(nil)), "ginwarden: LoginGuard: WithLogger: nil logger"},
+		{"nil_status_mapping", guard(ginwarden.WithOutcomeFromStatus(nil)), "ginwarden: LoginGuard: WithOutcomeFromStatus: nil function"},
+		{"nil_locked_handler", guard(ginwarden.WithLockedHandler(nil)), "ginwarden: LoginGuard: WithLockedHandler: nil handler"},
 	} {
-		if _, err := ginwarden.LoginGuard(lo, usernameFromForm, opts...); err == nil || !strings.HasPrefix(err.Error(), "ginwarden: LoginGuard: ") {
-			t.Errorf("%s: %v", name, err)
-		}
-	}
-	if _, err := ginwarden.LoginGuard(nil, usernameFromForm); err == nil || err.Error() != "ginwarden: LoginGuard: nil lockout" {
-		t.Errorf("nil lockout: %v", err)
-	}
-	if _, err := ginwarden.LoginGuard(lo, nil); err == nil || err.Error() != "ginwarden: LoginGuard: nil username function" {
-		t.Errorf("nil username: %v", err)
+		adaptertest.WantPanic(t, c.name, c.want, c.call)
 	}
 }
 

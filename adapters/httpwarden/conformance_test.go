@@ -11,10 +11,7 @@ import (
 
 func TestConformance(t *testing.T) {
 	adaptertest.Run(t, func(t testing.TB, eng *core.Engine, userHeader string) http.Handler {
-		mw, err := httpwarden.Middleware(eng, httpwarden.WithUser(func(r *http.Request) string { return r.Header.Get(userHeader) }))
-		if err != nil {
-			t.Fatal(err)
-		}
+		mw := httpwarden.Middleware(eng, httpwarden.WithUser(func(r *http.Request) string { return r.Header.Get(userHeader) }))
 		return mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			d, ok := httpwarden.DecisionFrom(r)
 			adaptertest.Hello(w, d, ok)

@@ -2,8 +2,11 @@
 //
 //	eng, _ := core.New(store, core.WithTrustedProxies(netip.MustParsePrefix("10.0.0.0/8")))
 //	_ = eng.Start(ctx)
-//	mw, _ := httpwarden.Middleware(eng, httpwarden.WithUser(userIDFromSession))
-//	http.ListenAndServe(":8080", authenticate(mw(app)))
+//	mux := http.NewServeMux()
+//	mux.Handle("POST /login", httpwarden.LoginGuard(eng.Lockout(), usernameFromForm)(login))
+//	mux.Handle("/", app)
+//	mw := httpwarden.Middleware(eng, httpwarden.WithUser(userIDFromSession))
+//	http.ListenAndServe(":8080", authenticate(mw(mux)))
 //
 // The middleware must run after the application's authentication when user
 // exemptions are used: WithUser reads the authenticated user from the
@@ -18,6 +21,10 @@
 //
 // When the engine cannot decide (not started, store never loaded), its fail
 // policy decides (default: 503).
+//
+// Middleware and LoginGuard return the middleware itself; a nil engine,
+// lockout, function or handler, or a bad option, is a programmer error and
+// panics at start-up with a message naming it, as net/http.Handle does.
 //
 // The middleware is safe for concurrent use.
 package httpwarden

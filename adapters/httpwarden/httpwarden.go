@@ -3,12 +3,11 @@ package httpwarden
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/wardenkit/warden/adapters/internal/decisionctx"
+	"github.com/wardenkit/warden/adapters/internal/options"
 	"github.com/wardenkit/warden/core"
-	"github.com/wardenkit/warden/core/ratelimit"
 )
 
 type config struct {
@@ -54,18 +53,28 @@ func WithSkipper(f func(*http.Request) bool) Option {
 	}
 }
 
-// Middleware returns the net/http middleware deciding every request with eng.
-func Middleware(eng *core.Engine, opts ...Option) (func(http.Handler) http.Handler, error) {
+// Middleware returns the net/http middleware deciding every request with eng:
+// an allowed request goes on to next with the decision in its context, a
+// denied one gets the deny handler instead.
+//
+//	h := httpwarden.Middleware(eng, httpwarden.WithUser(userID))(app)
+//	http.ListenAndServe(":8080", authenticate(h))
+//
+// A nil engine, a nil option, an option that returns an error (such as
+// WithUser(nil)) and wrapping a nil handler are programmer errors: they panic
+// with an error naming them ("httpwarden: Middleware: nil engine"), at
+// start-up, as net/http.Handle does. Nothing a request carries makes the
+// middleware panic.
+func Middleware(eng *core.Engine, opts ...Option) func(http.Handler) http.Handler {
 	if eng == nil {
-		return nil, errors.New("httpwarden: Middleware: nil engine")
+		panic(errors.New("httpwarden: Middleware: nil engine"))
 	}
 	cfg := config{deny: WriteDenial}
-	for _, o := range opts {
-		if err := o(&cfg); err != nil {
-			return nil, errors.New("httpwarden: Middleware: " + err.Error())
-		}
-	}
+	options.Apply("httpwarden: Middleware", &cfg, opts)
 	return func(next http.Handler) http.Handler {
+		if next == nil {
+			panic(errors.New("httpwarden: Middleware: nil handler"))
+		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if cfg.skip != nil && cfg.skip(r) {
 				next.ServeHTTP(w, r)
@@ -82,7 +91,7 @@ func Middleware(eng *core.Engine, opts ...Option) (func(http.Handler) http.Handl
 			}
 			next.ServeHTTP(w, r)
 		})
-	}, nil
+	}
 }
 
 // patternPath is the path part of a ServeMux pattern: "GET example.com/users/{id}"
@@ -107,54 +116,3 @@ func patternPath(p string) string {
 // DecisionFrom returns the decision the middleware (of any warden adapter)
 // made for r.
 func DecisionFrom(r *http.Request) (core.Decision, bool) { return decisionctx.From(r.Context()) }
-
-// WriteDenial writes the default response for a denial: the reference's
-// text, or JSON when Accept asks for it, with the safety headers and
-// Retry-After when known, and on a rate-limit denial the RateLimit-Policy and
-// RateLimit headers of the IETF httpapi draft. Other adapters use it too.
-func WriteDenial(w http.ResponseWriter, r *http.Request, d core.Decision) {
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Vary", "Accept")
-	h.Set("X-Content-Type-Options", "nosniff")
-	if d.RetryAfter > 0 {
-		h.Set("Retry-After", strconv.FormatInt(ratelimit.RetryAfterSeconds(d.RetryAfter), 10))
-	}
-	if policy, limit := core.RateLimitHeaders(d); policy != "" {
-		h.Set("RateLimit-Policy", policy)
-		h.Set("RateLimit", limit)
-	}
-	status := d.Status
-	if status == 0 {
-		status = http.StatusForbidden
-	}
-	msg := d.Message()
-	if WantsJSON(r) {
-		h.Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(`{"error":` + strconv.Quote(msg) + `,"status":` + strconv.Itoa(status) + "}\n"))
-		return
-	}
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(msg))
-}
-
-// WantsJSON reports whether the request's Accept header prefers JSON over
-// HTML and plain text (application/json or a +json type listed, text/html
-// not listed before it).
-func WantsJSON(r *http.Request) bool {
-	for _, v := range r.Header.Values("Accept") {
-		for part := range strings.SplitSeq(v, ",") {
-			mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-			mt = strings.ToLower(strings.TrimSpace(mt))
-			switch {
-			case mt == "text/html" || mt == "text/plain":
-				return false
-			case mt == "application/json" || strings.HasSuffix(mt, "+json"):
-				return true
-			}
-		}
-	}
-	return false
-}

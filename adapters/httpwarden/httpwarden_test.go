@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wardenkit/warden/adapters/httpwarden"
+	"github.com/wardenkit/warden/adapters/internal/adaptertest"
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
 )
@@ -56,11 +57,7 @@ func TestMiddleware(t *testing.T) {
 	if _, err := eng.Rules().WhitelistedUsers().Put(ctx, core.WhitelistedUser{UserID: "admin"}); err != nil {
 		t.Fatal(err)
 	}
-	mw, err := httpwarden.Middleware(eng, httpwarden.WithUser(func(r *http.Request) string { return r.Header.Get("X-Test-User") }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := mw(hello)
+	h := httpwarden.Middleware(eng, httpwarden.WithUser(func(r *http.Request) string { return r.Header.Get("X-Test-User") }))(hello)
 
 	w := serve(h, "3.3.3.3", "/", nil)
 	if w.Code != 200 || w.Body.String() != "hello 3.3.3.3" {
@@ -98,8 +95,7 @@ func TestSpoofedForwardingHeaderIgnored(t *testing.T) {
 	if _, err := eng.Rules().BlockedIPs().Put(context.Background(), core.BlockedIP{Network: "6.6.6.6"}); err != nil {
 		t.Fatal(err)
 	}
-	mw, _ := httpwarden.Middleware(eng)
-	w := serve(mw(hello), "6.6.6.6", "/", map[string]string{"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1"})
+	w := serve(httpwarden.Middleware(eng)(hello), "6.6.6.6", "/", map[string]string{"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1"})
 	if w.Code != 403 {
 		t.Fatalf("spoofed XFF from an untrusted peer: %d, want 403", w.Code)
 	}
@@ -111,15 +107,12 @@ func TestOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	var seen core.Decision
-	mw, err := httpwarden.Middleware(eng,
+	mw := httpwarden.Middleware(eng,
 		httpwarden.WithSkipper(func(r *http.Request) bool { return r.URL.Path == "/skip" }),
 		httpwarden.WithDenyHandler(func(w http.ResponseWriter, r *http.Request, d core.Decision) {
 			seen = d
 			w.WriteHeader(http.StatusTeapot)
 		}))
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
 	if w := serve(h, "6.6.6.6", "/skip", nil); w.Code != 204 {
 		t.Fatalf("skipped: %d", w.Code)
@@ -127,24 +120,37 @@ func TestOptions(t *testing.T) {
 	if w := serve(h, "6.6.6.6", "/", nil); w.Code != http.StatusTeapot || seen.Action != core.ActionIPBlock {
 		t.Fatalf("deny handler: %d %+v", w.Code, seen)
 	}
-	if _, err := httpwarden.Middleware(nil); err == nil {
-		t.Fatal("nil engine accepted")
-	}
-	if _, err := httpwarden.Middleware(eng, httpwarden.WithUser(nil)); err == nil {
-		t.Fatal("nil WithUser accepted")
+}
+
+// Programmer errors panic at construction with an error naming them; the
+// nil option used to reach a nil call, and an option's error lost its %w.
+func TestMiddlewarePanics(t *testing.T) {
+	eng := engine(t)
+	mw := func(opts ...httpwarden.Option) func() { return func() { httpwarden.Middleware(eng, opts...) } }
+	for _, c := range []struct {
+		name string
+		call func()
+		want string
+	}{
+		{"nil_engine", func() { httpwarden.Middleware(nil) }, "httpwarden: Middleware: nil engine"},
+		{"nil_option", mw(httpwarden.WithUser(func(*http.Request) string { return "" }), nil), "httpwarden: Middleware: nil option"},
+		{"nil_user", mw(httpwarden.WithUser(nil)), "httpwarden: Middleware: WithUser: nil function"},
+		{"nil_deny_handler", mw(httpwarden.WithDenyHandler(nil)), "httpwarden: Middleware: WithDenyHandler: nil handler"},
+		{"nil_skipper", mw(httpwarden.WithSkipper(nil)), "httpwarden: Middleware: WithSkipper: nil function"},
+		{"nil_handler", func() { httpwarden.Middleware(eng)(nil) }, "httpwarden: Middleware: nil handler"},
+	} {
+		adaptertest.WantPanic(t, c.name, c.want, c.call)
 	}
 }
 
 func TestFailPolicy(t *testing.T) {
 	eng, _ := core.New(memstore.New()) // never started: cannot decide
-	mw, _ := httpwarden.Middleware(eng)
-	w := serve(mw(hello), "3.3.3.3", "/", nil)
+	w := serve(httpwarden.Middleware(eng)(hello), "3.3.3.3", "/", nil)
 	if w.Code != 503 || w.Body.String() != "Service unavailable" {
 		t.Fatalf("not started: %d %q, want 503", w.Code, w.Body)
 	}
 	open, _ := core.New(memstore.New(), core.WithFailPolicy(core.FailOpen))
-	mw, _ = httpwarden.Middleware(open)
-	if w := serve(mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})), "3.3.3.3", "/", nil); w.Code != 200 {
+	if w := serve(httpwarden.Middleware(open)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})), "3.3.3.3", "/", nil); w.Code != 200 {
 		t.Fatalf("fail open: %d", w.Code)
 	}
 }
@@ -161,9 +167,8 @@ func TestRetryAfterHeader(t *testing.T) {
 // The adapter adds at most 2 allocations to Check (DESIGN §9).
 func TestMiddlewareAllocs(t *testing.T) {
 	eng := engine(t)
-	mw, _ := httpwarden.Middleware(eng)
 	noop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
-	h := mw(noop)
+	h := httpwarden.Middleware(eng)(noop)
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.RemoteAddr = "3.3.3.3:1234"
 	r.Header.Set("User-Agent", "Mozilla/5.0")
@@ -183,7 +188,7 @@ func TestRateLimitOnMuxPattern(t *testing.T) {
 	if _, err := eng.Rules().RateLimitRules().Put(context.Background(), core.RateLimitRule{Name: "u", PathPattern: "/users/{id}", Rate: "1/m"}); err != nil {
 		t.Fatal(err)
 	}
-	mw, _ := httpwarden.Middleware(eng)
+	mw := httpwarden.Middleware(eng)
 	mux := http.NewServeMux()
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
 	mux.Handle("GET example.com/users/{id}", mw(ok))

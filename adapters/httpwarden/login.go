@@ -2,11 +2,11 @@ package httpwarden
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/wardenkit/warden/adapters/internal/loginguard"
+	"github.com/wardenkit/warden/adapters/internal/options"
 	"github.com/wardenkit/warden/core"
 )
 
@@ -15,7 +15,7 @@ import (
 var ErrNoLoginGuard = loginguard.ErrNoGuard
 
 type loginConfig struct {
-	guard  loginguard.Config
+	loginguard.Config
 	locked func(http.ResponseWriter, *http.Request, *core.LockedError)
 }
 
@@ -25,13 +25,7 @@ type LoginOption func(*loginConfig) error
 // WithLogger sets the logger of LoginGuard's warnings (default:
 // slog.Default(), as the engine's own default). Give it the engine's logger.
 func WithLogger(l *slog.Logger) LoginOption {
-	return func(c *loginConfig) error {
-		if l == nil {
-			return errors.New("WithLogger: nil logger")
-		}
-		c.guard.Logger = l
-		return nil
-	}
+	return func(c *loginConfig) error { return c.SetLogger(l) }
 }
 
 // WithOutcomeFromStatus lets LoginGuard decide an attempt the handler
@@ -50,13 +44,7 @@ func WithLogger(l *slog.Logger) LoginOption {
 // is only logged, and no login history is recorded (the user ID is not
 // known). Handlers that can call LoginSucceeded should.
 func WithOutcomeFromStatus(success func(status int) bool) LoginOption {
-	return func(c *loginConfig) error {
-		if success == nil {
-			return errors.New("WithOutcomeFromStatus: nil function")
-		}
-		c.guard.FromStatus = success
-		return nil
-	}
+	return func(c *loginConfig) error { return c.SetFromStatus(success) }
 }
 
 // WithLockedHandler replaces the default answer to a locked-out attempt
@@ -74,9 +62,9 @@ func WithLockedHandler(f func(http.ResponseWriter, *http.Request, *core.LockedEr
 }
 
 // LoginGuard returns the net/http middleware protecting a login handler with
-// l (DESIGN §6):
+// l:
 //
-//	guard, err := httpwarden.LoginGuard(eng.Lockout(), func(r *http.Request) string { return r.PostFormValue("username") })
+//	guard := httpwarden.LoginGuard(eng.Lockout(), func(r *http.Request) string { return r.PostFormValue("username") })
 //	mux.Handle("POST /login", guard(http.HandlerFunc(login)))
 //
 // For each request it calls l.Begin with the username username returns, the
@@ -97,16 +85,30 @@ func WithLockedHandler(f func(http.ResponseWriter, *http.Request, *core.LockedEr
 // attempts (core.WhitelistBypass) go through the same calls and count
 // nothing.
 //
+// A nil lockout, a nil username function, a nil option, an option that
+// returns an error and wrapping a nil handler are programmer errors: they
+// panic with an error naming them ("httpwarden: LoginGuard: nil lockout"), at
+// start-up, as net/http.Handle does. Nothing a request carries makes the
+// guard panic.
+//
 // The username function runs before the handler; reading a form there is
 // fine (the parsed form is kept), reading a JSON body means putting it back.
 // The middleware costs one allocation per request beside Begin's: the copy
 // of the request carrying the attempt. It is safe for concurrent use.
-func LoginGuard(l *core.Lockout, username func(*http.Request) string, opts ...LoginOption) (func(http.Handler) http.Handler, error) {
-	g, cfg, err := newLoginGuard(l, username == nil, opts)
-	if err != nil {
-		return nil, err
+func LoginGuard(l *core.Lockout, username func(*http.Request) string, opts ...LoginOption) func(http.Handler) http.Handler {
+	switch {
+	case l == nil:
+		panic(errors.New("httpwarden: LoginGuard: nil lockout"))
+	case username == nil:
+		panic(errors.New("httpwarden: LoginGuard: nil username function"))
 	}
+	cfg := loginConfig{locked: WriteLocked}
+	options.Apply("httpwarden: LoginGuard", &cfg, opts)
+	g := loginguard.New("httpwarden", l, cfg.Config)
 	return func(next http.Handler) http.Handler {
+		if next == nil {
+			panic(errors.New("httpwarden: LoginGuard: nil handler"))
+		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			r2, st, err := g.Begin(r, username(r))
 			if err != nil {
@@ -131,26 +133,7 @@ func LoginGuard(l *core.Lockout, username func(*http.Request) string, opts ...Lo
 			returned = true
 			st.Finish(r2, st.Status())
 		})
-	}, nil
-}
-
-func newLoginGuard(l *core.Lockout, noUsername bool, opts []LoginOption) (*loginguard.Guard, loginConfig, error) {
-	cfg := loginConfig{locked: WriteLocked}
-	switch {
-	case l == nil:
-		return nil, cfg, errors.New("httpwarden: LoginGuard: nil lockout")
-	case noUsername:
-		return nil, cfg, errors.New("httpwarden: LoginGuard: nil username function")
 	}
-	for _, o := range opts {
-		if o == nil {
-			return nil, cfg, errors.New("httpwarden: LoginGuard: nil option")
-		}
-		if err := o(&cfg); err != nil {
-			return nil, cfg, fmt.Errorf("httpwarden: LoginGuard: %w", err)
-		}
-	}
-	return loginguard.New("httpwarden", l, cfg.guard), cfg, nil
 }
 
 // LoginFailed reports that the attempt LoginGuard began for r failed (wrong
@@ -160,11 +143,7 @@ func newLoginGuard(l *core.Lockout, noUsername bool, opts []LoginOption) (*login
 // error when the attempt counter could not be told (the attempt then counts
 // as failed anyway, when its reservation times out).
 func LoginFailed(r *http.Request) error {
-	st := loginguard.From(r.Context())
-	if st == nil {
-		return fmt.Errorf("httpwarden: LoginFailed: %w", ErrNoLoginGuard)
-	}
-	return st.Fail(r.Context(), "LoginFailed")
+	return loginguard.ReportFailed("httpwarden", r)
 }
 
 // SuccessOption adds to what LoginSucceeded reports.
@@ -184,29 +163,5 @@ func WithSessionKey(key string) SuccessOption {
 // is not nil (the login hook failed, no guard ran, the attempt already had an
 // outcome).
 func LoginSucceeded(r *http.Request, userID string, opts ...SuccessOption) (core.LoginVerdict, error) {
-	st := loginguard.From(r.Context())
-	if st == nil {
-		return core.LoginRefuse, fmt.Errorf("httpwarden: LoginSucceeded: %w", ErrNoLoginGuard)
-	}
-	return st.Succeed(r.Context(), "LoginSucceeded", success(userID, opts))
-}
-
-func success(userID string, opts []SuccessOption) core.Success {
-	s := core.Success{UserID: userID}
-	for _, o := range opts {
-		if o != nil {
-			o(&s)
-		}
-	}
-	return s
-}
-
-// WriteLocked writes LoginGuard's default answer to a locked-out attempt:
-// 429 "Too many login attempts", or {"error":"Too many login attempts",
-// "status":429} when Accept asks for JSON (WantsJSON), with Cache-Control:
-// no-store, Vary: Accept, X-Content-Type-Options: nosniff, and Retry-After
-// (le.RetryAfter in whole seconds) when the lock has an end; a lock that
-// lasts until someone unlocks it has none. Other adapters use it too.
-func WriteLocked(w http.ResponseWriter, r *http.Request, le *core.LockedError) {
-	loginguard.WriteLocked(w, le, WantsJSON(r))
+	return loginguard.ReportSucceeded("httpwarden", r, userID, opts)
 }

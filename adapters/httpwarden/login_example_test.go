@@ -39,10 +39,6 @@ func ExampleLoginGuard() {
 		panic(err)
 	}
 
-	guard, err := httpwarden.LoginGuard(eng.Lockout(), func(r *http.Request) string { return r.PostFormValue("username") })
-	if err != nil {
-		panic(err)
-	}
 	login := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		userID, ok := checkPassword(r.PostFormValue("username"), r.PostFormValue("password"))
 		if !ok {
@@ -61,7 +57,7 @@ func ExampleLoginGuard() {
 		}
 	})
 	mux := http.NewServeMux()
-	mux.Handle("POST /login", guard(login))
+	mux.Handle("POST /login", httpwarden.LoginGuard(eng.Lockout(), func(r *http.Request) string { return r.PostFormValue("username") })(login))
 
 	try := func(peer, password string) string {
 		form := url.Values{"username": {"alice"}, "password": {password}}

@@ -25,10 +25,7 @@ func TestLoginGuard(t *testing.T) {
 		if app.FromStatus != nil {
 			opts = append(opts, httpwarden.WithOutcomeFromStatus(app.FromStatus))
 		}
-		guard, err := httpwarden.LoginGuard(lo, usernameFromForm, opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
+		guard := httpwarden.LoginGuard(lo, usernameFromForm, opts...)
 		handle := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			app.Handle(w, r, adaptertest.Report{
 				Failed: func() error { return httpwarden.LoginFailed(r) },
@@ -70,12 +67,9 @@ func postLogin(h http.Handler, user, pw string) *httptest.ResponseRecorder {
 // working, and the first final status counts (not a 103 Early Hints).
 func TestLoginGuardStatusRecorder(t *testing.T) {
 	lo := lockout(t)
-	guard, err := httpwarden.LoginGuard(lo, usernameFromForm,
+	guard := httpwarden.LoginGuard(lo, usernameFromForm,
 		httpwarden.WithLogger(slog.New(slog.DiscardHandler)),
 		httpwarden.WithOutcomeFromStatus(func(code int) bool { return code == http.StatusSeeOther }))
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusEarlyHints)
 		if r.PostFormValue("password") == "right" {
@@ -100,7 +94,7 @@ func TestLoginGuardStatusRecorder(t *testing.T) {
 
 func TestLoginGuardLockedHandler(t *testing.T) {
 	lo := lockout(t)
-	guard, _ := httpwarden.LoginGuard(lo, usernameFromForm, httpwarden.WithLogger(slog.New(slog.DiscardHandler)),
+	guard := httpwarden.LoginGuard(lo, usernameFromForm, httpwarden.WithLogger(slog.New(slog.DiscardHandler)),
 		httpwarden.WithLockedHandler(func(w http.ResponseWriter, r *http.Request, le *core.LockedError) {
 			http.Error(w, "locked for "+le.RetryAfter.String(), http.StatusTooManyRequests)
 		}))
@@ -118,23 +112,26 @@ func TestLoginGuardLockedHandler(t *testing.T) {
 	}
 }
 
-func TestLoginGuardOptionErrors(t *testing.T) {
+// Programmer errors panic at construction with an error naming them.
+func TestLoginGuardPanics(t *testing.T) {
 	lo := lockout(t)
-	for name, opts := range map[string][]httpwarden.LoginOption{
-		"nil_option":         {nil},
-		"nil_logger":         {httpwarden.WithLogger(nil)},
-		"nil_status_mapping": {httpwarden.WithOutcomeFromStatus(nil)},
-		"nil_locked_handler": {httpwarden.WithLockedHandler(nil)},
+	guard := func(opts ...httpwarden.LoginOption) func() {
+		return func() { httpwarden.LoginGuard(lo, usernameFromForm, opts...) }
+	}
+	for _, c := range []struct {
+		name string
+		call func()
+		want string
+	}{
+		{"nil_lockout", func() { httpwarden.LoginGuard(nil, usernameFromForm) }, "httpwarden: LoginGuard: nil lockout"},
+		{"nil_username", func() { httpwarden.LoginGuard(lo, nil) }, "httpwarden: LoginGuard: nil username function"},
+		{"nil_option", guard(nil), "httpwarden: LoginGuard: nil option"},
+		{"nil_logger", guard(httpwarden.WithLogger(nil)), "httpwarden: LoginGuard: WithLogger: nil logger"},
+		{"nil_status_mapping", guard(httpwarden.WithOutcomeFromStatus(nil)), "httpwarden: LoginGuard: WithOutcomeFromStatus: nil function"},
+		{"nil_locked_handler", guard(httpwarden.WithLockedHandler(nil)), "httpwarden: LoginGuard: WithLockedHandler: nil handler"},
+		{"nil_handler", func() { httpwarden.LoginGuard(lo, usernameFromForm)(nil) }, "httpwarden: LoginGuard: nil handler"},
 	} {
-		if _, err := httpwarden.LoginGuard(lo, usernameFromForm, opts...); err == nil || !strings.HasPrefix(err.Error(), "httpwarden: LoginGuard: ") {
-			t.Errorf("%s: %v", name, err)
-		}
-	}
-	if _, err := httpwarden.LoginGuard(nil, usernameFromForm); err == nil || err.Error() != "httpwarden: LoginGuard: nil lockout" {
-		t.Errorf("nil lockout: %v", err)
-	}
-	if _, err := httpwarden.LoginGuard(lo, nil); err == nil || err.Error() != "httpwarden: LoginGuard: nil username function" {
-		t.Errorf("nil username: %v", err)
+		adaptertest.WantPanic(t, c.name, c.want, c.call)
 	}
 }
 

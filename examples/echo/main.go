@@ -34,21 +34,18 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	return app.Run(ctx, "echo", args, stdout, func(eng *core.Engine) (http.Handler, error) {
-		// Authentication, when there is one, goes first: e.Use(auth, mw), with
-		// echowarden.WithUser reading the user it found.
-		mw, err := echowarden.Middleware(eng)
-		if err != nil {
-			return nil, err
-		}
+	return app.Run(ctx, "echo", args, stdout, func(eng *core.Engine) http.Handler {
+		// Authentication, when there is one, goes first, with
+		// echowarden.WithUser reading the user it found:
+		//	e.Use(auth, echowarden.Middleware(eng, echowarden.WithUser(userID)))
 		e := echo.New()
 		e.HideBanner, e.HidePort = true, true
-		e.Use(mw)
+		e.Use(echowarden.Middleware(eng))
 		e.GET("/", func(c echo.Context) error {
 			d, _ := echowarden.DecisionFrom(c)
 			return c.String(http.StatusOK, "hello "+d.ClientIP.String()+"\n")
 		})
 		e.GET("/health", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
-		return e, nil
+		return e
 	})
 }

@@ -38,17 +38,13 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	return app.Run(ctx, "gin", args, stdout, func(eng *core.Engine) (http.Handler, error) {
+	return app.Run(ctx, "gin", args, stdout, func(eng *core.Engine) http.Handler {
 		// In a real application, authentication runs first and WithUser reads
 		// its result, so that user exemptions apply:
-		//	r.Use(auth, mw) with ginwarden.WithUser(func(c *gin.Context) string { return c.GetString("user_id") })
-		mw, err := ginwarden.Middleware(eng)
-		if err != nil {
-			return nil, err
-		}
+		//	r.Use(auth, ginwarden.Middleware(eng, ginwarden.WithUser(func(c *gin.Context) string { return c.GetString("user_id") })))
 		gin.SetMode(gin.ReleaseMode)
 		r := gin.New()
-		r.Use(gin.Recovery(), mw)
+		r.Use(gin.Recovery(), ginwarden.Middleware(eng))
 		r.GET("/", func(c *gin.Context) {
 			d, _ := ginwarden.DecisionFrom(c)
 			c.String(http.StatusOK, "hello %s\n", d.ClientIP)
@@ -60,6 +56,6 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 			c.String(http.StatusOK, "ok\n")
 		})
-		return r, nil
+		return r
 	})
 }

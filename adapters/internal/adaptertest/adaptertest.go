@@ -259,3 +259,22 @@ func cmpOr(a, b string) string {
 	}
 	return b
 }
+
+// Recover calls f and returns what it panicked with (nil when it returned).
+// The constructor tests use it: a constructor's programmer errors (a nil
+// engine, a bad option) panic at start-up with an error naming them.
+func Recover(f func()) (v any) {
+	defer func() { v = recover() }()
+	f()
+	return nil
+}
+
+// WantPanic checks that f panics with an error whose text is want; name
+// names the call in the failure.
+func WantPanic(t testing.TB, name, want string, f func()) {
+	t.Helper()
+	v := Recover(f)
+	if err, ok := v.(error); !ok || err.Error() != want {
+		t.Errorf("%s: panicked with %#v, want the error %q", name, v, want)
+	}
+}

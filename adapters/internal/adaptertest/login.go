@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wardenkit/warden/adapters/internal/loginguard"
+	"github.com/wardenkit/warden/adapters/internal/respond"
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/attempt"
 	"github.com/wardenkit/warden/core/memstore"
@@ -241,7 +242,7 @@ func lockedHeader(contentType, retryAfter string) http.Header {
 // wantLocked checks a default 429 answer in text, headers in full.
 func (e *loginEnv) wantLocked(w *httptest.ResponseRecorder, retryAfter, what string) {
 	e.t.Helper()
-	e.want(w, http.StatusTooManyRequests, loginguard.LockedMessage, what)
+	e.want(w, http.StatusTooManyRequests, respond.LockedMessage, what)
 	if got, want := w.Result().Header, lockedHeader("text/plain; charset=utf-8", retryAfter); !equalHeader(got, want) {
 		e.t.Fatalf("%s: headers\n got %v\nwant %v", what, got, want)
 	}

@@ -1,12 +1,13 @@
-// Package loginguard is the framework-free part of the adapters' LoginGuard
-// (DESIGN §6): it begins a login attempt on a core.Lockout, carries the
-// ticket in the request's context, keeps track of whether the handler
-// reported an outcome, settles attempts the handler left open, and writes the
-// 429 answer for a locked-out attempt.
+// Package loginguard is the framework-free part of the adapters' LoginGuard:
+// it holds the options every adapter shares (Config), begins a login attempt
+// on a core.Lockout, carries the ticket in the request's context, keeps track
+// of whether the handler reported an outcome, and settles attempts the
+// handler left open. The 429 answer to a locked-out attempt is
+// respond.WriteLocked.
 //
 // An adapter calls Guard.Begin before its login handler and State.Finish (or
-// State.Abandon, when the handler panicked) after it; the handler reports
-// through State.Fail and State.Succeed, found with From.
+// State.Abandon, when the handler panicked) after it; its LoginFailed and
+// LoginSucceeded are ReportFailed and ReportSucceeded.
 //
 // Everything here is safe for concurrent use.
 package loginguard
@@ -17,15 +18,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"sync/atomic"
 
 	"github.com/wardenkit/warden/core"
-	"github.com/wardenkit/warden/core/ratelimit"
 )
-
-// LockedMessage is the body of the 429 answer to a locked-out attempt.
-const LockedMessage = "Too many login attempts"
 
 // ErrNoGuard is returned by LoginFailed and LoginSucceeded when no LoginGuard
 // began an attempt for the request.
@@ -41,6 +37,25 @@ type Config struct {
 	// left open from the response status: true is a success, false a
 	// failure. When nil such an attempt fails and a warning is logged once.
 	FromStatus func(status int) bool
+}
+
+// SetLogger is the adapters' WithLogger: it refuses a nil logger.
+func (c *Config) SetLogger(l *slog.Logger) error {
+	if l == nil {
+		return errors.New("WithLogger: nil logger")
+	}
+	c.Logger = l
+	return nil
+}
+
+// SetFromStatus is the adapters' WithOutcomeFromStatus: it refuses a nil
+// function.
+func (c *Config) SetFromStatus(success func(status int) bool) error {
+	if success == nil {
+		return errors.New("WithOutcomeFromStatus: nil function")
+	}
+	c.FromStatus = success
+	return nil
 }
 
 // Guard is the state one LoginGuard shares across its requests.
@@ -126,6 +141,43 @@ func From(ctx context.Context) *State {
 	}
 	s, _ := ctx.Value(key{}).(*State)
 	return s
+}
+
+// ReportFailed is an adapter's LoginFailed for the request r (nil when the
+// framework has none): State.Fail for the attempt in r's context, or an error
+// "<name>: LoginFailed: " wrapping ErrNoGuard when no guard began one.
+func ReportFailed(name string, r *http.Request) error {
+	st := fromRequest(r)
+	if st == nil {
+		return fmt.Errorf("%s: LoginFailed: %w", name, ErrNoGuard)
+	}
+	return st.Fail(r.Context(), "LoginFailed")
+}
+
+// ReportSucceeded is an adapter's LoginSucceeded for the request r (nil when
+// the framework has none): State.Succeed for the attempt in r's context with
+// the success of userID that opts (nil ones skipped) fill in, or LoginRefuse
+// and an error "<name>: LoginSucceeded: " wrapping ErrNoGuard when no guard
+// began one.
+func ReportSucceeded[O ~func(*core.Success)](name string, r *http.Request, userID string, opts []O) (core.LoginVerdict, error) {
+	st := fromRequest(r)
+	if st == nil {
+		return core.LoginRefuse, fmt.Errorf("%s: LoginSucceeded: %w", name, ErrNoGuard)
+	}
+	s := core.Success{UserID: userID}
+	for _, o := range opts {
+		if o != nil {
+			o(&s)
+		}
+	}
+	return st.Succeed(r.Context(), "LoginSucceeded", s)
+}
+
+func fromRequest(r *http.Request) *State {
+	if r == nil {
+		return nil
+	}
+	return From(r.Context())
 }
 
 // Ticket is the attempt's ticket.
@@ -239,29 +291,3 @@ func (w *statusWriter) Flush() {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// WriteLocked writes the answer to a locked-out attempt: 429, "Too many
-// login attempts" as text or, when asJSON, as {"error":…,"status":429} (the
-// shape of httpwarden.WriteDenial), with Cache-Control: no-store,
-// Vary: Accept, X-Content-Type-Options: nosniff, and Retry-After in whole
-// seconds, rounded up, when the lock has an end (none for a lock that lasts
-// until someone unlocks it).
-func WriteLocked(w http.ResponseWriter, le *core.LockedError, asJSON bool) {
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Vary", "Accept")
-	h.Set("X-Content-Type-Options", "nosniff")
-	if le != nil && !le.Until.IsZero() && le.RetryAfter > 0 {
-		h.Set("Retry-After", strconv.FormatInt(ratelimit.RetryAfterSeconds(le.RetryAfter), 10))
-	}
-	const status = http.StatusTooManyRequests
-	if asJSON {
-		h.Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(`{"error":` + strconv.Quote(LockedMessage) + `,"status":` + strconv.Itoa(status) + "}\n"))
-		return
-	}
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(LockedMessage))
-}

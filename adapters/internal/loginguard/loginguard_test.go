@@ -2,7 +2,9 @@ package loginguard_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -76,5 +78,54 @@ func TestBeginAllocs(t *testing.T) {
 	guard := testing.AllocsPerRun(1000, func() { _, _, _ = g.Begin(r, "alice") })
 	if guard-begin != 1 {
 		t.Fatalf("Guard.Begin takes %.1f allocs on top of Lockout.Begin's %.1f, want 1", guard-begin, begin)
+	}
+}
+
+func TestConfigSetters(t *testing.T) {
+	var c loginguard.Config
+	if err := c.SetLogger(nil); err == nil || err.Error() != "WithLogger: nil logger" {
+		t.Errorf("SetLogger(nil) = %v", err)
+	}
+	if err := c.SetFromStatus(nil); err == nil || err.Error() != "WithOutcomeFromStatus: nil function" {
+		t.Errorf("SetFromStatus(nil) = %v", err)
+	}
+	l := slog.New(slog.DiscardHandler)
+	if c.SetLogger(l) != nil || c.SetFromStatus(func(int) bool { return true }) != nil || c.Logger != l || c.FromStatus == nil {
+		t.Errorf("setters did not set: %+v", c)
+	}
+}
+
+type successOption func(*core.Success)
+
+func TestReportWithoutGuard(t *testing.T) {
+	for _, r := range []*http.Request{nil, httptest.NewRequest("POST", "/login", nil)} {
+		if err := loginguard.ReportFailed("x", r); !errors.Is(err, loginguard.ErrNoGuard) || err.Error() != "x: LoginFailed: no LoginGuard ran for this request" {
+			t.Errorf("ReportFailed = %v", err)
+		}
+		v, err := loginguard.ReportSucceeded[successOption]("x", r, "1", nil)
+		if v != core.LoginRefuse || !errors.Is(err, loginguard.ErrNoGuard) || err.Error() != "x: LoginSucceeded: no LoginGuard ran for this request" {
+			t.Errorf("ReportSucceeded = %v, %v", v, err)
+		}
+	}
+}
+
+func TestReportSucceeded(t *testing.T) {
+	lo := lockout(t)
+	g := loginguard.New("x", lo, loginguard.Config{})
+	r := httptest.NewRequest("POST", "/login", nil)
+	r.RemoteAddr = "203.0.113.7:4000"
+	r2, _, err := g.Begin(r, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen core.Success
+	spy := successOption(func(s *core.Success) { seen = *s })
+	withKey := successOption(func(s *core.Success) { s.SessionKey = "k" })
+	v, err := loginguard.ReportSucceeded("x", r2, "1", []successOption{withKey, nil, spy})
+	if v != core.LoginAllow || err != nil || seen.UserID != "1" || seen.SessionKey != "k" {
+		t.Fatalf("ReportSucceeded = %v, %v; success %+v", v, err, seen)
+	}
+	if err := loginguard.ReportFailed("x", r2); !errors.Is(err, core.ErrTicketUsed) {
+		t.Fatalf("second outcome: %v", err)
 	}
 }

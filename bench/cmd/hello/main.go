@@ -53,11 +53,7 @@ func main() {
 			log.Fatal(err)
 		}
 		defer eng.Close(context.Background())
-		mw, err := ginwarden.Middleware(eng)
-		if err != nil {
-			log.Fatal(err)
-		}
-		r.Use(mw)
+		r.Use(ginwarden.Middleware(eng))
 	}
 	r.GET("/", func(c *gin.Context) { c.String(http.StatusOK, "hello") })
 	srv := &http.Server{Addr: *addr, Handler: r}

@@ -35,7 +35,7 @@ func (l *list) Set(v string) error {
 // until ctx ends; then it shuts the server down and closes the engine, which
 // flushes the queued security events. It prints "listening on http://ADDR"
 // once the listener is open.
-func Run(ctx context.Context, name string, args []string, stdout io.Writer, build func(*core.Engine) (http.Handler, error)) error {
+func Run(ctx context.Context, name string, args []string, stdout io.Writer, build func(*core.Engine) http.Handler) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	addr := fs.String("addr", ":8080", "listen address")
@@ -101,11 +101,7 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer, buil
 	if err := writeRules(ctx, eng, blockIPs, blockCountries, blockUAs); err != nil {
 		return err
 	}
-	h, err := build(eng)
-	if err != nil {
-		return err
-	}
-	return serve(ctx, *addr, h, stdout, log)
+	return serve(ctx, *addr, build(eng), stdout, log)
 }
 
 func writeRules(ctx context.Context, eng *core.Engine, ips, countries, uas []string) error {
