@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 
 	"github.com/wardenkit/warden/core"
 )
@@ -69,14 +70,23 @@ var (
 // Cases returns the scenarios Run plays. Rule IDs are memstore's: 1 for the
 // first row written, and so on.
 func Cases() []Case {
-	ipEvent := func(ip string, rule int64, path string) []Event {
-		return []Event{event(core.ActionIPBlock, ip, rule, path)}
-	}
-	withCountry := func(e Event, c string) Event { e.Country = c; return e }
-	withDetails := func(e Event, d string) Event { e.Details = d; return e }
-	withMethod := func(e Event, m string) Event { e.Method = m; return e }
-	d := func(x core.Decision, f func(*core.Decision)) core.Decision { f(&x); return x }
+	return slices.Concat(blockCases(), userExemptionCases(), responseFormatCases(), exemptPathCases(),
+		reportOnlyCases(), clientIPCases(), whitelistAndFailCases(), rateLimitCases())
+}
 
+func ipEvent(ip string, rule int64, path string) []Event {
+	return []Event{event(core.ActionIPBlock, ip, rule, path)}
+}
+
+func withCountry(e Event, c string) Event { e.Country = c; return e }
+func withDetails(e Event, d string) Event { e.Details = d; return e }
+func withMethod(e Event, m string) Event  { e.Method = m; return e }
+
+// with returns x changed by f.
+func with(x core.Decision, f func(*core.Decision)) core.Decision { f(&x); return x }
+
+// blockCases are the rule kinds that deny, and requests they leave alone.
+func blockCases() []Case {
 	return []Case{
 		{Name: "allowed", Want: hello3},
 		{Name: "allowed_other_ip_blocked", Setup: blockIP("6.6.6.6"), Want: hello3},
@@ -117,12 +127,18 @@ func Cases() []Case {
 		{
 			Name: "country_not_blocked", Options: withGeo, Setup: blockCountry("RU"),
 			Request: Request{Remote: "6.6.6.6:1234"},
-			Want:    allowed("6.6.6.6", d(allowedAt("6.6.6.6"), func(x *core.Decision) { x.Country = "CN" })),
+			Want:    allowed("6.6.6.6", with(allowedAt("6.6.6.6"), func(x *core.Decision) { x.Country = "CN" })),
 		},
+	}
+}
+
+// userExemptionCases are user exemptions: matched exactly, each type skipping only its step.
+func userExemptionCases() []Case {
+	return []Case{
 		{
 			Name: "user_exempt_all", Setup: steps(exemptUser("alice", core.ExemptAll), blockIP("6.6.6.6")),
 			Request: Request{Remote: "6.6.6.6:1234", Header: map[string]string{UserHeader: "alice"}},
-			Want:    allowed("6.6.6.6", d(allowedAt("6.6.6.6"), func(x *core.Decision) { x.Reason = "user_exempt" })),
+			Want:    allowed("6.6.6.6", with(allowedAt("6.6.6.6"), func(x *core.Decision) { x.Reason = core.ReasonUserExempt })),
 		},
 		{
 			Name: "user_exempt_other_user", Setup: steps(exemptUser("alice", core.ExemptAll), blockIP("6.6.6.6")),
@@ -154,6 +170,12 @@ func Cases() []Case {
 			Request: Request{Remote: "5.5.5.5:1234", Header: map[string]string{UserHeader: "carol"}},
 			Want:    accessDeny, Events: []Event{withCountry(event(core.ActionIPBlock, "5.5.5.5", 3, "/"), "RU")},
 		},
+	}
+}
+
+// responseFormatCases are JSON denials when Accept asks for them, text otherwise.
+func responseFormatCases() []Case {
+	return []Case{
 		{
 			Name: "json_denial", Setup: blockIP("6.6.6.6"),
 			Request: Request{Remote: "6.6.6.6:1234", Header: map[string]string{"Accept": "application/json"}},
@@ -170,20 +192,26 @@ func Cases() []Case {
 			Request: Request{Remote: "6.6.6.6:1234", Header: map[string]string{"Accept": "text/html,application/json"}},
 			Want:    accessDeny, Events: ipEvent("6.6.6.6", 1, "/"),
 		},
+	}
+}
+
+// exemptPathCases are exempt paths, matched exactly on the unescaped path.
+func exemptPathCases() []Case {
+	return []Case{
 		{
 			Name: "exempt_path", Setup: blockIP("6.6.6.6"),
 			Request: Request{Target: "/health", Remote: "6.6.6.6:1234"},
-			Want:    allowed("invalid IP", core.Decision{Allowed: true, Reason: "exempt_path"}),
+			Want:    allowed("invalid IP", core.Decision{Allowed: true, Reason: core.ReasonExemptPath}),
 		},
 		{
 			Name: "exempt_path_with_query", Setup: blockIP("6.6.6.6"),
 			Request: Request{Target: "/ready?probe=1", Remote: "6.6.6.6:1234"},
-			Want:    allowed("invalid IP", core.Decision{Allowed: true, Reason: "exempt_path"}),
+			Want:    allowed("invalid IP", core.Decision{Allowed: true, Reason: core.ReasonExemptPath}),
 		},
 		{
 			Name:    "exempt_path_no_client_ip",
 			Request: Request{Target: "/health", Remote: "junk"},
-			Want:    allowed("invalid IP", core.Decision{Allowed: true, Reason: "exempt_path"}),
+			Want:    allowed("invalid IP", core.Decision{Allowed: true, Reason: core.ReasonExemptPath}),
 		},
 		{
 			Name: "exempt_path_encoded", Setup: blockIP("6.6.6.6"),
@@ -195,21 +223,33 @@ func Cases() []Case {
 			Request: Request{Target: "/health/../admin", Remote: "6.6.6.6:1234"},
 			Want:    accessDeny, Events: ipEvent("6.6.6.6", 1, "/health/../admin"),
 		},
+	}
+}
+
+// reportOnlyCases are report-only rules and the global report-only setting.
+func reportOnlyCases() []Case {
+	return []Case{
 		{
 			Name: "report_only_rule", Setup: put(core.Rules.BlockedIPs, core.BlockedIP{Network: "6.6.6.6", ReportOnly: true}),
 			Request: Request{Remote: "6.6.6.6:1234"},
-			Want: allowed("6.6.6.6", d(allowedAt("6.6.6.6"), func(x *core.Decision) {
+			Want: allowed("6.6.6.6", with(allowedAt("6.6.6.6"), func(x *core.Decision) {
 				x.Action, x.RuleID, x.ReportOnly = core.ActionIPBlock, 1, true
 			})),
 			Events: []Event{withDetails(event(core.ActionWouldBlock, "6.6.6.6", 1, "/"), "IP_BLOCK")},
 		},
 		{
 			Name: "report_only_global", Setup: steps(blockUA("conformance"), reportOnly),
-			Want: allowed("3.3.3.3", d(allowedAt("3.3.3.3"), func(x *core.Decision) {
+			Want: allowed("3.3.3.3", with(allowedAt("3.3.3.3"), func(x *core.Decision) {
 				x.Action, x.RuleID, x.ReportOnly = core.ActionUserAgentBlock, 1, true
 			})),
 			Events: []Event{withDetails(event(core.ActionWouldBlock, "3.3.3.3", 1, "/"), "USER_AGENT_BLOCK")},
 		},
+	}
+}
+
+// clientIPCases are the client address: junk peers and spoofed forwarding headers.
+func clientIPCases() []Case {
+	return []Case{
 		{
 			Name:    "no_client_ip",
 			Request: Request{Remote: "junk"},
@@ -236,15 +276,27 @@ func Cases() []Case {
 			Request: Request{Remote: "10.1.1.1:1234", Header: map[string]string{"X-Forwarded-For": "3.3.3.3"}},
 			Want:    hello3,
 		},
+	}
+}
+
+// whitelistAndFailCases are a whitelisted address beats a block; an engine that cannot decide fails closed.
+func whitelistAndFailCases() []Case {
+	return []Case{
 		{
 			Name: "whitelisted_ip_beats_block", Setup: steps(put(core.Rules.WhitelistedIPs, core.WhitelistedIP{Network: "6.6.6.6"}), blockIP("6.6.6.0/24")),
 			Request: Request{Remote: "6.6.6.6:1234"},
-			Want:    allowed("6.6.6.6", d(allowedAt("6.6.6.6"), func(x *core.Decision) { x.RuleID, x.Reason = 1, "whitelisted_ip" })),
+			Want:    allowed("6.6.6.6", with(allowedAt("6.6.6.6"), func(x *core.Decision) { x.RuleID, x.Reason = 1, core.ReasonWhitelistedIP })),
 		},
 		{
 			Name: "engine_not_started", NotStarted: true,
 			Want: denied(503, "Service unavailable"),
 		},
+	}
+}
+
+// rateLimitCases are rate-limit denials and their headers, and the exemption.
+func rateLimitCases() []Case {
+	return []Case{
 		{
 			Name: "rate_limited", Setup: steps(put(core.Rules.RateLimitRules, core.RateLimitRule{Name: "conf", PathPattern: "/*", Rate: "1/m"}), spend("3.3.3.3:1234", "/")),
 			Want: func() Response {
