@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/attempt"
 )
 
@@ -129,25 +127,30 @@ const maxTTL = 100 * 365 * 24 * time.Hour
 
 // call is one step's arguments.
 type call struct {
-	op    string
+	name  string // the method, for errors: "Reserve"
+	op    string // the script's operation: "reserve", "probe", "undo", ...
 	now   time.Time
 	p     attempt.Policy
 	token uint64
 }
 
-func (a *Attempts) check(ctx context.Context, op string, now time.Time, p attempt.Policy, keys []attempt.Key) error {
+// check refuses a step whose context has ended or whose arguments are out
+// of range (errInvalidArg).
+func (a *Attempts) check(ctx context.Context, c *call, keys []attempt.Key) error {
 	if err := ctx.Err(); err != nil {
-		return err
+		return fmt.Errorf("redisstore: Attempts.%s: %w", c.name, err)
 	}
-	if s := now.Unix(); s < 0 || s > 1<<33 {
-		return fmt.Errorf("redisstore: Attempts.%s: time %v out of range: %w", op, now, core.ErrInvalid)
+	if s := c.now.Unix(); s < 0 || s > 1<<33 {
+		return errorf(errInvalidArg, "redisstore: Attempts.%s: time %v out of range 1970..2242", c.name, c.now)
 	}
-	if p.Cooloff < 0 || p.ReservationTimeout < 0 {
-		return fmt.Errorf("redisstore: Attempts.%s: negative duration in policy: %w", op, core.ErrInvalid)
+	if c.p.Cooloff < 0 || c.p.ReservationTimeout < 0 {
+		return errorf(errInvalidArg, "redisstore: Attempts.%s: policy cool-off %s, reservation timeout %s: negative duration",
+			c.name, c.p.Cooloff, c.p.ReservationTimeout)
 	}
 	for i, k := range keys {
 		if k.Key == "" || len(k.Key) > 256 || k.Limit < 1 {
-			return fmt.Errorf("redisstore: Attempts.%s: key %d: want a key of 1..256 bytes and a limit >= 1: %w", op, i, core.ErrInvalid)
+			return errorf(errInvalidArg, "redisstore: Attempts.%s: key %d: %d bytes, limit %d: want a key of 1..256 bytes and a limit >= 1",
+				c.name, i, len(k.Key), k.Limit)
 		}
 	}
 	return nil
@@ -193,7 +196,7 @@ func (a *Attempts) eval(ctx context.Context, c *call, keys []attempt.Key) (bool,
 		return false, nil, err
 	}
 	if len(raw) != 1+9*len(keys) {
-		return false, nil, fmt.Errorf("%d values for %d keys", len(raw), len(keys))
+		return false, nil, fmt.Errorf("script returned %d values for %d keys", len(raw), len(keys))
 	}
 	st := make([]attempt.State, len(keys))
 	for i := range st {
@@ -253,7 +256,7 @@ func (a *Attempts) run(ctx context.Context, c *call, keys []attempt.Key) (bool, 
 		return true, []attempt.State{}, nil
 	}
 	if !a.breaker.allow() {
-		return false, nil, fmt.Errorf("redisstore: Attempts.%s: %w", c.op, ErrCircuitOpen)
+		return false, nil, errorf(ErrCircuitOpen, "redisstore: Attempts.%s: circuit open: Redis is not called until the cool-down ends", c.name)
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
@@ -278,7 +281,7 @@ func (a *Attempts) run(ctx context.Context, c *call, keys []attempt.Key) (bool, 
 	}
 	a.breaker.done(err)
 	if err != nil {
-		return false, nil, fmt.Errorf("redisstore: Attempts.%s: %w", c.op, err)
+		return false, nil, fmt.Errorf("redisstore: Attempts.%s: %w", c.name, err)
 	}
 	return ok, st, nil
 }
@@ -324,7 +327,11 @@ func (a *Attempts) reserveSplit(ctx context.Context, c *call, keys []attempt.Key
 	for _, idx := range made {
 		_, gst, uerr := a.eval(uctx, &uc, pick(keys, idx))
 		if uerr != nil {
-			return false, nil, errors.Join(err, fmt.Errorf("dropping the reservation of a refused attempt: %w (it times out into a failure)", uerr))
+			undo := fmt.Errorf("dropping the reservations of a refused attempt (they time out into failures): %w", uerr)
+			if err != nil {
+				return false, nil, fmt.Errorf("%w; then %w", err, undo)
+			}
+			return false, nil, undo
 		}
 		for j, i := range idx {
 			ln := st[i].LockedNow
@@ -341,37 +348,41 @@ func (a *Attempts) reserveSplit(ctx context.Context, c *call, keys []attempt.Key
 // Reserve implements attempt.Counter: it reserves one attempt on every
 // key or on none, in one round trip.
 func (a *Attempts) Reserve(ctx context.Context, now time.Time, p attempt.Policy, token uint64, keys []attempt.Key) (bool, []attempt.State, error) {
-	if err := a.check(ctx, "Reserve", now, p, keys); err != nil {
+	c := &call{name: "Reserve", op: "reserve", now: now, p: p, token: token}
+	if err := a.check(ctx, c, keys); err != nil {
 		return false, nil, err
 	}
-	return a.run(ctx, &call{op: "reserve", now: now, p: p, token: token}, keys)
+	return a.run(ctx, c, keys)
 }
 
 // Fail implements attempt.Counter, in one round trip.
 func (a *Attempts) Fail(ctx context.Context, now time.Time, p attempt.Policy, token uint64, keys []attempt.Key) ([]attempt.State, error) {
-	if err := a.check(ctx, "Fail", now, p, keys); err != nil {
+	c := &call{name: "Fail", op: "fail", now: now, p: p, token: token}
+	if err := a.check(ctx, c, keys); err != nil {
 		return nil, err
 	}
-	_, st, err := a.run(ctx, &call{op: "fail", now: now, p: p, token: token}, keys)
+	_, st, err := a.run(ctx, c, keys)
 	return st, err
 }
 
 // Release implements attempt.Counter, in one round trip.
 func (a *Attempts) Release(ctx context.Context, now time.Time, p attempt.Policy, token uint64, keys []attempt.Key) ([]attempt.State, error) {
-	if err := a.check(ctx, "Release", now, p, keys); err != nil {
+	c := &call{name: "Release", op: "release", now: now, p: p, token: token}
+	if err := a.check(ctx, c, keys); err != nil {
 		return nil, err
 	}
-	_, st, err := a.run(ctx, &call{op: "release", now: now, p: p, token: token}, keys)
+	_, st, err := a.run(ctx, c, keys)
 	return st, err
 }
 
 // Status implements attempt.Counter, in one round trip; it writes
 // nothing.
 func (a *Attempts) Status(ctx context.Context, now time.Time, p attempt.Policy, keys []attempt.Key) ([]attempt.State, error) {
-	if err := a.check(ctx, "Status", now, p, keys); err != nil {
+	c := &call{name: "Status", op: "status", now: now, p: p}
+	if err := a.check(ctx, c, keys); err != nil {
 		return nil, err
 	}
-	_, st, err := a.run(ctx, &call{op: "status", now: now, p: p}, keys)
+	_, st, err := a.run(ctx, c, keys)
 	return st, err
 }
 
@@ -379,13 +390,13 @@ func (a *Attempts) Status(ctx context.Context, now time.Time, p attempt.Policy, 
 // slot in one pipeline).
 func (a *Attempts) Reset(ctx context.Context, keys []string) error {
 	if err := ctx.Err(); err != nil {
-		return err
+		return fmt.Errorf("redisstore: Attempts.Reset: %w", err)
 	}
 	if len(keys) == 0 {
 		return nil
 	}
 	if !a.breaker.allow() {
-		return fmt.Errorf("redisstore: Attempts.Reset: %w", ErrCircuitOpen)
+		return errorf(ErrCircuitOpen, "redisstore: Attempts.Reset: circuit open: Redis is not called until the cool-down ends")
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()

@@ -65,7 +65,7 @@ type Limiter struct {
 func WithTimeout(d time.Duration) Option {
 	return func(s *Store) error {
 		if d <= 0 || d > 10*time.Second {
-			return fmt.Errorf("redisstore: WithTimeout: %s out of range (0, 10s]", d)
+			return errorf(ErrInvalidOption, "redisstore: WithTimeout: %s is out of range (0, 10s]", d)
 		}
 		s.timeout = d
 		return nil
@@ -77,15 +77,16 @@ func WithTimeout(d time.Duration) Option {
 func WithBreaker(failures int, cooldown time.Duration) Option {
 	return func(s *Store) error {
 		if failures < 1 || cooldown <= 0 {
-			return fmt.Errorf("redisstore: WithBreaker: need failures >= 1 and cooldown > 0, got %d, %s", failures, cooldown)
+			return errorf(ErrInvalidOption, "redisstore: WithBreaker: failures %d, cooldown %s: want failures >= 1 and cooldown > 0", failures, cooldown)
 		}
 		s.breakMax, s.breakCool = failures, cooldown
 		return nil
 	}
 }
 
-// ErrCircuitOpen is returned while the breaker is open.
-var ErrCircuitOpen = errors.New("redisstore: circuit open")
+// errLimiterOpen is a value: a call refused by the open breaker allocates
+// nothing.
+var errLimiterOpen = errorf(ErrCircuitOpen, "redisstore: Limiter.Allow: circuit open: Redis is not called until the cool-down ends")
 
 // Limiter returns the rate limiter.
 func (s *Store) Limiter() *Limiter {
@@ -97,7 +98,7 @@ func (s *Store) Limiter() *Limiter {
 // Start loads the script (SCRIPT LOAD) so the first request needs one round trip.
 func (l *Limiter) Start(ctx context.Context) error {
 	if err := gcraScript.Load(ctx, l.rdb).Err(); err != nil {
-		return fmt.Errorf("redisstore: limiter: script load: %w", err)
+		return fmt.Errorf("redisstore: Limiter.Start: script load: %w", err)
 	}
 	return nil
 }
@@ -129,7 +130,7 @@ func (l *Limiter) Allow(ctx context.Context, _ time.Time, keys []ratelimit.Key, 
 		return dst, nil
 	}
 	if !l.breaker.allow() {
-		return dst, ErrCircuitOpen
+		return dst, errLimiterOpen
 	}
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
@@ -142,7 +143,7 @@ func (l *Limiter) Allow(ctx context.Context, _ time.Time, keys []ratelimit.Key, 
 	}
 	l.breaker.done(err)
 	if err != nil {
-		return dst, fmt.Errorf("redisstore: limiter: %w", err)
+		return dst, fmt.Errorf("redisstore: Limiter.Allow: %w", err)
 	}
 	return decode(raw, keys, dst)
 }
@@ -198,12 +199,12 @@ func (l *Limiter) pipelined(ctx context.Context, keys []ratelimit.Key) ([]any, e
 
 func decode(raw []any, keys []ratelimit.Key, dst []ratelimit.Result) ([]ratelimit.Result, error) {
 	if len(raw) != len(keys) {
-		return dst, fmt.Errorf("redisstore: limiter: %d results for %d keys", len(raw), len(keys))
+		return dst, fmt.Errorf("redisstore: Limiter.Allow: script returned %d results for %d keys", len(raw), len(keys))
 	}
 	for i, r := range raw {
 		f, ok := r.([]any)
 		if !ok || len(f) != 4 {
-			return dst, fmt.Errorf("redisstore: limiter: malformed result %v", r)
+			return dst, fmt.Errorf("redisstore: Limiter.Allow: malformed script result %v", r)
 		}
 		n := make([]int64, 4)
 		for j := range f {

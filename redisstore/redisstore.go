@@ -31,20 +31,24 @@ type Option func(*Store) error
 func WithPrefix(p string) Option {
 	return func(s *Store) error {
 		if p == "" || strings.ContainsAny(p, " {}\r\n") {
-			return fmt.Errorf("redisstore: WithPrefix: %q must be non-empty without spaces or braces", p)
+			return errorf(ErrInvalidOption, "redisstore: WithPrefix: %q is empty or holds a space, a brace or a line break", p)
 		}
 		s.prefix = p
 		return nil
 	}
 }
 
-// New wraps a client. It does no I/O.
+// New wraps a client. It does no I/O. Errors of the options read
+// "redisstore: WithX: value: problem" and wrap ErrInvalidOption.
 func New(rdb redis.UniversalClient, opts ...Option) (*Store, error) {
 	if rdb == nil {
 		return nil, errors.New("redisstore: New: nil client")
 	}
 	s := &Store{rdb: rdb, prefix: "warden:", timeout: 50 * time.Millisecond, breakMax: 5, breakCool: time.Second}
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			return nil, errorf(ErrInvalidOption, "redisstore: New: option %d is nil", i)
+		}
 		if err := o(s); err != nil {
 			return nil, err
 		}
@@ -66,7 +70,7 @@ var _ core.Bus = (*Bus)(nil)
 // Publish announces version to every subscriber.
 func (b *Bus) Publish(ctx context.Context, version int64) error {
 	if err := b.rdb.Publish(ctx, b.channel, strconv.FormatInt(version, 10)).Err(); err != nil {
-		return fmt.Errorf("redisstore: publish: %w", err)
+		return fmt.Errorf("redisstore: Bus.Publish: %w", err)
 	}
 	return nil
 }
@@ -77,7 +81,7 @@ func (b *Bus) Publish(ctx context.Context, version int64) error {
 // connection losses are retried in the background until cancel is called.
 func (b *Bus) Subscribe(ctx context.Context, fn func(version int64)) (func(), error) {
 	if fn == nil {
-		return nil, errors.New("redisstore: subscribe: nil callback")
+		return nil, errors.New("redisstore: Bus.Subscribe: nil callback")
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	ps := b.rdb.Subscribe(ctx, b.channel)
@@ -135,11 +139,11 @@ func (b *Bus) Subscribe(ctx context.Context, fn func(version int64)) (func(), er
 	case err := <-first:
 		if err != nil {
 			stop()
-			return nil, fmt.Errorf("redisstore: subscribe: %w", err)
+			return nil, fmt.Errorf("redisstore: Bus.Subscribe: %w", err)
 		}
 	case <-ctx.Done():
 		stop()
-		return nil, fmt.Errorf("redisstore: subscribe: %w", ctx.Err())
+		return nil, fmt.Errorf("redisstore: Bus.Subscribe: %w", ctx.Err())
 	}
 	return stop, nil
 }
