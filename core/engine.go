@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -172,6 +173,7 @@ func (e *Engine) Close(ctx context.Context) error {
 		e.unsubscribe = nil
 	}
 	e.subMu.Unlock()
+	droppedBefore := e.events.dropped.Load()
 	e.events.close(ctx)
 	e.cancel()
 	for _, m := range e.memories {
@@ -179,16 +181,30 @@ func (e *Engine) Close(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { e.wg.Wait(); close(done) }()
+	var err error
 	select {
 	case <-done:
-		if n := e.events.unwritten(); n > 0 {
-			return fmt.Errorf("core: Close: %d events not written: %w", n, ErrEventsLost)
-		}
-		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("core: Close: %d events not written: %w", e.events.unwritten(), ctx.Err())
+		err = ctx.Err()
+		// The writer's last store call ends with the same deadline; give it
+		// a moment to count what it could not write.
+		t := time.NewTimer(closeGrace)
+		select {
+		case <-e.events.flushed:
+		case <-t.C:
+		}
+		t.Stop()
 	}
+	lost := e.events.unwritten() + e.events.dropped.Load() - droppedBefore
+	if lost > 0 || err != nil {
+		return fmt.Errorf("core: Close: %d events not written: %w", lost, cmp.Or(err, ErrEventsLost))
+	}
+	return nil
 }
+
+// closeGrace is how long Close waits past its deadline for the event writer
+// to account for what it could not store.
+const closeGrace = 20 * time.Millisecond
 
 // Ready reports whether a snapshot is loaded (for readiness probes).
 func (e *Engine) Ready() bool { return e.snap.Load() != nil }
