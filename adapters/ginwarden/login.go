@@ -88,9 +88,9 @@ func WithLockedHandler(f func(*gin.Context, *core.LockedError)) LoginOption {
 // checks the password, not the one that shows the form. An attempt the
 // handler reports nothing about counts as failed, and the first such
 // attempt logs a warning; WithOutcomeFromStatus infers it from the status
-// instead. An attempt whose handler panics counts as failed. Whitelisted
-// attempts (core.WhitelistBypass) go through the same calls and count
-// nothing.
+// instead. An attempt whose handler panics counts as failed. Attempts the
+// lockout bypasses (a whitelisted address; see core.WhitelistPolicy) go
+// through the same calls and count nothing.
 //
 // A nil lockout, a nil username function, a nil option or an option that
 // returns an error is a programmer error: LoginGuard panics with an error

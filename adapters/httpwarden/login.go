@@ -81,9 +81,9 @@ func WithLockedHandler(f func(http.ResponseWriter, *http.Request, *core.LockedEr
 // checks the password, not the one that shows the form. An attempt the
 // handler reports nothing about counts as failed, and the first such
 // attempt logs a warning; WithOutcomeFromStatus infers it from the status
-// instead. An attempt whose handler panics counts as failed. Whitelisted
-// attempts (core.WhitelistBypass) go through the same calls and count
-// nothing.
+// instead. An attempt whose handler panics counts as failed. Attempts the
+// lockout bypasses (a whitelisted address; see core.WhitelistPolicy) go
+// through the same calls and count nothing.
 //
 // A nil lockout, a nil username function, a nil option, an option that
 // returns an error and wrapping a nil handler are programmer errors: they

@@ -25,6 +25,7 @@ var loginScenarios = []struct {
 	{"smoke_whitelisted_ip_never_locked", loginWhitelistedIPNeverLocked},
 	{"smoke_whitelisted_network_ipv6_never_locked", loginWhitelistedNetworkIPv6NeverLocked},
 	{"smoke_whitelisted_user_of_other_name_is_locked", loginWhitelistedUserOfOtherNameIsLocked},
+	{"whitelisted_user_ip_block_locked_by_default", loginWhitelistedUserLockedByDefault},
 	{"locked_json", loginLockedJSON},
 	{"retry_after_counts_down_until_the_lock_ends", loginRetryAfterCountsDown},
 	{"permanent_lock_has_no_retry_after", loginPermanentLockHasNoRetryAfter},
@@ -78,9 +79,10 @@ func loginLocksAtTheFifthFailure(t *testing.T, mount LoginMount) {
 
 // loginWhitelistedNeverLocked is the reference's smoke test with a
 // whitelist: once setup has run, 100 failures of user from remote are never
-// locked nor counted, and the right password logs in as id.
-func loginWhitelistedNeverLocked(t *testing.T, mount LoginMount, user, remote, id string, setup func(e *loginEnv) error) {
-	e := newLoginEnv(t, mount, loginSetup{opts: []core.Option{userLookup}})
+// locked nor counted, and the right password logs in as id. opts go to the
+// engine after the user lookup.
+func loginWhitelistedNeverLocked(t *testing.T, mount LoginMount, user, remote, id string, setup func(e *loginEnv) error, opts ...core.Option) {
+	e := newLoginEnv(t, mount, loginSetup{opts: append([]core.Option{userLookup}, opts...)})
 	if err := setup(e); err != nil {
 		t.Fatal(err)
 	}
@@ -94,12 +96,34 @@ func loginWhitelistedNeverLocked(t *testing.T, mount LoginMount, user, remote, i
 	e.stats(core.LockoutStats{Attempts: 101, Bypassed: 101, Failed: 100, Succeeded: 1})
 }
 
-// loginWhitelistedUserNeverLocked: boss (ID 42) has an ip_block exemption.
+// loginWhitelistedUserNeverLocked: boss (ID 42) has an ip_block exemption,
+// and the engine opts into the reference's WhitelistBypass, under which any
+// whitelisted user bypasses login protection.
 func loginWhitelistedUserNeverLocked(t *testing.T, mount LoginMount) {
-	loginWhitelistedNeverLocked(t, mount, "boss", "203.0.113.7", "42", func(e *loginEnv) error {
-		_, err := e.eng.Rules().WhitelistedUsers().Put(e.ctx(), core.WhitelistedUser{UserID: "42", Exemption: core.ExemptIPBlock})
-		return err
-	})
+	loginWhitelistedNeverLocked(t, mount, "boss", "203.0.113.7", "42", whitelistBoss, bypassPolicy)
+}
+
+var bypassPolicy = core.WithWhitelistPolicy(core.WhitelistBypass)
+
+// whitelistBoss gives boss (ID 42) an ip_block exemption.
+func whitelistBoss(e *loginEnv) error {
+	_, err := e.eng.Rules().WhitelistedUsers().Put(e.ctx(), core.WhitelistedUser{UserID: "42", Exemption: core.ExemptIPBlock})
+	return err
+}
+
+// loginWhitelistedUserLockedByDefault checks the default WhitelistStandard:
+// a user exemption other than "all" does not touch login protection, since
+// the attacker types the username.
+func loginWhitelistedUserLockedByDefault(t *testing.T, mount LoginMount) {
+	e := newLoginEnv(t, mount, loginSetup{opts: []core.Option{userLookup}})
+	if err := whitelistBoss(e); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		e.want(e.post("boss", "wrong"), 401, msgInvalid, "failure")
+	}
+	e.wantLocked(e.post("boss", Password), retryAfterFullLock, "ip_block exemption under WhitelistStandard")
+	e.stats(core.LockoutStats{Attempts: 6, Refused: 1, Failed: 5, Lockouts: 1})
 }
 
 // loginWhitelistedIPNeverLocked: the client's address is whitelisted.
@@ -119,10 +143,11 @@ func loginWhitelistedNetworkIPv6NeverLocked(t *testing.T, mount LoginMount) {
 	})
 }
 
-// loginWhitelistedUserOfOtherNameIsLocked checks that whitelisting one user does not spare another.
+// loginWhitelistedUserOfOtherNameIsLocked checks that whitelisting one user
+// does not spare another, even under WhitelistBypass.
 func loginWhitelistedUserOfOtherNameIsLocked(t *testing.T, mount LoginMount) {
-	e := newLoginEnv(t, mount, loginSetup{opts: []core.Option{userLookup}})
-	if _, err := e.eng.Rules().WhitelistedUsers().Put(e.ctx(), core.WhitelistedUser{UserID: "42", Exemption: core.ExemptIPBlock}); err != nil {
+	e := newLoginEnv(t, mount, loginSetup{opts: []core.Option{userLookup, bypassPolicy}})
+	if err := whitelistBoss(e); err != nil {
 		t.Fatal(err)
 	}
 	for range 5 {
