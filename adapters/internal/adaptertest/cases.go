@@ -132,7 +132,8 @@ func blockCases() []Case {
 	}
 }
 
-// userExemptionCases are user exemptions: matched exactly, each type skipping only its step.
+// userExemptionCases are user exemptions: matched exactly, each type
+// skipping only its step.
 func userExemptionCases() []Case {
 	return []Case{
 		{
@@ -173,7 +174,8 @@ func userExemptionCases() []Case {
 	}
 }
 
-// responseFormatCases are JSON denials when Accept asks for them, text otherwise.
+// responseFormatCases are JSON denials when Accept asks for them, text
+// otherwise.
 func responseFormatCases() []Case {
 	return []Case{
 		{
@@ -247,7 +249,8 @@ func reportOnlyCases() []Case {
 	}
 }
 
-// clientIPCases are the client address: junk peers and spoofed forwarding headers.
+// clientIPCases are about the client address: junk peers and spoofed
+// forwarding headers.
 func clientIPCases() []Case {
 	return []Case{
 		{
@@ -279,7 +282,8 @@ func clientIPCases() []Case {
 	}
 }
 
-// whitelistAndFailCases are a whitelisted address beats a block; an engine that cannot decide fails closed.
+// whitelistAndFailCases: a whitelisted address beats a block, and an engine
+// that cannot decide fails closed.
 func whitelistAndFailCases() []Case {
 	return []Case{
 		{

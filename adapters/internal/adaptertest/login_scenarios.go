@@ -57,7 +57,9 @@ func RunLogin(t *testing.T, mount LoginMount) {
 	}
 }
 
-// loginLocksAtTheFifthFailure is the reference's smoke test without a whitelist: 100 failures lock alice at this address at the 5th, and only here.
+// loginLocksAtTheFifthFailure is the reference's smoke test without a
+// whitelist: 100 failures lock alice at this address at the 5th, and only
+// here.
 func loginLocksAtTheFifthFailure(t *testing.T, mount LoginMount) {
 	e := newLoginEnv(t, mount, loginSetup{})
 	for i := 1; i <= 100; i++ {
@@ -156,7 +158,8 @@ func loginWhitelistedUserOfOtherNameIsLocked(t *testing.T, mount LoginMount) {
 	e.wantLocked(e.post("alice", Password), retryAfterFullLock, "alice is not whitelisted")
 }
 
-// loginLockedJSON checks the 429 answer in JSON, and in text when Accept prefers HTML.
+// loginLockedJSON checks the 429 answer in JSON, and in text when Accept
+// prefers HTML.
 func loginLockedJSON(t *testing.T, mount LoginMount) {
 	e := newLoginEnv(t, mount, loginSetup{})
 	for range 5 {
@@ -171,7 +174,8 @@ func loginLockedJSON(t *testing.T, mount LoginMount) {
 	e.wantLocked(w, retryAfterFullLock, "HTML first")
 }
 
-// loginRetryAfterCountsDown checks that Retry-After counts down (rounded up) until the lock ends, and that refusals do not extend it.
+// loginRetryAfterCountsDown checks that Retry-After counts down (rounded up)
+// until the lock ends, and that refusals do not extend it.
 func loginRetryAfterCountsDown(t *testing.T, mount LoginMount) {
 	e := newLoginEnv(t, mount, loginSetup{})
 	for range 5 {
@@ -186,7 +190,8 @@ func loginRetryAfterCountsDown(t *testing.T, mount LoginMount) {
 	e.want(e.post("alice", Password), 200, msgWelcome+"1", "after the cool-off")
 }
 
-// loginPermanentLockHasNoRetryAfter checks that a lock without cool-off has no Retry-After and ends with Unlock.
+// loginPermanentLockHasNoRetryAfter checks that a lock without cool-off has
+// no Retry-After and ends with Unlock.
 func loginPermanentLockHasNoRetryAfter(t *testing.T, mount LoginMount) {
 	e := newLoginEnv(t, mount, loginSetup{})
 	e.settings(func(s *core.Settings) { s.LockoutCooloffMinutes = 0; s.MaxLoginAttempts = 3 })
@@ -201,7 +206,8 @@ func loginPermanentLockHasNoRetryAfter(t *testing.T, mount LoginMount) {
 	e.want(e.post("alice", Password), 200, msgWelcome+"1", "after Unlock")
 }
 
-// loginNoOutcomeCountsAsFailed checks that unreported attempts count as failed and log one warning.
+// loginNoOutcomeCountsAsFailed checks that unreported attempts count as
+// failed and log one warning.
 func loginNoOutcomeCountsAsFailed(t *testing.T, mount LoginMount) {
 	e := newLoginEnv(t, mount, loginSetup{handle: silentLogin})
 	for range 4 {
@@ -218,7 +224,8 @@ func loginNoOutcomeCountsAsFailed(t *testing.T, mount LoginMount) {
 	}
 }
 
-// loginOutcomeFromStatus checks WithOutcomeFromStatus: a 200 is a success that clears the username's failures, and nothing is logged.
+// loginOutcomeFromStatus checks WithOutcomeFromStatus: a 200 is a success
+// that clears the username's failures, and nothing is logged.
 func loginOutcomeFromStatus(t *testing.T, mount LoginMount) {
 	e := newLoginEnv(t, mount, loginSetup{handle: silentLogin, fromStatus: func(code int) bool { return code == http.StatusOK }})
 	for range 4 {
@@ -235,7 +242,8 @@ func loginOutcomeFromStatus(t *testing.T, mount LoginMount) {
 	}
 }
 
-// loginReportedOutcomeWinsOverStatus checks that LoginFailed wins over a status the mapping calls a success.
+// loginReportedOutcomeWinsOverStatus checks that LoginFailed wins over a
+// status the mapping calls a success.
 func loginReportedOutcomeWinsOverStatus(t *testing.T, mount LoginMount) {
 	// The handler reports a failure but answers 200, which the mapping
 	// calls a success.
@@ -253,7 +261,8 @@ func loginReportedOutcomeWinsOverStatus(t *testing.T, mount LoginMount) {
 	e.wantLocked(e.post("alice", "wrong"), retryAfterFullLock, "after 5 reported failures")
 }
 
-// loginInferredSuccessCannotApplyVerdict checks the warning about a verdict an inferred success could not apply.
+// loginInferredSuccessCannotApplyVerdict checks the warning about a verdict
+// an inferred success could not apply.
 func loginInferredSuccessCannotApplyVerdict(t *testing.T, mount LoginMount) {
 	hook := core.WithLoginHook(func(context.Context, core.LoginInfo) (core.LoginVerdict, error) {
 		return core.LoginRefuse, nil
@@ -265,7 +274,8 @@ func loginInferredSuccessCannotApplyVerdict(t *testing.T, mount LoginMount) {
 	}
 }
 
-// loginSuccessClearsUsernameNotAddress checks that a success clears the username's failures but not the address's (limit 10 × 5 against spraying).
+// loginSuccessClearsUsernameNotAddress checks that a success clears the
+// username's failures but not the address's (limit 10 × 5 against spraying).
 func loginSuccessClearsUsernameNotAddress(t *testing.T, mount LoginMount) {
 	e := newLoginEnv(t, mount, loginSetup{})
 	// Username and address: 4 failures, a success, 4 failures: no lock.
@@ -293,7 +303,8 @@ func loginSuccessClearsUsernameNotAddress(t *testing.T, mount LoginMount) {
 	e.want(e.do(loginReq{user: "carol", pw: Password, remote: "198.51.100.10"}), 200, msgWelcome+"7", "other address")
 }
 
-// loginVerdictAndHistory checks that the LoginMonitor's verdict reaches the handler and the login history records the session.
+// loginVerdictAndHistory checks that the LoginMonitor's verdict reaches the
+// handler and the login history records the session.
 func loginVerdictAndHistory(t *testing.T, mount LoginMount) {
 	hook := core.WithLoginHook(func(_ context.Context, info core.LoginInfo) (core.LoginVerdict, error) {
 		switch info.UserID {
@@ -314,7 +325,8 @@ func loginVerdictAndHistory(t *testing.T, mount LoginMount) {
 	}
 }
 
-// loginSpoofedForwardedFor checks that forwarding headers count only from a trusted proxy.
+// loginSpoofedForwardedFor checks that forwarding headers count only from a
+// trusted proxy.
 func loginSpoofedForwardedFor(t *testing.T, mount LoginMount) {
 	e := newLoginEnv(t, mount, loginSetup{opts: behindProxy})
 	for i := range 5 {
@@ -334,7 +346,8 @@ func loginSpoofedForwardedFor(t *testing.T, mount LoginMount) {
 	e.want(viaProxy("198.51.100.2", Password), 200, msgWelcome+"1", "other client behind the proxy")
 }
 
-// loginCounterDownFailClosed checks the 503 answer, with the safety headers, when the counter fails and the fail policy is closed.
+// loginCounterDownFailClosed checks the 503 answer, with the safety headers,
+// when the counter fails and the fail policy is closed.
 func loginCounterDownFailClosed(t *testing.T, mount LoginMount) {
 	e := newLoginEnv(t, mount, loginSetup{counter: downCounter{}})
 	w := e.post("alice", Password)
@@ -344,7 +357,8 @@ func loginCounterDownFailClosed(t *testing.T, mount LoginMount) {
 	}
 }
 
-// loginCounterDownFailOpen checks that a failed counter lets attempts through under FailOpen.
+// loginCounterDownFailOpen checks that a failed counter lets attempts through
+// under FailOpen.
 func loginCounterDownFailOpen(t *testing.T, mount LoginMount) {
 	e := newLoginEnv(t, mount, loginSetup{counter: downCounter{}, opts: []core.Option{core.WithLockoutFailPolicy(core.FailOpen)}})
 	for range 10 {
@@ -353,7 +367,8 @@ func loginCounterDownFailOpen(t *testing.T, mount LoginMount) {
 	e.want(e.post("alice", Password), 200, msgWelcome+"1", "unguarded success")
 }
 
-// loginSecondOutcomeIsAnError checks that only the first outcome counts and later ones wrap core.ErrTicketUsed.
+// loginSecondOutcomeIsAnError checks that only the first outcome counts and
+// later ones wrap core.ErrTicketUsed.
 func loginSecondOutcomeIsAnError(t *testing.T, mount LoginMount) {
 	handle := func(w http.ResponseWriter, _ *http.Request, rep Report) {
 		first := rep.Failed()
@@ -366,7 +381,8 @@ func loginSecondOutcomeIsAnError(t *testing.T, mount LoginMount) {
 	e.stats(core.LockoutStats{Attempts: 1, Failed: 1})
 }
 
-// loginNoGuard checks LoginFailed and LoginSucceeded on a route without a guard.
+// loginNoGuard checks LoginFailed and LoginSucceeded on a route without a
+// guard.
 func loginNoGuard(t *testing.T, mount LoginMount) {
 	handle := func(w http.ResponseWriter, _ *http.Request, rep Report) {
 		errF := rep.Failed()
@@ -377,7 +393,8 @@ func loginNoGuard(t *testing.T, mount LoginMount) {
 	e.want(e.do(loginReq{target: "/unguarded", user: "alice", pw: Password}), 200, "true true refuse", "unguarded route")
 }
 
-// loginPanicCountsAsFailed checks that a panicking handler's attempt counts as failed, the panic goes on, and nothing is logged.
+// loginPanicCountsAsFailed checks that a panicking handler's attempt counts
+// as failed, the panic goes on, and nothing is logged.
 func loginPanicCountsAsFailed(t *testing.T, mount LoginMount) {
 	handle := func(http.ResponseWriter, *http.Request, Report) { panic("boom") }
 	e := newLoginEnv(t, mount, loginSetup{handle: handle})
@@ -397,7 +414,8 @@ func loginPanicCountsAsFailed(t *testing.T, mount LoginMount) {
 	}
 }
 
-// loginConcurrentAttempts checks that 40 concurrent attempts reach the handler at most the limit's 5 times.
+// loginConcurrentAttempts checks that 40 concurrent attempts reach the
+// handler at most the limit's 5 times.
 func loginConcurrentAttempts(t *testing.T, mount LoginMount) {
 	e := newLoginEnv(t, mount, loginSetup{})
 	var mu sync.Mutex
