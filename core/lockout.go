@@ -36,6 +36,7 @@ import (
 type Lockout struct {
 	d          *loginDeps
 	monitor    *LoginMonitor
+	sources    *sourceTracker
 	counter    attempt.Counter
 	fallback   *attempt.Memory // nil when counter is in-process already
 	keys       []LockoutKey
@@ -85,6 +86,7 @@ type Ticket struct {
 	username string
 	ip       netip.Addr
 	ipGroup  string
+	source   string // the address or network whose overflow key counts this attempt
 	path     string
 	method   string
 	ua       string
@@ -157,9 +159,43 @@ func (l *Lockout) Begin(ctx context.Context, a Attempt) (*Ticket, error) {
 	now := l.d.clock.Now()
 	l.attempts.Add(1)
 	raw := cleanUsername(a.Username)
-	t := &Ticket{l: l, ip: a.IP.Unmap().WithZone(""), mult: 1}
+	t := l.newTicket(a)
 	var userID string
 	t.username, userID = l.account(ctx, raw)
+	s, set := l.settings()
+	switch l.whitelistEffect(s, now, t.ip, userID, raw) {
+	case bypass:
+		t.bypass = true
+		l.bypassed.Add(1)
+		return t, nil
+	case raiseLimit:
+		t.mult = 10
+	}
+	p := attemptPolicy(&set)
+	l.chooseKeys(t, now, p.Window())
+	t.token = rand.Uint64() | 1
+	t.counter = l.counter
+	keys := t.counterKeys(&set)
+	ok, st, err := l.counter.Reserve(ctx, now, p, t.token, keys)
+	if err != nil {
+		if ok, st, err = l.reserveFailed(ctx, t, now, p, keys, err); err != nil {
+			return nil, err
+		}
+		if t.counter == nil { // FailOpen: unguarded
+			return t, nil
+		}
+	}
+	l.noteLocks(t, s, now, &set, st)
+	if !ok {
+		l.refused.Add(1)
+		return nil, lockedError(now, st)
+	}
+	return t, nil
+}
+
+// newTicket fills a ticket with what the request tells about the attempt.
+func (l *Lockout) newTicket(a Attempt) *Ticket {
+	t := &Ticket{l: l, ip: a.IP.Unmap().WithZone(""), mult: 1}
 	if r := a.HTTP; r != nil {
 		if !t.ip.IsValid() {
 			if ip, ok := l.d.clientIP(r); ok {
@@ -172,51 +208,50 @@ func (l *Lockout) Begin(ctx context.Context, a Attempt) (*Ticket, error) {
 		t.method, t.ua = r.Method, r.Header.Get("User-Agent")
 	}
 	t.ipGroup = groupIP(t.ip, l.d.ipv6Prefix)
+	return t
+}
 
-	s, set := l.settings()
-	switch l.whitelistEffect(s, now, t.ip, userID, raw) {
-	case bypass:
-		t.bypass = true
-		l.bypassed.Add(1)
-		return t, nil
-	case raiseLimit:
-		t.mult = 10
-	}
+// chooseKeys picks the counters of the attempt. A source past its username
+// caps counts a username it has not tried before on its overflow key instead
+// of a new username-and-address key.
+func (l *Lockout) chooseKeys(t *Ticket, now time.Time, window time.Duration) {
+	t.source = l.sources.track(t.ipGroup, networkGroup(t.ip), t.username, now, window)
 	for _, scope := range l.keys {
-		if scope == LockoutByIP && t.ipGroup == "" {
+		switch {
+		case scope == LockoutByIP && t.ipGroup == "":
 			continue // no address: the username key with "-" stands in for it
+		case scope == LockoutByUserAndIP && t.source != "":
+			scope = LockoutBySource
 		}
 		t.scopes = append(t.scopes, scope)
-		t.keys = append(t.keys, counterKey(scope, t.username, t.ipGroup))
-	}
-	t.token = rand.Uint64() | 1
-	t.counter = l.counter
-	p, keys := attemptPolicy(&set), t.counterKeys(&set)
-	ok, st, err := l.counter.Reserve(ctx, now, p, t.token, keys)
-	if err != nil && ctx.Err() != nil {
-		return nil, fmt.Errorf("core: Lockout.Begin: %w", err) // the caller gave up; not a counter failure
-	}
-	if err != nil {
-		l.report("reserve", err)
-		switch {
-		case l.failPolicy == FailOpen:
-			t.counter = nil
-			return t, nil
-		case l.failPolicy == FailFallback && l.fallback != nil:
-			t.counter = l.fallback
-			if ok, st, err = l.fallback.Reserve(ctx, now, p, t.token, keys); err != nil {
-				return nil, fmt.Errorf("core: Lockout.Begin: %w", err)
-			}
-		default:
-			return nil, fmt.Errorf("core: Lockout.Begin: %w", err)
+		if scope == LockoutBySource {
+			t.keys = append(t.keys, counterKey(scope, "", t.source))
+		} else {
+			t.keys = append(t.keys, counterKey(scope, t.username, t.ipGroup))
 		}
 	}
-	l.noteLocks(t, s, now, &set, st)
-	if !ok {
-		l.refused.Add(1)
-		return nil, lockedError(now, st)
+}
+
+// reserveFailed applies the lockout fail policy when the counter failed.
+// With FailOpen it returns no error and leaves t without a counter.
+func (l *Lockout) reserveFailed(ctx context.Context, t *Ticket, now time.Time, p attempt.Policy, keys []attempt.Key, err error) (bool, []attempt.State, error) {
+	if ctx.Err() != nil {
+		return false, nil, fmt.Errorf("core: Lockout.Begin: %w", err) // the caller gave up; not a counter failure
 	}
-	return t, nil
+	l.report("reserve", err)
+	switch {
+	case l.failPolicy == FailOpen:
+		t.counter = nil
+		return true, nil, nil
+	case l.failPolicy == FailFallback && l.fallback != nil:
+		t.counter = l.fallback
+		ok, st, err := l.fallback.Reserve(ctx, now, p, t.token, keys)
+		if err != nil {
+			return false, nil, fmt.Errorf("core: Lockout.Begin: %w", err)
+		}
+		return ok, st, nil
+	}
+	return false, nil, fmt.Errorf("core: Lockout.Begin: %w", err)
 }
 
 func lockedError(now time.Time, st []attempt.State) *LockedError {
@@ -367,7 +402,10 @@ func (l *Lockout) noteLocks(t *Ticket, s *snapshot, now time.Time, set *Settings
 		if scope.hasUser() {
 			rec.Username = t.username
 		}
-		if scope.hasIP() {
+		switch {
+		case scope == LockoutBySource:
+			rec.IP = t.source
+		case scope.hasIP():
 			rec.IP = t.ipGroup
 		}
 		until := "until unlocked"

@@ -21,11 +21,15 @@ type UnlockRequest struct {
 
 // Unlock lifts lockouts by hand. For a username: its username-only counter
 // and every username-and-address counter named in an unreleased lockout
-// record. For an address: its address-only counter and every
+// record. For an address: its address-only counter, the overflow counters of
+// the address and its network (LockoutBySource), and every
 // username-and-address counter of that address named in a record. For both:
-// that pair's counter. It resets those counters in the attempt.Counter, marks
-// the records released, and reports how many records it released.
+// that pair's counter. Records of locks made just before the call are stored
+// first, so an unlock right after a lockout finds them. It resets those
+// counters in the attempt.Counter, marks the records released, and reports
+// how many records it released.
 func (l *Lockout) Unlock(ctx context.Context, r UnlockRequest) (int, error) {
+	l.d.events.syncRecords(ctx, l.d.running()) // a lock made just now has its record queued
 	user, _ := l.account(ctx, cleanUsername(r.Username))
 	ipg := ""
 	if r.IP != "" {
@@ -48,7 +52,10 @@ func (l *Lockout) Unlock(ctx context.Context, r UnlockRequest) (int, error) {
 	case user != "":
 		keys = append(keys, counterKey(LockoutByUser, user, ""))
 	default:
-		keys = append(keys, counterKey(LockoutByIP, "", ipg))
+		keys = append(keys, counterKey(LockoutByIP, "", ipg), counterKey(LockoutBySource, "", ipg))
+		if p, err := ParseNetwork(r.IP); err == nil && p.Bits() == p.Addr().BitLen() {
+			keys = append(keys, counterKey(LockoutBySource, "", networkGroup(p.Addr())))
+		}
 	}
 	var ids []int64
 	q := LockoutQuery{Username: user, IP: ipg, Unreleased: true, Limit: 10_000}

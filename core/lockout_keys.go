@@ -40,17 +40,18 @@ func DefaultLockoutKeys() []LockoutKey { return []LockoutKey{LockoutByUserAndIP,
 
 // factor is the key's limit as a multiple of max_login_attempts.
 func (k LockoutKey) factor() int {
-	if k == LockoutByIP {
+	if k == LockoutByIP || k == LockoutBySource {
 		return 10
 	}
 	return 1
 }
 
+// valid reports whether k may appear in a lockout record.
 func (k LockoutKey) valid() bool {
-	return k == LockoutByUserAndIP || k == LockoutByIP || k == LockoutByUser
+	return k == LockoutByUserAndIP || k == LockoutByIP || k == LockoutByUser || k == LockoutBySource
 }
 
-func (k LockoutKey) hasUser() bool { return k != LockoutByIP }
+func (k LockoutKey) hasUser() bool { return k == LockoutByUserAndIP || k == LockoutByUser }
 func (k LockoutKey) hasIP() bool   { return k != LockoutByUser }
 
 // WhitelistPolicy decides what a whitelisted IP or user means for lockouts.
@@ -196,6 +197,8 @@ func counterKey(scope LockoutKey, username, ipGroup string) string {
 		return "ui:{" + ipGroup + "}:" + userHash(username)
 	case LockoutByIP:
 		return "ip:{" + ipGroup + "}"
+	case LockoutBySource:
+		return "src:{" + ipGroup + "}"
 	default:
 		return "u:{" + userHash(username) + "}"
 	}

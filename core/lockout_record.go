@@ -37,9 +37,9 @@ const (
 func (r LockoutRecord) Validate() error {
 	const t = "LockoutRecord"
 	if !r.Scope.valid() {
-		return invalid(t, "scope", string(r.Scope), "must be user_ip, ip or user")
+		return invalid(t, "scope", string(r.Scope), "must be user_ip, ip, user or source")
 	}
-	if r.Scope == LockoutByIP && r.Username != "" {
+	if (r.Scope == LockoutByIP || r.Scope == LockoutBySource) && r.Username != "" {
 		return invalid(t, "username", r.Username, "must be empty for an ip lockout")
 	}
 	if r.Scope == LockoutByUser && r.IP != "" {

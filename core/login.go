@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -34,6 +35,7 @@ type loginDeps struct {
 	events     *eventWriter
 	ipv6Prefix int
 	failTrips  *atomic.Int64 // the engine's fail-policy trips
+	running    func() bool   // whether the event writer's goroutine runs
 }
 
 // settings returns the current snapshot and its settings; before the first
@@ -54,6 +56,7 @@ type loginConfig struct {
 	hook        LoginHook
 	failPolicy  *FailPolicy
 	noNewDevice bool
+	sourceCaps  [2]int // usernames per address, per network; 0: defaults
 }
 
 // newLockout builds the Lockout and LoginMonitor of c over d.
@@ -79,6 +82,7 @@ func newLockout(d *loginDeps, c *loginConfig, enginePolicy FailPolicy) (*Lockout
 		l.fallback = m
 	}
 	l.monitor = &LoginMonitor{d: d, hook: c.hook, newDevice: !c.noNewDevice}
+	l.sources = newSourceTracker(cmp.Or(c.sourceCaps[0], DefaultSourceUsernames), cmp.Or(c.sourceCaps[1], DefaultNetworkUsernames))
 	return l, nil
 }
 
@@ -87,6 +91,7 @@ func (e *Engine) initLogin() error {
 	d := &loginDeps{
 		clock: e.clock, log: e.log, store: e.store, snapshot: e.snap.Load, clientIP: e.ips.ClientIP,
 		country: e.loginCountry, events: e.events, ipv6Prefix: e.cfg.ipv6Prefix, failTrips: &e.failTrips,
+		running: func() bool { return e.started.Load() && !e.closed.Load() },
 	}
 	l, err := newLockout(d, &e.cfg.login, e.cfg.failPolicy)
 	if err != nil {

@@ -309,7 +309,7 @@ func WithLockoutKeys(keys ...LockoutKey) Option {
 			return errors.New("WithLockoutKeys: no key")
 		}
 		for i, k := range keys {
-			if !k.valid() {
+			if !k.valid() || k == LockoutBySource {
 				return fmt.Errorf("WithLockoutKeys: unknown key %q", k)
 			}
 			if slices.Contains(keys[:i], k) {
@@ -378,4 +378,19 @@ func WithLockoutFailPolicy(p FailPolicy) Option {
 // in their recent logins is suspicious.
 func WithNewDeviceAlert(on bool) Option {
 	return func(cfg *config) error { cfg.login.noNewDevice = !on; return nil }
+}
+
+// WithLoginSourceCaps sets how many distinct usernames one address (IPv6:
+// its /64) and one network (IPv4 /24, IPv6 /48) may have counted on their own
+// keys within the failure window (defaults DefaultSourceUsernames and
+// DefaultNetworkUsernames). Past a cap, new usernames from that source share
+// one overflow counter with 10 × the limit.
+func WithLoginSourceCaps(perAddress, perNetwork int) Option {
+	return func(cfg *config) error {
+		if perAddress < 1 || perAddress > 10_000 || perNetwork < perAddress || perNetwork > 1_000_000 {
+			return fmt.Errorf("WithLoginSourceCaps: (%d, %d): want 1 <= perAddress <= perNetwork, perAddress <= 10000, perNetwork <= 1000000", perAddress, perNetwork)
+		}
+		cfg.login.sourceCaps = [2]int{perAddress, perNetwork}
+		return nil
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -130,4 +132,76 @@ func TestCloseHonoursItsDeadline(t *testing.T) {
 		}
 		synctest.Wait()
 	})
+}
+
+// ~1M failed logins, 50 usernames per /64 over 20,000 /64s of one IPv6 /48,
+// must not fill the counters for everyone: afterwards 100 fresh users from
+// other addresses are all let through, memory stays bounded, and the
+// attacking /48 is locked.
+func TestLoginFloodDoesNotDenyOthers(t *testing.T) {
+	nets, perNet := 20_000, 50
+	if raceOn || testing.Short() {
+		nets = 2_000
+	}
+	e := newLoginEnv(t)
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	checked := 0
+	for n := range nets {
+		ip := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0xab, 0xcd, byte(n >> 8), byte(n), 15: 1})
+		for u := range perNet {
+			tk, err := e.lo.Begin(e.ctx(), core.Attempt{Username: fmt.Sprintf("user%d", n*perNet+u), IP: ip})
+			if err != nil {
+				continue
+			}
+			checked++
+			_ = e.lo.Fail(e.ctx(), tk)
+		}
+	}
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("%d attempts, %d reached the password check, heap growth %d MB, %d counter keys",
+		nets*perNet, checked, growth>>20, e.counter.Len())
+	if growth > 100<<20 {
+		t.Errorf("heap grew by %d MB; want under 100 MB", growth>>20)
+	}
+	refused := 0
+	for i := range 100 {
+		ip := netip.AddrFrom4([4]byte{198, 51, byte(100 + i/50), byte(i)})
+		if i%2 == 1 {
+			ip = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, 0, byte(i), 15: 1})
+		}
+		tk, err := e.lo.Begin(e.ctx(), core.Attempt{Username: fmt.Sprintf("fresh%d", i), IP: ip})
+		if err != nil {
+			refused++
+			continue
+		}
+		_ = e.lo.Fail(e.ctx(), tk)
+	}
+	if refused != 0 {
+		t.Fatalf("%d of 100 fresh users from other addresses refused after the flood", refused)
+	}
+	attacker := netip.MustParseAddr("2001:db8:abcd:ffff::1")
+	if _, err := e.lo.Begin(e.ctx(), core.Attempt{Username: "one-more", IP: attacker}); !errors.Is(err, core.ErrLocked) {
+		t.Fatalf("a new username from the attacking /48: %v; want locked", err)
+	}
+}
+
+// An unlock right after the failure that locked must work: the lockout
+// record may still be queued.
+func TestUnlockRightAfterLockout(t *testing.T) {
+	for run := range 5 {
+		e := newLoginEnv(t)
+		for range 5 {
+			e.fail("alice", "203.0.113.7")
+		}
+		n, err := e.lo.Unlock(e.ctx(), core.UnlockRequest{Username: "alice", By: "ops"})
+		if err != nil || n != 1 {
+			t.Fatalf("run %d: Unlock = %d, %v; want 1 record released", run, n, err)
+		}
+		e.succeed("alice", "203.0.113.7", "1")
+	}
 }

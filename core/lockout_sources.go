@@ -1,0 +1,135 @@
+package core
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Bounds on what one source can make the login counters hold. An attacker
+// who varies the username from one address (or across the addresses of one
+// network) would otherwise create a counter per username and fill memory, or
+// the attempt counter's key cap, for everyone.
+//
+// Each source is tracked twice: by its address (IPv6: its /64) and by its
+// network (IPv4 /24, IPv6 /48). Up to DefaultSourceUsernames usernames per
+// address and DefaultNetworkUsernames per network are counted as usual; past
+// either cap, a username not already tracked there counts on one overflow
+// key for that network or address (scope LockoutBySource), limit 10 × L, so
+// the attacker locks themselves out while known users keep their own
+// counters. Users behind one carrier-grade NAT address share its caps: when
+// more than that many of them fail logins within the failure window, the
+// rest share the overflow key and its 10 × L failures.
+const (
+	DefaultSourceUsernames  = 20
+	DefaultNetworkUsernames = 200
+	// maxTrackedUsernames bounds the tracker as a whole. When it is full and
+	// nothing has expired, new usernames count on their network's overflow
+	// key, which a network that holds nothing has free.
+	maxTrackedUsernames = 1_000_000
+)
+
+// LockoutBySource is the overflow counter of a source that tried more
+// usernames than its cap (see DefaultSourceUsernames); limit 10 ×
+// max_login_attempts. It appears in lockout records; it cannot be chosen
+// with WithLockoutKeys.
+const LockoutBySource LockoutKey = "source"
+
+// sourceTracker remembers which usernames each address and network tried
+// within the failure window. It is safe for concurrent use.
+type sourceTracker struct {
+	mu         sync.Mutex
+	caps       [2]int // per address, per network
+	maxEntries int
+	groups     map[string]map[string]int64 // group -> account -> last seen (unix ns)
+	entries    int
+	lastSweep  int64 // unix ns of the last sweep of every group
+}
+
+func newSourceTracker(perAddress, perNetwork int) *sourceTracker {
+	return &sourceTracker{caps: [2]int{perAddress, perNetwork}, maxEntries: maxTrackedUsernames, groups: map[string]map[string]int64{}}
+}
+
+// networkGroup is the wider group of an address: IPv4 /24, IPv6 /48 (NAT64
+// by its embedded IPv4 address), as text.
+func networkGroup(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	g := limitIP(a.Unmap().WithZone(""), 64)
+	bits := 48
+	if g.Is4() {
+		bits = 24
+	}
+	p, _ := g.Prefix(bits)
+	return p.String()
+}
+
+// track notes that account was tried from the address group narrow and the
+// network group wide at now, and returns the group whose overflow key the
+// attempt must count on instead of its own username key ("" when none).
+// Entries older than window are forgotten.
+func (s *sourceTracker) track(narrow, wide, account string, now time.Time, window time.Duration) string {
+	if narrow == "" || account == "" {
+		return ""
+	}
+	ns, exp := now.UnixNano(), now.Add(-window).UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	over := ""
+	for i, g := range [2]string{"a:" + narrow, "n:" + wide} {
+		if i == 1 && wide == "" {
+			break
+		}
+		if !s.admit(g, account, ns, exp, s.caps[i]) {
+			over = [2]string{narrow, wide}[i] // the network wins when both are over
+		}
+	}
+	return over
+}
+
+// admit tracks account in group g unless g is at its cap (or the tracker is
+// full) after expired entries are dropped; it reports whether account is
+// tracked there.
+func (s *sourceTracker) admit(g, account string, now, expired int64, limit int) bool {
+	users := s.groups[g]
+	if _, ok := users[account]; ok {
+		users[account] = now
+		return true
+	}
+	if len(users) >= limit {
+		s.expire(g, users, expired)
+	}
+	if s.entries >= s.maxEntries && now-s.lastSweep >= int64(time.Minute) {
+		s.lastSweep = now // a full tracker is swept at most once a minute
+		s.expireAll(expired)
+	}
+	if len(users) >= limit || s.entries >= s.maxEntries {
+		return false
+	}
+	if users == nil {
+		users = map[string]int64{}
+		s.groups[g] = users
+	}
+	users[account] = now
+	s.entries++
+	return true
+}
+
+func (s *sourceTracker) expire(g string, users map[string]int64, expired int64) {
+	for acct, seen := range users {
+		if seen <= expired {
+			delete(users, acct)
+			s.entries--
+		}
+	}
+	if len(users) == 0 {
+		delete(s.groups, g)
+	}
+}
+
+func (s *sourceTracker) expireAll(expired int64) {
+	for g, users := range s.groups {
+		s.expire(g, users, expired)
+	}
+}
