@@ -65,7 +65,7 @@ func WithAutoMigrate() Option {
 func WithClock(clk core.Clock) Option {
 	return func(c *config) error {
 		if clk == nil {
-			return errors.New("WithClock: nil clock")
+			return errorf(ErrInvalidOption, "bunstore: WithClock: nil clock")
 		}
 		c.clock = clk
 		return nil
@@ -78,7 +78,7 @@ func WithClock(clk core.Clock) Option {
 func WithMaxOpenConns(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
-			return fmt.Errorf("WithMaxOpenConns: %d is not a positive number", n)
+			return errorf(ErrInvalidOption, "bunstore: WithMaxOpenConns: %d is not a positive number", n)
 		}
 		c.maxOpenConns = n
 		return nil
@@ -97,19 +97,23 @@ func (systemClock) Now() time.Time { return time.Now() }
 //	mysql://user:pass@host:3306/db         MySQL 8 or MariaDB 10.5+
 //
 // It does not create or change tables unless WithAutoMigrate is given; see
-// Migrate. Errors never contain the password. An unreachable database is an
-// error (Open pings it, bounded by ctx and by a 10 s connect timeout when
-// the DSN sets none).
+// Migrate. Errors never contain the password: a bad option wraps
+// ErrInvalidOption, a DSN Open cannot read wraps ErrInvalidDSN, and an
+// unreachable database is an error "bunstore: Open <scheme>: …" (Open pings
+// it, bounded by ctx and by a 10 s connect timeout when the DSN sets none).
 func Open(ctx context.Context, dsnText string, opts ...Option) (*Store, error) {
 	cfg := config{clock: systemClock{}}
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			return nil, errorf(ErrInvalidOption, "bunstore: Open: option %d is nil", i)
+		}
 		if err := o(&cfg); err != nil {
-			return nil, fmt.Errorf("bunstore: Open: %w", err)
+			return nil, err // "bunstore: WithX: …"
 		}
 	}
 	d, err := parseDSN(dsnText)
 	if err != nil {
-		return nil, fmt.Errorf("bunstore: Open: %w", err)
+		return nil, errorf(ErrInvalidDSN, "bunstore: Open: %w", err)
 	}
 	s, err := open(ctx, d, cfg)
 	if err != nil {
@@ -254,10 +258,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 		migrate.WithMarkAppliedOnSuccess(true),
 		migrate.WithUpsert(true))
 	if err := initMigrator(ctx, m); err != nil {
-		return s.errf("Migrate: init", err)
+		return s.errf("Migrate: creating the bookkeeping tables", err)
 	}
 	if err := lock(ctx, m); err != nil {
-		return s.errf("Migrate", err)
+		return s.errf("Migrate: taking the lock", err)
 	}
 	defer func() { _ = m.Unlock(context.WithoutCancel(ctx)) }()
 	if _, err := m.Migrate(ctx); err != nil {
@@ -302,11 +306,6 @@ func lock(ctx context.Context, m *migrate.Migrator) error {
 	}
 }
 
-// errf wraps err with the operation, without any secret of the DSN.
-func (s *Store) errf(op string, err error) error {
-	return fmt.Errorf("bunstore: %s: %w", op, redactErr(err, s.secrets))
-}
-
 func (s *Store) now() time.Time { return dbTime(s.clock.Now()) }
 
 // write runs fn in a transaction on the writer.
@@ -321,8 +320,10 @@ func bumpVersion(ctx context.Context, tx bun.Tx) error {
 	if err != nil {
 		return err
 	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("version row missing (was Migrate run?): %v", err)
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n != 1 {
+		return errors.New("version row missing (was Migrate run?)")
 	}
 	return nil
 }
@@ -332,7 +333,7 @@ func bumpVersion(ctx context.Context, tx bun.Tx) error {
 func (s *Store) Version(ctx context.Context) (int64, error) {
 	var v int64
 	if err := s.rdb.NewRaw("SELECT version FROM security_version WHERE id = 1").Scan(ctx, &v); err != nil {
-		return 0, s.errf("version", err)
+		return 0, s.errf("Version", err)
 	}
 	return v, nil
 }
@@ -346,7 +347,7 @@ func (s *Store) Settings(ctx context.Context) (core.Settings, error) {
 		return core.DefaultSettings(), nil
 	}
 	if err != nil {
-		return core.Settings{}, s.errf("settings", err)
+		return core.Settings{}, s.errf("Settings", err)
 	}
 	return r.toSettings(), nil
 }
@@ -356,7 +357,7 @@ func (s *Store) Settings(ctx context.Context) (core.Settings, error) {
 func (s *Store) PutSettings(ctx context.Context, v core.Settings) (core.Settings, error) {
 	v, err := core.NormalizeSettings(v)
 	if err != nil {
-		return core.Settings{}, fmt.Errorf("bunstore: put settings: %w", err)
+		return core.Settings{}, fmt.Errorf("bunstore: PutSettings: %w", err)
 	}
 	v.UpdatedAt = s.now()
 	r := settingsToRow(v)
@@ -369,7 +370,7 @@ func (s *Store) PutSettings(ctx context.Context, v core.Settings) (core.Settings
 		return err
 	})
 	if err != nil {
-		return core.Settings{}, s.errf("put settings", err)
+		return core.Settings{}, s.errf("PutSettings", err)
 	}
 	return r.toSettings(), nil
 }
@@ -388,7 +389,7 @@ func (s *Store) AddHits(ctx context.Context, kind core.HitKind, hits map[int64]i
 	case core.HitBlockedIP:
 		tableName = "security_blocked_ip"
 	default:
-		return fmt.Errorf("bunstore: add hits: unknown kind %q: %w", kind, core.ErrInvalid)
+		return fmt.Errorf("bunstore: AddHits: unknown kind %q: %w", kind, core.ErrInvalid)
 	}
 	ids := make([]int64, 0, len(hits))
 	for id, n := range hits {
@@ -410,7 +411,7 @@ func (s *Store) AddHits(ctx context.Context, kind core.HitKind, hits map[int64]i
 		return nil
 	})
 	if err != nil {
-		return s.errf(fmt.Sprintf("add hits %s", kind), err)
+		return s.errf(fmt.Sprintf("AddHits %s", kind), err)
 	}
 	return nil
 }

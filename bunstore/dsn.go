@@ -141,7 +141,7 @@ func parseURL(scheme, raw string) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error repeats the whole URL, password included
 		}
-		return nil, fmt.Errorf("%s DSN: %v", scheme, err)
+		return nil, fmt.Errorf("%s DSN: %w", scheme, err)
 	}
 	if u.Host == "" && scheme != "postgres" && scheme != "postgresql" {
 		return nil, fmt.Errorf("%s DSN has no host (want %s://user:password@host:port/dbname)", scheme, scheme)

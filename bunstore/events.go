@@ -38,7 +38,7 @@ func (s *Store) AppendEvents(ctx context.Context, events []core.Event) error {
 		return err
 	})
 	if err != nil {
-		return s.errf(fmt.Sprintf("append %d events", len(events)), err)
+		return s.errf(fmt.Sprintf("AppendEvents (%d events)", len(events)), err)
 	}
 	return nil
 }
@@ -102,7 +102,7 @@ func (s *Store) Events(ctx context.Context, q core.EventQuery) ([]core.Event, er
 		sel = sel.Where("id < ?", q.BeforeID)
 	}
 	if err := sel.Scan(ctx); err != nil {
-		return nil, s.errf("events", err)
+		return nil, s.errf("Events", err)
 	}
 	out := make([]core.Event, len(rows))
 	for i := range rows {
@@ -122,7 +122,7 @@ var groupColumns = map[core.GroupBy]string{
 func (s *Store) CountEvents(ctx context.Context, q core.CountQuery) ([]core.GroupCount, error) {
 	col, ok := groupColumns[q.GroupBy]
 	if !ok {
-		return nil, fmt.Errorf("bunstore: count events: group by %q: %w", q.GroupBy, core.ErrInvalid)
+		return nil, fmt.Errorf("bunstore: CountEvents: unknown group by %q: %w", q.GroupBy, core.ErrInvalid)
 	}
 	if q.Actions != nil && len(q.Actions) == 0 {
 		return []core.GroupCount{}, nil
@@ -149,7 +149,7 @@ func (s *Store) CountEvents(ctx context.Context, q core.CountQuery) ([]core.Grou
 		sel = sel.Having("SUM(?) >= ?", bun.Ident("count"), q.Min)
 	}
 	if err := sel.Scan(ctx, &rows); err != nil {
-		return nil, s.errf("count events", err)
+		return nil, s.errf("CountEvents", err)
 	}
 	out := make([]core.GroupCount, len(rows))
 	for i, r := range rows {
@@ -178,7 +178,7 @@ var purgeChunk = 10_000
 func (s *Store) DeleteEventsBefore(ctx context.Context, before time.Time, batch int) (int64, error) {
 	n, err := s.deleteBefore(ctx, "security_security_log", "created_at", before, batch)
 	if err != nil {
-		return n, s.errf("delete events", err)
+		return n, s.errf("DeleteEventsBefore", err)
 	}
 	return n, nil
 }

@@ -47,7 +47,7 @@ func Example() {
 	// Output:
 	// 203.0.113.0/24 scanner, again true true
 	// version 2
-	// bunstore: get blocked ip "198.51.100.1": core: not found
+	// bunstore: BlockedIPs.Get "198.51.100.1": core: not found
 }
 
 // Redacted hides the password of a DSN, for logs.

@@ -69,14 +69,14 @@ func queryLimit(n int) int64 {
 // with its ID. It does not change the version.
 func (s *Store) AppendLockout(ctx context.Context, r core.LockoutRecord) (core.LockoutRecord, error) {
 	if err := r.Validate(); err != nil {
-		return core.LockoutRecord{}, fmt.Errorf("bunstore: append lockout: %w", err)
+		return core.LockoutRecord{}, fmt.Errorf("bunstore: AppendLockout: %w", err)
 	}
 	row := lockoutRow{Username: r.Username, IPAddress: r.IP, Scope: string(r.Scope), Failures: r.Failures,
 		Limit: r.Limit, LockedAt: dbTime(r.LockedAt), LockedUntil: dbTime(r.Until), ReleasedAt: dbTime(r.ReleasedAt),
 		ReleasedBy: r.ReleasedBy}
 	s.cutStrings(&row)
 	if _, err := s.db.NewInsert().Model(&row).Exec(ctx); err != nil { // sets row.ID
-		return core.LockoutRecord{}, s.errf("append lockout", err)
+		return core.LockoutRecord{}, s.errf("AppendLockout", err)
 	}
 	return row.toRecord(), nil
 }
@@ -99,7 +99,7 @@ func (s *Store) Lockouts(ctx context.Context, q core.LockoutQuery) ([]core.Locko
 		sel = sel.Where("id < ?", q.BeforeID)
 	}
 	if err := sel.Scan(ctx); err != nil {
-		return nil, s.errf("lockouts", err)
+		return nil, s.errf("Lockouts", err)
 	}
 	out := make([]core.LockoutRecord, len(rows))
 	for i := range rows {
@@ -116,10 +116,10 @@ const releaseChunk = 1000
 // transaction, and reports how many it changed. Unknown IDs are ignored.
 func (s *Store) ReleaseLockouts(ctx context.Context, ids []int64, at time.Time, by string) (int64, error) {
 	if at.IsZero() {
-		return 0, fmt.Errorf("bunstore: release lockouts: zero time: %w", core.ErrInvalid)
+		return 0, fmt.Errorf("bunstore: ReleaseLockouts: zero time: %w", core.ErrInvalid)
 	}
 	if c := core.CleanText(by, core.MaxCreatedByLen); c != by {
-		return 0, fmt.Errorf("bunstore: release lockouts: released_by %q: not clean text of at most %d characters: %w",
+		return 0, fmt.Errorf("bunstore: ReleaseLockouts: released_by %q: not clean text of at most %d characters: %w",
 			core.TruncateUTF8(by, 100), core.MaxCreatedByLen, core.ErrInvalid)
 	}
 	if len(ids) == 0 {
@@ -146,7 +146,7 @@ func (s *Store) ReleaseLockouts(ctx context.Context, ids []int64, at time.Time, 
 		return nil
 	})
 	if err != nil {
-		return 0, s.errf("release lockouts", err)
+		return 0, s.errf("ReleaseLockouts", err)
 	}
 	return n, nil
 }
@@ -157,7 +157,7 @@ func (s *Store) ReleaseLockouts(ctx context.Context, ids []int64, at time.Time, 
 func (s *Store) DeleteLockoutsBefore(ctx context.Context, before time.Time, batch int) (int64, error) {
 	n, err := s.deleteBefore(ctx, "security_lockout", "locked_at", before, batch)
 	if err != nil {
-		return n, s.errf("delete lockouts", err)
+		return n, s.errf("DeleteLockoutsBefore", err)
 	}
 	return n, nil
 }
@@ -166,14 +166,14 @@ func (s *Store) DeleteLockoutsBefore(ctx context.Context, before time.Time, batc
 // with its ID.
 func (s *Store) AppendLogin(ctx context.Context, r core.LoginRecord) (core.LoginRecord, error) {
 	if err := r.Validate(); err != nil {
-		return core.LoginRecord{}, fmt.Errorf("bunstore: append login: %w", err)
+		return core.LoginRecord{}, fmt.Errorf("bunstore: AppendLogin: %w", err)
 	}
 	row := loginRow{CreatedAt: dbTime(r.CreatedAt), UserID: r.UserID, IPAddress: r.IP, CountryCode: r.CountryCode,
 		UserAgent: r.UserAgent, DeviceType: r.Device, Browser: r.Browser, OS: r.OS, IsSuspicious: r.Suspicious,
 		SuspiciousReason: r.Reasons, SessionKey: r.SessionKey}
 	s.cutStrings(&row)
 	if _, err := s.db.NewInsert().Model(&row).Exec(ctx); err != nil { // sets row.ID
-		return core.LoginRecord{}, s.errf("append login", err)
+		return core.LoginRecord{}, s.errf("AppendLogin", err)
 	}
 	return row.toRecord(), nil
 }
@@ -199,7 +199,7 @@ func (s *Store) Logins(ctx context.Context, q core.LoginQuery) ([]core.LoginReco
 		sel = sel.Where("id < ?", q.BeforeID)
 	}
 	if err := sel.Scan(ctx); err != nil {
-		return nil, s.errf("logins", err)
+		return nil, s.errf("Logins", err)
 	}
 	out := make([]core.LoginRecord, len(rows))
 	for i := range rows {
@@ -223,7 +223,7 @@ func (s *Store) LoginTraits(ctx context.Context, userID string, recent int, sinc
 		if err := s.rdb.NewSelect().Model(&rows).Column("ip_address", "country_code", "browser", "os").
 			Where("user_id = ?", userID).OrderExpr("created_at DESC, id DESC").Limit(int64(recent)).
 			Scan(ctx); err != nil {
-			return core.LoginTraits{}, s.errf("login traits", err)
+			return core.LoginTraits{}, s.errf("LoginTraits", err)
 		}
 		tr.Logins = len(rows)
 		for i := range rows {
@@ -240,7 +240,7 @@ func (s *Store) LoginTraits(ctx context.Context, userID string, recent int, sinc
 	}
 	if err := sel.OrderExpr("created_at DESC, id DESC").Limit(core.MaxLoginTraitsWindowRows).
 		Scan(ctx, &countries); err != nil {
-		return core.LoginTraits{}, s.errf("login traits", err)
+		return core.LoginTraits{}, s.errf("LoginTraits", err)
 	}
 	for _, c := range countries {
 		add(&tr.CountriesSince, c)
@@ -254,7 +254,7 @@ func (s *Store) LoginTraits(ctx context.Context, userID string, recent int, sinc
 func (s *Store) DeleteLoginsBefore(ctx context.Context, before time.Time, batch int) (int64, error) {
 	n, err := s.deleteBefore(ctx, "security_login_history", "created_at", before, batch)
 	if err != nil {
-		return n, s.errf("delete logins", err)
+		return n, s.errf("DeleteLoginsBefore", err)
 	}
 	return n, nil
 }

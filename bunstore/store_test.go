@@ -29,17 +29,25 @@ const pw = "hunter2-Secret"
 
 func TestOpenUnknownScheme(t *testing.T) {
 	_, err := bunstore.Open(context.Background(), "redis://warden:"+pw+"@127.0.0.1:6379/0")
-	if err == nil || !strings.Contains(err.Error(), `"redis"`) || strings.Contains(err.Error(), pw) {
-		t.Fatalf("Open(redis://…) = %v; want an error naming the scheme and not the password", err)
+	if err == nil || !strings.Contains(err.Error(), `"redis"`) || strings.Contains(err.Error(), pw) || !errors.Is(err, bunstore.ErrInvalidDSN) {
+		t.Fatalf("Open(redis://…) = %v; want an ErrInvalidDSN naming the scheme and not the password", err)
 	}
 }
 
 func TestOpenBadOption(t *testing.T) {
-	if _, err := bunstore.Open(context.Background(), "sqlite::memory:", bunstore.WithMaxOpenConns(0)); err == nil {
-		t.Fatal("WithMaxOpenConns(0) accepted")
-	}
-	if _, err := bunstore.Open(context.Background(), "sqlite::memory:", bunstore.WithClock(nil)); err == nil {
-		t.Fatal("WithClock(nil) accepted")
+	for _, tt := range []struct {
+		name string
+		opt  bunstore.Option
+		want string
+	}{
+		{"max_open_conns_zero", bunstore.WithMaxOpenConns(0), "bunstore: WithMaxOpenConns: 0 is not a positive number"},
+		{"nil_clock", bunstore.WithClock(nil), "bunstore: WithClock: nil clock"},
+		{"nil_option", nil, "bunstore: Open: option 0 is nil"},
+	} {
+		_, err := bunstore.Open(context.Background(), "sqlite::memory:", tt.opt)
+		if err == nil || err.Error() != tt.want || !errors.Is(err, bunstore.ErrInvalidOption) {
+			t.Errorf("%s: Open error %v; want %q wrapping ErrInvalidOption", tt.name, err, tt.want)
+		}
 	}
 }
 

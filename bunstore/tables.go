@@ -29,16 +29,16 @@ func (s *Store) RateLimitRules() core.Table[core.RateLimitRule]       { return s
 
 func (s *Store) initTables() {
 	one := func(k string) ([]any, bool) { return []any{k}, true }
-	s.blockedIPs = newTable[core.BlockedIP, blockedIPRow](s, "blocked ip", one, "ip_address")
-	s.whitelistedIPs = newTable[core.WhitelistedIP, whitelistedIPRow](s, "whitelisted ip", one, "ip_address")
-	s.blockedCountries = newTable[core.BlockedCountry, blockedCountryRow](s, "blocked country", one, "code")
-	s.allowedCountries = newTable[core.AllowedCountry, allowedCountryRow](s, "allowed country", one, "code")
-	s.blockedUserAgents = newTable[core.BlockedUserAgent, blockedUserAgentRow](s, "blocked user agent", one, "pattern")
-	s.whitelistedUsers = newTable[core.WhitelistedUser, whitelistedUserRow](s, "whitelisted user", one, "user_id")
-	s.blockedEmails = newTable[core.BlockedEmail, blockedEmailRow](s, "blocked email", one, "email")
-	s.blockedDomains = newTable[core.BlockedDomain, blockedDomainRow](s, "blocked domain", one, "domain")
+	s.blockedIPs = newTable[core.BlockedIP, blockedIPRow](s, "BlockedIPs", one, "ip_address")
+	s.whitelistedIPs = newTable[core.WhitelistedIP, whitelistedIPRow](s, "WhitelistedIPs", one, "ip_address")
+	s.blockedCountries = newTable[core.BlockedCountry, blockedCountryRow](s, "BlockedCountries", one, "code")
+	s.allowedCountries = newTable[core.AllowedCountry, allowedCountryRow](s, "AllowedCountries", one, "code")
+	s.blockedUserAgents = newTable[core.BlockedUserAgent, blockedUserAgentRow](s, "BlockedUserAgents", one, "pattern")
+	s.whitelistedUsers = newTable[core.WhitelistedUser, whitelistedUserRow](s, "WhitelistedUsers", one, "user_id")
+	s.blockedEmails = newTable[core.BlockedEmail, blockedEmailRow](s, "BlockedEmails", one, "email")
+	s.blockedDomains = newTable[core.BlockedDomain, blockedDomainRow](s, "BlockedDomains", one, "domain")
 	// RateLimitRule.Key is "METHOD /path".
-	s.rateLimitRules = newTable[core.RateLimitRule, rateLimitRuleRow](s, "rate limit rule",
+	s.rateLimitRules = newTable[core.RateLimitRule, rateLimitRuleRow](s, "RateLimitRules",
 		func(k string) ([]any, bool) {
 			method, path, ok := strings.Cut(k, " ")
 			return []any{method, path}, ok
@@ -48,18 +48,18 @@ func (s *Store) initTables() {
 // table is the core.Table of one rule kind T stored as rows R.
 type table[T core.Rule, R any, P row[T, R]] struct {
 	s       *Store
-	what    string                         // for errors
+	name    string                         // the Store method that returns it, for errors
 	keyOf   func(key string) ([]any, bool) // key -> values of the key columns
 	keys    []string                       // key columns
 	keyExpr string                         // "col = ? AND col = ?"
 }
 
-func newTable[T core.Rule, R any, P row[T, R]](s *Store, what string, keyOf func(string) ([]any, bool), keys ...string) *table[T, R, P] {
+func newTable[T core.Rule, R any, P row[T, R]](s *Store, name string, keyOf func(string) ([]any, bool), keys ...string) *table[T, R, P] {
 	conds := make([]string, len(keys))
 	for i, k := range keys {
 		conds[i] = k + " = ?"
 	}
-	return &table[T, R, P]{s: s, what: what, keyOf: keyOf, keys: keys, keyExpr: strings.Join(conds, " AND ")}
+	return &table[T, R, P]{s: s, name: name, keyOf: keyOf, keys: keys, keyExpr: strings.Join(conds, " AND ")}
 }
 
 func (t *table[T, R, P]) List(ctx context.Context, q core.Query) ([]T, error) {
@@ -75,7 +75,7 @@ func (t *table[T, R, P]) List(ctx context.Context, q core.Query) ([]T, error) {
 		sel = sel.Limit(int64(q.Limit))
 	}
 	if err := sel.Scan(ctx); err != nil {
-		return nil, t.s.errf("list "+t.what, err)
+		return nil, t.s.errf(t.name+".List", err)
 	}
 	out := make([]T, len(rows))
 	for i := range rows {
@@ -88,15 +88,15 @@ func (t *table[T, R, P]) Get(ctx context.Context, key string) (T, error) {
 	var zero T
 	vals, ok := t.keyOf(key)
 	if !ok {
-		return zero, fmt.Errorf("bunstore: get %s %q: %w", t.what, key, core.ErrNotFound)
+		return zero, fmt.Errorf("bunstore: %s.Get %q: %w", t.name, key, core.ErrNotFound)
 	}
 	var r R
 	err := t.s.rdb.NewSelect().Model(P(&r)).Where(t.keyExpr, vals...).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
-		return zero, fmt.Errorf("bunstore: get %s %q: %w", t.what, key, core.ErrNotFound)
+		return zero, fmt.Errorf("bunstore: %s.Get %q: %w", t.name, key, core.ErrNotFound)
 	}
 	if err != nil {
-		return zero, t.s.errf(fmt.Sprintf("get %s %q", t.what, key), err)
+		return zero, t.s.errf(fmt.Sprintf("%s.Get %q", t.name, key), err)
 	}
 	return P(&r).toRule(), nil
 }
@@ -109,7 +109,7 @@ func (t *table[T, R, P]) Put(ctx context.Context, v T) (T, error) {
 	var zero T
 	v, err := core.Normalize(v)
 	if err != nil {
-		return zero, fmt.Errorf("bunstore: put %s: %w", t.what, err)
+		return zero, fmt.Errorf("bunstore: %s.Put: %w", t.name, err)
 	}
 	var r R
 	p := P(&r)
@@ -134,7 +134,7 @@ func (t *table[T, R, P]) Put(ctx context.Context, v T) (T, error) {
 		return err
 	})
 	if err != nil {
-		return zero, t.s.errf(fmt.Sprintf("put %s %q", t.what, key), err)
+		return zero, t.s.errf(fmt.Sprintf("%s.Put %q", t.name, key), err)
 	}
 	return p.toRule(), nil
 }
@@ -144,7 +144,7 @@ var errNoRow = errors.New("no row")
 func (t *table[T, R, P]) Delete(ctx context.Context, key string) error {
 	vals, ok := t.keyOf(key)
 	if !ok {
-		return fmt.Errorf("bunstore: delete %s %q: %w", t.what, key, core.ErrNotFound)
+		return fmt.Errorf("bunstore: %s.Delete %q: %w", t.name, key, core.ErrNotFound)
 	}
 	err := t.s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := bumpVersion(ctx, tx); err != nil {
@@ -162,10 +162,10 @@ func (t *table[T, R, P]) Delete(ctx context.Context, key string) error {
 		return nil
 	})
 	if errors.Is(err, errNoRow) {
-		return fmt.Errorf("bunstore: delete %s %q: %w", t.what, key, core.ErrNotFound)
+		return fmt.Errorf("bunstore: %s.Delete %q: %w", t.name, key, core.ErrNotFound)
 	}
 	if err != nil {
-		return t.s.errf(fmt.Sprintf("delete %s %q", t.what, key), err)
+		return t.s.errf(fmt.Sprintf("%s.Delete %q", t.name, key), err)
 	}
 	return nil
 }
