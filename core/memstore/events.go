@@ -13,13 +13,13 @@ import (
 // AppendEvents stores a batch. Like a SQL store it refuses the whole batch
 // when one event is unstorable (not cleaned: invalid UTF-8 or NUL bytes).
 func (s *Store) AppendEvents(ctx context.Context, events []core.Event) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "AppendEvents"); err != nil {
 		return err
 	}
 	for i, e := range events {
 		if c := e.Clean(); c.Path != e.Path || c.UserAgent != e.UserAgent || c.Details != e.Details ||
 			c.IP != e.IP || c.UserEmail != e.UserEmail || c.Method != e.Method || c.Action != e.Action {
-			return fmt.Errorf("memstore: append events: event %d: unstorable text: %w", i, core.ErrInvalid)
+			return fmt.Errorf("memstore: AppendEvents: event %d: unstorable text: %w", i, core.ErrInvalid)
 		}
 	}
 	s.mu.Lock()
@@ -53,7 +53,7 @@ func match(e core.Event, q core.EventQuery) bool {
 
 // Events returns matching events, newest first.
 func (s *Store) Events(ctx context.Context, q core.EventQuery) ([]core.Event, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "Events"); err != nil {
 		return nil, err
 	}
 	limit := q.Limit
@@ -80,7 +80,7 @@ func (s *Store) Events(ctx context.Context, q core.EventQuery) ([]core.Event, er
 
 // CountEvents sums Count per group.
 func (s *Store) CountEvents(ctx context.Context, q core.CountQuery) ([]core.GroupCount, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "CountEvents"); err != nil {
 		return nil, err
 	}
 	key := map[core.GroupBy]func(core.Event) string{
@@ -89,7 +89,7 @@ func (s *Store) CountEvents(ctx context.Context, q core.CountQuery) ([]core.Grou
 		core.GroupByAction:  func(e core.Event) string { return string(e.Action) },
 	}[q.GroupBy]
 	if key == nil {
-		return nil, fmt.Errorf("memstore: count events: group by %q: %w", q.GroupBy, core.ErrInvalid)
+		return nil, fmt.Errorf("memstore: CountEvents: unknown group by %q: %w", q.GroupBy, core.ErrInvalid)
 	}
 	s.mu.Lock()
 	sums := map[string]int64{}
@@ -118,7 +118,7 @@ func (s *Store) CountEvents(ctx context.Context, q core.CountQuery) ([]core.Grou
 // DeleteEventsBefore deletes events created before the given time, at most
 // batch of them (batch <= 0 means all), and reports how many it deleted.
 func (s *Store) DeleteEventsBefore(ctx context.Context, before time.Time, batch int) (int64, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "DeleteEventsBefore"); err != nil {
 		return 0, err
 	}
 	s.mu.Lock()

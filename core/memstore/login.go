@@ -29,11 +29,11 @@ func queryLimit(n int) int {
 
 // AppendLockout stores a lockout record.
 func (s *Store) AppendLockout(ctx context.Context, r core.LockoutRecord) (core.LockoutRecord, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "AppendLockout"); err != nil {
 		return core.LockoutRecord{}, err
 	}
 	if err := r.Validate(); err != nil {
-		return core.LockoutRecord{}, fmt.Errorf("memstore: append lockout: %w", err)
+		return core.LockoutRecord{}, fmt.Errorf("memstore: AppendLockout: %w", err)
 	}
 	r.LockedAt = r.LockedAt.UTC()
 	if !r.Until.IsZero() {
@@ -53,7 +53,7 @@ func (s *Store) AppendLockout(ctx context.Context, r core.LockoutRecord) (core.L
 
 // Lockouts lists lockout records, newest first.
 func (s *Store) Lockouts(ctx context.Context, q core.LockoutQuery) ([]core.LockoutRecord, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "Lockouts"); err != nil {
 		return nil, err
 	}
 	limit := queryLimit(q.Limit)
@@ -74,14 +74,15 @@ func (s *Store) Lockouts(ctx context.Context, q core.LockoutQuery) ([]core.Locko
 
 // ReleaseLockouts marks the unreleased records with these IDs released.
 func (s *Store) ReleaseLockouts(ctx context.Context, ids []int64, at time.Time, by string) (int64, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "ReleaseLockouts"); err != nil {
 		return 0, err
 	}
 	if at.IsZero() {
-		return 0, fmt.Errorf("memstore: release lockouts: zero time: %w", core.ErrInvalid)
+		return 0, fmt.Errorf("memstore: ReleaseLockouts: zero time: %w", core.ErrInvalid)
 	}
 	if c := core.CleanText(by, core.MaxCreatedByLen); c != by {
-		return 0, fmt.Errorf("memstore: release lockouts: released_by %q: %w", core.TruncateUTF8(by, 100), core.ErrInvalid)
+		return 0, fmt.Errorf("memstore: ReleaseLockouts: released_by %q: not clean text of at most %d characters: %w",
+			core.TruncateUTF8(by, 100), core.MaxCreatedByLen, core.ErrInvalid)
 	}
 	t := s.login()
 	s.mu.Lock()
@@ -99,7 +100,7 @@ func (s *Store) ReleaseLockouts(ctx context.Context, ids []int64, at time.Time, 
 
 // DeleteLockoutsBefore deletes records locked before the given time.
 func (s *Store) DeleteLockoutsBefore(ctx context.Context, before time.Time, batch int) (int64, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "DeleteLockoutsBefore"); err != nil {
 		return 0, err
 	}
 	t := s.login()
@@ -118,11 +119,11 @@ func (s *Store) DeleteLockoutsBefore(ctx context.Context, before time.Time, batc
 
 // AppendLogin stores a login record.
 func (s *Store) AppendLogin(ctx context.Context, r core.LoginRecord) (core.LoginRecord, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "AppendLogin"); err != nil {
 		return core.LoginRecord{}, err
 	}
 	if err := r.Validate(); err != nil {
-		return core.LoginRecord{}, fmt.Errorf("memstore: append login: %w", err)
+		return core.LoginRecord{}, fmt.Errorf("memstore: AppendLogin: %w", err)
 	}
 	r.CreatedAt = r.CreatedAt.UTC()
 	t := s.login()
@@ -156,7 +157,7 @@ func (t *loginTables) userLogins(userID string) []core.LoginRecord {
 
 // Logins lists login records, newest first.
 func (s *Store) Logins(ctx context.Context, q core.LoginQuery) ([]core.LoginRecord, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "Logins"); err != nil {
 		return nil, err
 	}
 	limit := queryLimit(q.Limit)
@@ -181,7 +182,7 @@ func (s *Store) Logins(ctx context.Context, q core.LoginQuery) ([]core.LoginReco
 
 // LoginTraits summarises the user's recent logins.
 func (s *Store) LoginTraits(ctx context.Context, userID string, recent int, since time.Time) (core.LoginTraits, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "LoginTraits"); err != nil {
 		return core.LoginTraits{}, err
 	}
 	t := s.login()
@@ -210,7 +211,7 @@ func (s *Store) LoginTraits(ctx context.Context, userID string, recent int, sinc
 
 // DeleteLoginsBefore deletes login records created before the given time.
 func (s *Store) DeleteLoginsBefore(ctx context.Context, before time.Time, batch int) (int64, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "DeleteLoginsBefore"); err != nil {
 		return 0, err
 	}
 	t := s.login()

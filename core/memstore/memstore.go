@@ -51,13 +51,24 @@ func New(opts ...Option) *Store {
 	for _, o := range opts {
 		o(s)
 	}
-	for _, t := range []interface{ init(*Store) }{
-		&s.blockedIPs, &s.whitelistedIPs, &s.blockedCountries, &s.allowedCountries,
-		&s.blockedUserAgents, &s.whitelistedUsers, &s.blockedEmails, &s.blockedDomains, &s.rateLimitRules,
-	} {
-		t.init(s)
-	}
+	s.blockedIPs.init(s, "BlockedIPs")
+	s.whitelistedIPs.init(s, "WhitelistedIPs")
+	s.blockedCountries.init(s, "BlockedCountries")
+	s.allowedCountries.init(s, "AllowedCountries")
+	s.blockedUserAgents.init(s, "BlockedUserAgents")
+	s.whitelistedUsers.init(s, "WhitelistedUsers")
+	s.blockedEmails.init(s, "BlockedEmails")
+	s.blockedDomains.init(s, "BlockedDomains")
+	s.rateLimitRules.init(s, "RateLimitRules")
 	return s
+}
+
+// ctxErr is ctx.Err() wrapped with the operation, or nil.
+func ctxErr(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: %s: %w", op, err)
+	}
+	return nil
 }
 
 func (s *Store) BlockedIPs() core.Table[core.BlockedIP]               { return &s.blockedIPs }
@@ -73,13 +84,22 @@ func (s *Store) RateLimitRules() core.Table[core.RateLimitRule]       { return &
 // table is one rule kind; it shares its Store's mutex.
 type table[T core.Rule] struct {
 	s    *Store
+	name string       // the Store method that returns it, for errors
 	rows map[string]T // by key
 }
 
-func (t *table[T]) init(s *Store) { t.s, t.rows = s, map[string]T{} }
+func (t *table[T]) init(s *Store, name string) { t.s, t.name, t.rows = s, name, map[string]T{} }
+
+// ctxErr is ctx.Err() wrapped with the table and the method, or nil.
+func (t *table[T]) ctxErr(ctx context.Context, method string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: %s.%s: %w", t.name, method, err)
+	}
+	return nil
+}
 
 func (t *table[T]) List(ctx context.Context, q core.Query) ([]T, error) {
-	if err := ctx.Err(); err != nil {
+	if err := t.ctxErr(ctx, "List"); err != nil {
 		return nil, err
 	}
 	t.s.mu.Lock()
@@ -100,26 +120,26 @@ func (t *table[T]) List(ctx context.Context, q core.Query) ([]T, error) {
 
 func (t *table[T]) Get(ctx context.Context, key string) (T, error) {
 	var zero T
-	if err := ctx.Err(); err != nil {
+	if err := t.ctxErr(ctx, "Get"); err != nil {
 		return zero, err
 	}
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
 	v, ok := t.rows[key]
 	if !ok {
-		return zero, fmt.Errorf("memstore: get %T %q: %w", zero, key, core.ErrNotFound)
+		return zero, fmt.Errorf("memstore: %s.Get %q: %w", t.name, key, core.ErrNotFound)
 	}
 	return v, nil
 }
 
 func (t *table[T]) Put(ctx context.Context, v T) (T, error) {
 	var zero T
-	if err := ctx.Err(); err != nil {
+	if err := t.ctxErr(ctx, "Put"); err != nil {
 		return zero, err
 	}
 	v, err := core.Normalize(v)
 	if err != nil {
-		return zero, fmt.Errorf("memstore: put: %w", err)
+		return zero, fmt.Errorf("memstore: %s.Put: %w", t.name, err)
 	}
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
@@ -139,14 +159,13 @@ func (t *table[T]) Put(ctx context.Context, v T) (T, error) {
 }
 
 func (t *table[T]) Delete(ctx context.Context, key string) error {
-	if err := ctx.Err(); err != nil {
+	if err := t.ctxErr(ctx, "Delete"); err != nil {
 		return err
 	}
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
 	if _, ok := t.rows[key]; !ok {
-		var zero T
-		return fmt.Errorf("memstore: delete %T %q: %w", zero, key, core.ErrNotFound)
+		return fmt.Errorf("memstore: %s.Delete %q: %w", t.name, key, core.ErrNotFound)
 	}
 	delete(t.rows, key)
 	t.s.version++
@@ -155,7 +174,7 @@ func (t *table[T]) Delete(ctx context.Context, key string) error {
 
 // Settings returns the stored settings, or core.DefaultSettings() if none.
 func (s *Store) Settings(ctx context.Context) (core.Settings, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "Settings"); err != nil {
 		return core.Settings{}, err
 	}
 	s.mu.Lock()
@@ -168,12 +187,12 @@ func (s *Store) Settings(ctx context.Context) (core.Settings, error) {
 
 // PutSettings validates and stores v.
 func (s *Store) PutSettings(ctx context.Context, v core.Settings) (core.Settings, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "PutSettings"); err != nil {
 		return core.Settings{}, err
 	}
 	v, err := core.NormalizeSettings(v)
 	if err != nil {
-		return core.Settings{}, fmt.Errorf("memstore: put settings: %w", err)
+		return core.Settings{}, fmt.Errorf("memstore: PutSettings: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -185,7 +204,7 @@ func (s *Store) PutSettings(ctx context.Context, v core.Settings) (core.Settings
 
 // Version reports the number of writes so far.
 func (s *Store) Version(ctx context.Context) (int64, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "Version"); err != nil {
 		return 0, err
 	}
 	s.mu.Lock()
@@ -195,7 +214,7 @@ func (s *Store) Version(ctx context.Context) (int64, error) {
 
 // AddHits adds counts to the hit counter of the rules with those IDs.
 func (s *Store) AddHits(ctx context.Context, kind core.HitKind, hits map[int64]int64) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "AddHits"); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -208,7 +227,7 @@ func (s *Store) AddHits(ctx context.Context, kind core.HitKind, hits map[int64]i
 	case core.HitBlockedIP:
 		addHits(&s.blockedIPs, hits, func(r *core.BlockedIP, n int64) { r.BlockCount += n })
 	default:
-		return fmt.Errorf("memstore: add hits: unknown kind %q: %w", kind, core.ErrInvalid)
+		return fmt.Errorf("memstore: AddHits: unknown kind %q: %w", kind, core.ErrInvalid)
 	}
 	return nil
 }
