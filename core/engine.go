@@ -39,6 +39,7 @@ type Engine struct {
 	limiter      Limiter
 	fallback     *ratelimit.Memory // in-process counters while the limiter fails
 	memories     []*ratelimit.Memory
+	values       *valueCap // distinct header/user values per source and rule
 
 	peerSeen, peerPrivate atomic.Int64
 	peerCheckDone         atomic.Bool
@@ -89,6 +90,7 @@ func New(store Store, opts ...Option) (*Engine, error) {
 	for _, p := range cfg.exempt {
 		e.exempt[p] = struct{}{}
 	}
+	e.values = newValueCap(DefaultRateValuesPerSource)
 	if err := e.initLimiter(); err != nil {
 		return nil, fmt.Errorf("core: New: %w", err)
 	}

@@ -227,6 +227,8 @@ func (e *Engine) rateKeys(sc *rateScratch, c *checkState) (enforcing int) {
 			}
 			if k.Value == "" { // missing user or header: the IP; never skip the rule
 				k.IP = ip
+			} else if !e.values.admit(rr.id, ip, k.Value, c.now, rr.limit.Period) {
+				k.IP, k.Value = ip, overflowValue // past its cap, the source shares one counter
 			}
 			sc.keys = append(sc.keys, k)
 			sc.order = append(sc.order, i)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"runtime"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/core/ratelimit"
 )
 
 // slowStore takes a while for every event batch, as a busy database does,
@@ -203,5 +205,33 @@ func TestUnlockRightAfterLockout(t *testing.T) {
 			t.Fatalf("run %d: Unlock = %d, %v; want 1 record released", run, n, err)
 		}
 		e.succeed("alice", "203.0.113.7", "1")
+	}
+}
+
+// One client sending a new X-API-Key with every request must not fill the
+// limiter and switch limits off for everyone: afterwards a fresh client is
+// limited exactly.
+func TestRateLimiterFillDoesNotSwitchLimitsOff(t *testing.T) {
+	const maxKeys = 20_000
+	m, err := ratelimit.NewMemory(ratelimit.WithMaxKeys(maxKeys), ratelimit.WithShards(16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, core.WithLimiter(core.MemoryLimiter(m)))
+	rateRule(e, core.RateLimitRule{Name: "api", PathPattern: "/api/*", Rate: "100/m", KeyBy: "header:X-API-Key"})
+	rateRule(e, core.RateLimitRule{Name: "login", PathPattern: "/login", Method: "POST", Rate: "5/m"})
+	for i := range maxKeys + maxKeys/20 { // 5% more unique keys than the limiter holds
+		key := fmt.Sprintf("k%d", i)
+		e.check("203.0.113.7", "/api/x", "", func(r *http.Request) { r.Header.Set("X-API-Key", key) })
+	}
+	t.Logf("limiter holds %d keys after the flood", m.Len())
+	allowed := 0
+	for range 50 {
+		if d := e.check("198.51.100.1", "/login", "", method("POST")); d.Allowed {
+			allowed++
+		}
+	}
+	if allowed != 5 {
+		t.Fatalf("a fresh IP got %d of 50 POST /login through a 5/m rule after the flood; want exactly 5", allowed)
 	}
 }
