@@ -116,19 +116,11 @@ func TestMemoryAttemptsFull(t *testing.T) {
 	})
 }
 
-// Memory wraps ErrInvalid (the suite checks only that such calls fail).
-func TestMemoryAttemptsInvalid(t *testing.T) {
-	m := newMem(t, 0)
-	for name, k := range map[string]Key{"empty": {Limit: 1}, "zero_limit": {Key: "k"}, "long": {Key: string(make([]byte, 300)), Limit: 1}} {
-		if _, _, err := m.Reserve(bg, t0, pol, 1, []Key{k}); !errors.Is(err, ErrInvalid) {
-			t.Errorf("%s: %v", name, err)
+func TestNewMemoryInvalid(t *testing.T) {
+	for _, n := range []int{-1, 1 << 31} {
+		if m, err := NewMemory(n); !errors.Is(err, ErrInvalid) || m != nil {
+			t.Errorf("NewMemory(%d) = %v, %v; want ErrInvalid", n, m, err)
 		}
-	}
-	if _, err := m.Status(bg, time.Unix(-1, 0), pol, []Key{{Key: "k", Limit: 1}}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("time before 1970: %v", err)
-	}
-	if _, err := NewMemory(-1); !errors.Is(err, ErrInvalid) {
-		t.Errorf("NewMemory(-1): %v", err)
 	}
 }
 

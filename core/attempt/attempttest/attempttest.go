@@ -14,9 +14,10 @@
 //
 // The suite checks the contract written on attempt.Counter, with the memory
 // counter's results as the reference: every call gets an explicit now, so
-// nothing sleeps and every time is checked to the nanosecond. It does not
-// check what the contract leaves to the implementation (a cap on keys and
-// ErrFull, the sentinel wrapped by an invalid argument).
+// nothing sleeps and every time is checked to the nanosecond. Arguments out
+// of range must fail with an error wrapping attempt.ErrInvalid. The suite
+// does not check what the contract leaves to the implementation: a cap on
+// keys (ErrFull), and a key given twice in one call.
 package attempttest
 
 import (

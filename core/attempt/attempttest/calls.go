@@ -102,9 +102,9 @@ func concurrently(n int, f func(i int)) {
 	wg.Wait()
 }
 
-// Arguments out of range fail the call, whatever the step, and change
-// nothing, not even on the valid keys of the call. A cancelled context fails
-// with its error.
+// Arguments out of range fail the call with attempt.ErrInvalid, whatever
+// the step, and change nothing, not even on the valid keys of the call. A
+// cancelled context fails with its error.
 func testInvalid(h *tester) {
 	good := addr("192.0.2.41")
 	cases := []struct {
@@ -125,18 +125,17 @@ func testInvalid(h *tester) {
 	}
 	for _, c := range cases {
 		keys := []attempt.Key{good, c.bad}
-		if ok, _, err := h.c.Reserve(h.ctx, c.now, c.p, 1, keys); err == nil || ok {
-			h.Errorf("%s: Reserve = %v, %v; want an error", c.name, ok, err)
+		ok, _, err := h.c.Reserve(h.ctx, c.now, c.p, 1, keys)
+		if ok {
+			h.Errorf("%s: Reserve reserved", c.name)
 		}
-		if _, err := h.c.Fail(h.ctx, c.now, c.p, 1, keys); err == nil {
-			h.Errorf("%s: Fail succeeded", c.name)
-		}
-		if _, err := h.c.Release(h.ctx, c.now, c.p, 1, keys); err == nil {
-			h.Errorf("%s: Release succeeded", c.name)
-		}
-		if _, err := h.c.Status(h.ctx, c.now, c.p, keys); err == nil {
-			h.Errorf("%s: Status succeeded", c.name)
-		}
+		h.invalid(c.name+": Reserve", err)
+		_, err = h.c.Fail(h.ctx, c.now, c.p, 1, keys)
+		h.invalid(c.name+": Fail", err)
+		_, err = h.c.Release(h.ctx, c.now, c.p, 1, keys)
+		h.invalid(c.name+": Release", err)
+		_, err = h.c.Status(h.ctx, c.now, c.p, keys)
+		h.invalid(c.name+": Status", err)
 	}
 	h.expect("the valid key after the refused calls", h.status(t0, pol, good)[0], attempt.State{})
 	_, st := h.mustReserve(t0, pol, attempt.Key{Key: strings.Repeat("k", 256), Limit: 1})
@@ -155,6 +154,13 @@ func testInvalid(h *tester) {
 		h.Errorf("Reset with a cancelled context: %v", err)
 	}
 	h.expect("the key after cancelled calls", h.status(t0, pol, good)[0], attempt.State{})
+}
+
+func (h *tester) invalid(what string, err error) {
+	h.Helper()
+	if !errors.Is(err, attempt.ErrInvalid) {
+		h.Errorf("%s: %v, want an error wrapping attempt.ErrInvalid", what, err)
+	}
 }
 
 // A call without keys succeeds and returns no states; a Reserve without keys
