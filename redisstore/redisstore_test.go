@@ -189,8 +189,10 @@ func get(ip, path string) *http.Request {
 	return r
 }
 
-func TestLimiterOneRoundTripPerRequest(t *testing.T) {
-	rdb := redisClient(t)
+func TestLimiterOneRoundTripPerRequest(t *testing.T) { eachBackend(t, testLimiterOneRoundTrip) }
+
+func testLimiterOneRoundTrip(t *testing.T, b backend) {
+	rdb := b.client(t)
 	hook := &countingHook{}
 	rdb.AddHook(hook)
 	s, _ := redisstore.New(rdb, redisstore.WithPrefix(prefix()))
@@ -222,12 +224,14 @@ func TestLimiterOneRoundTripPerRequest(t *testing.T) {
 	}
 }
 
-func TestLimiterSharedByTwoEngines(t *testing.T) {
+func TestLimiterSharedByTwoEngines(t *testing.T) { eachBackend(t, testLimiterShared) }
+
+func testLimiterShared(t *testing.T, b backend) {
 	p := prefix()
 	st := memstore.New()
 	var engines []*core.Engine
-	for range 2 {
-		s, _ := redisstore.New(redisClient(t), redisstore.WithPrefix(p))
+	for _, rdb := range b.clients(t, 2) {
+		s, _ := redisstore.New(rdb, redisstore.WithPrefix(p))
 		eng, err := core.New(st, core.WithLimiter(s.Limiter()), core.WithLogger(slog.New(slog.DiscardHandler)))
 		if err != nil {
 			t.Fatal(err)
@@ -258,34 +262,6 @@ func TestLimiterSharedByTwoEngines(t *testing.T) {
 	}
 	if allowed != 10 {
 		t.Fatalf("%d of 30 allowed across two engines, want 10 (one shared limit)", allowed)
-	}
-}
-
-func TestLimiterAllOrNothing(t *testing.T) {
-	rdb := redisClient(t)
-	s, _ := redisstore.New(rdb, redisstore.WithPrefix(prefix()))
-	l := s.Limiter()
-	ctx := context.Background()
-	if err := l.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	tight := ratelimit.Limit{N: 1, Period: time.Minute}
-	wide := ratelimit.Limit{N: 5, Period: time.Minute}
-	ip := netip.MustParseAddr("3.3.3.3")
-	keys := []ratelimit.Key{{Rule: 1, IP: ip, Limit: tight}, {Rule: 2, IP: ip, Limit: wide}}
-	res, err := l.Allow(ctx, time.Now(), keys, nil)
-	if err != nil || !res[0].Allowed || !res[1].Allowed || res[1].Remaining != 4 {
-		t.Fatalf("first: %+v %v", res, err)
-	}
-	for range 3 { // denied by the tight key: the wide one is not consumed
-		res, err = l.Allow(ctx, time.Now(), keys, nil)
-		if err != nil || res[0].Allowed || res[0].RetryAfter <= 0 || !res[1].Allowed {
-			t.Fatalf("denied: %+v %v", res, err)
-		}
-	}
-	res, _ = l.Allow(ctx, time.Now(), keys[1:], nil)
-	if !res[0].Allowed || res[0].Remaining != 3 {
-		t.Fatalf("wide key after denials: %+v, want 3 left", res)
 	}
 }
 
