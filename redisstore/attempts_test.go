@@ -150,133 +150,172 @@ func parityRun(t *testing.T, red attempt.Counter, seed uint64, n int, p attempt.
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	rng := rand.New(rand.NewPCG(seed, 42))
-	now := at0
-	nextTok := uint64(1)
-	type live struct {
-		tok  uint64
-		keys []int
-	}
-	var lives []live
-	var done []uint64
-	policies := []attempt.Policy{
-		pol,
-		{ReservationTimeout: attempt.ReservationTimeout},
-		{Cooloff: 15 * time.Minute, AttemptExpiry: true, ReservationTimeout: attempt.ReservationTimeout},
-		{Cooloff: 30 * time.Hour, ReservationTimeout: attempt.ReservationTimeout},
-		{Cooloff: 2 * time.Second, ReservationTimeout: time.Second},
-		{Cooloff: time.Hour},
-	}
-	pickKeys := func() []int {
-		k := rng.Perm(len(parityKeys))[:1+rng.IntN(3)]
-		if rng.IntN(50) == 0 {
-			k = append(k, k[0]) // a key given twice
-		}
-		return k
-	}
-	mult := 1
-	build := func(idx []int) []attempt.Key {
-		out := make([]attempt.Key, len(idx))
-		for j, i := range idx {
-			pk := parityKeys[i]
-			out[j] = attempt.Key{Key: pk.key, Limit: max(1, pk.limit*mult/2), ResetOnSuccess: pk.reset}
-		}
-		return out
-	}
-	stats := map[string]int{}
+	q := &parity{mem: mem, red: red, ctx: context.Background(), rng: rand.New(rand.NewPCG(seed, 42)),
+		now: at0, p: p, nextTok: 1, stats: map[string]int{}}
 	for step := range n {
-		now = now.Add(steps[rng.IntN(len(steps))])
-		if rng.IntN(4) == 0 {
-			now = now.Add(time.Duration(rng.Int64N(int64(steps[len(steps)-1] / 8))))
+		q.now = q.now.Add(steps[q.rng.IntN(len(steps))])
+		if q.rng.IntN(4) == 0 {
+			q.now = q.now.Add(time.Duration(q.rng.Int64N(int64(steps[len(steps)-1] / 8))))
 		}
 		if vary {
-			mult = 1 + rng.IntN(4)
-			p = policies[rng.IntN(len(policies))]
+			q.mult = 1 + q.rng.IntN(4)
+			q.p = parityPolicies[q.rng.IntN(len(parityPolicies))]
 		} else {
-			mult = 2
+			q.mult = 2
 		}
-		var what string
-		var mst, rst []attempt.State
-		var mok, rok bool
-		var merr, rerr error
-		switch r := rng.IntN(100); {
-		case r < 40: // Reserve with a new token
-			idx := pickKeys()
-			tok := nextTok
-			nextTok += 1 + uint64(rng.IntN(1<<20))
-			keys := build(idx)
-			mok, mst, merr = mem.Reserve(ctx, now, p, tok, keys)
-			rok, rst, rerr = red.Reserve(ctx, now, p, tok, keys)
-			if mok {
-				lives = append(lives, live{tok, idx})
-			}
-			what = fmt.Sprintf("Reserve(%d, %v)", tok, idx)
-			if mok {
-				stats["reserved"]++
-			} else {
-				stats["refused"]++
-			}
-		case r < 80: // the outcome of a live attempt, or of a stale or unknown token
-			tok, idx := uint64(1<<62), pickKeys()
-			if len(lives) > 0 && rng.IntN(10) != 0 {
-				i := rng.IntN(len(lives))
-				tok, idx = lives[i].tok, lives[i].keys
-				if rng.IntN(10) == 0 {
-					idx = pickKeys() // other keys than it was reserved on
-				}
-				lives = slices.Delete(lives, i, i+1)
-				done = append(done, tok)
-			} else if len(done) > 0 && rng.IntN(2) == 0 {
-				tok = done[rng.IntN(len(done))]
-			}
-			keys := build(idx)
-			if r < 62 {
-				mst, merr = mem.Fail(ctx, now, p, tok, keys)
-				rst, rerr = red.Fail(ctx, now, p, tok, keys)
-				what = fmt.Sprintf("Fail(%d, %v)", tok, idx)
-			} else {
-				mst, merr = mem.Release(ctx, now, p, tok, keys)
-				rst, rerr = red.Release(ctx, now, p, tok, keys)
-				what = fmt.Sprintf("Release(%d, %v)", tok, idx)
-			}
-		case r < 97:
-			idx := pickKeys()
-			keys := build(idx)
-			mst, merr = mem.Status(ctx, now, p, keys)
-			rst, rerr = red.Status(ctx, now, p, keys)
-			what = fmt.Sprintf("Status(%v)", idx)
-		default:
-			idx := pickKeys()
-			var names []string
-			for _, i := range idx {
-				names = append(names, parityKeys[i].key)
-			}
-			merr = mem.Reset(ctx, names)
-			rerr = red.Reset(ctx, names)
-			what = fmt.Sprintf("Reset(%v)", idx)
+		o := q.step()
+		if o.merr != nil || o.rerr != nil {
+			t.Fatalf("step %d %s: errors memory %v, redis %v", step, o.what, o.merr, o.rerr)
 		}
-		if merr != nil || rerr != nil {
-			t.Fatalf("step %d %s: errors memory %v, redis %v", step, what, merr, rerr)
-		}
-		for _, s := range mst {
+		for _, s := range o.mst {
 			if s.LockedNow {
-				stats["locks"]++
+				q.stats["locks"]++
 			}
 			if s.Locked {
-				stats["locked"]++
+				q.stats["locked"]++
 			}
 		}
-		if mok != rok || !sameStates(mst, rst) {
+		if o.mok != o.rok || !sameStates(o.mst, o.rst) {
 			t.Fatalf("step %d at %v (+%v), policy %+v, limits ×%d/2: %s\nmemory %v %+v\nredis  %v %+v",
-				step, now.Format(time.RFC3339Nano), now.Sub(at0), p, mult, what, mok, mst, rok, rst)
+				step, q.now.Format(time.RFC3339Nano), q.now.Sub(at0), q.p, q.mult, o.what, o.mok, o.mst, o.rok, o.rst)
 		}
 	}
 	// A run that never locks or refuses proves little.
-	if stats["locks"] < n/100 || stats["refused"] < n/100 || stats["reserved"] < n/10 {
-		t.Fatalf("weak run: %v", stats)
+	if q.stats["locks"] < n/100 || q.stats["refused"] < n/100 || q.stats["reserved"] < n/10 {
+		t.Fatalf("weak run: %v", q.stats)
 	}
-	t.Logf("%d steps: %v", n, stats)
+	t.Logf("%d steps: %v", n, q.stats)
+}
+
+// parityPolicies are the policies of a run whose policy changes at every
+// step.
+var parityPolicies = []attempt.Policy{
+	pol,
+	{ReservationTimeout: attempt.ReservationTimeout},
+	{Cooloff: 15 * time.Minute, AttemptExpiry: true, ReservationTimeout: attempt.ReservationTimeout},
+	{Cooloff: 30 * time.Hour, ReservationTimeout: attempt.ReservationTimeout},
+	{Cooloff: 2 * time.Second, ReservationTimeout: time.Second},
+	{Cooloff: time.Hour},
+}
+
+// parity is a parity run's state: the two counters, the clock, the policy
+// and limits of the step, and the attempts made so far.
+type parity struct {
+	mem, red attempt.Counter
+	ctx      context.Context
+	rng      *rand.Rand
+	now      time.Time
+	p        attempt.Policy
+	mult     int // limits are parityKeys' × mult/2
+	nextTok  uint64
+	lives    []parityAttempt // reserved, without an outcome yet
+	done     []uint64        // tokens given an outcome
+	stats    map[string]int
+}
+
+type parityAttempt struct {
+	tok  uint64
+	keys []int
+}
+
+// parityStep is what one step returned from both counters.
+type parityStep struct {
+	what       string
+	mok, rok   bool
+	mst, rst   []attempt.State
+	merr, rerr error
+}
+
+func (q *parity) pickKeys() []int {
+	k := q.rng.Perm(len(parityKeys))[:1+q.rng.IntN(3)]
+	if q.rng.IntN(50) == 0 {
+		k = append(k, k[0]) // a key given twice
+	}
+	return k
+}
+
+func (q *parity) build(idx []int) []attempt.Key {
+	out := make([]attempt.Key, len(idx))
+	for j, i := range idx {
+		pk := parityKeys[i]
+		out[j] = attempt.Key{Key: pk.key, Limit: max(1, pk.limit*q.mult/2), ResetOnSuccess: pk.reset}
+	}
+	return out
+}
+
+// step makes one random call on both counters.
+func (q *parity) step() parityStep {
+	var o parityStep
+	switch r := q.rng.IntN(100); {
+	case r < 40:
+		return q.reserve()
+	case r < 80:
+		return q.outcome(r < 62)
+	case r < 97:
+		idx := q.pickKeys()
+		keys := q.build(idx)
+		o.mst, o.merr = q.mem.Status(q.ctx, q.now, q.p, keys)
+		o.rst, o.rerr = q.red.Status(q.ctx, q.now, q.p, keys)
+		o.what = fmt.Sprintf("Status(%v)", idx)
+	default:
+		idx := q.pickKeys()
+		var names []string
+		for _, i := range idx {
+			names = append(names, parityKeys[i].key)
+		}
+		o.merr = q.mem.Reset(q.ctx, names)
+		o.rerr = q.red.Reset(q.ctx, names)
+		o.what = fmt.Sprintf("Reset(%v)", idx)
+	}
+	return o
+}
+
+// reserve is a Reserve with a new token.
+func (q *parity) reserve() parityStep {
+	var o parityStep
+	idx := q.pickKeys()
+	tok := q.nextTok
+	q.nextTok += 1 + uint64(q.rng.IntN(1<<20))
+	keys := q.build(idx)
+	o.mok, o.mst, o.merr = q.mem.Reserve(q.ctx, q.now, q.p, tok, keys)
+	o.rok, o.rst, o.rerr = q.red.Reserve(q.ctx, q.now, q.p, tok, keys)
+	o.what = fmt.Sprintf("Reserve(%d, %v)", tok, idx)
+	if o.mok {
+		q.lives = append(q.lives, parityAttempt{tok, idx})
+		q.stats["reserved"]++
+	} else {
+		q.stats["refused"]++
+	}
+	return o
+}
+
+// outcome is the Fail (or Release) of a live attempt, or of a stale or
+// unknown token.
+func (q *parity) outcome(fail bool) parityStep {
+	var o parityStep
+	tok, idx := uint64(1<<62), q.pickKeys()
+	if len(q.lives) > 0 && q.rng.IntN(10) != 0 {
+		i := q.rng.IntN(len(q.lives))
+		tok, idx = q.lives[i].tok, q.lives[i].keys
+		if q.rng.IntN(10) == 0 {
+			idx = q.pickKeys() // other keys than it was reserved on
+		}
+		q.lives = slices.Delete(q.lives, i, i+1)
+		q.done = append(q.done, tok)
+	} else if len(q.done) > 0 && q.rng.IntN(2) == 0 {
+		tok = q.done[q.rng.IntN(len(q.done))]
+	}
+	keys := q.build(idx)
+	if fail {
+		o.mst, o.merr = q.mem.Fail(q.ctx, q.now, q.p, tok, keys)
+		o.rst, o.rerr = q.red.Fail(q.ctx, q.now, q.p, tok, keys)
+		o.what = fmt.Sprintf("Fail(%d, %v)", tok, idx)
+	} else {
+		o.mst, o.merr = q.mem.Release(q.ctx, q.now, q.p, tok, keys)
+		o.rst, o.rerr = q.red.Release(q.ctx, q.now, q.p, tok, keys)
+		o.what = fmt.Sprintf("Release(%d, %v)", tok, idx)
+	}
+	return o
 }
 
 func TestAttemptsParityWithMemory(t *testing.T) {
@@ -329,8 +368,7 @@ func testParity(t *testing.T, b backend) {
 	}
 }
 
-// The counter's keys expire, locks without end are kept until Reset, and
-// nothing of a username appears in Redis.
+// The counter's keys expire, and nothing of a username appears in Redis.
 func TestAttemptsKeysAndExpiry(t *testing.T) { eachBackend(t, testKeysAndExpiry) }
 
 func testKeysAndExpiry(t *testing.T, b backend) {
@@ -379,9 +417,17 @@ func testKeysAndExpiry(t *testing.T, b backend) {
 	if ks := keysOf(t, rdb, p); len(ks) != 1 || !strings.Contains(ks[0], "att:ip:{203.0.113.7}:f") {
 		t.Fatalf("after a success: keys %q, want only the address's failures", ks)
 	}
+}
 
-	// A lock without end (cool-off 0) is kept until Reset, whatever the TTLs.
-	c := s.Attempts()
+// A lock without end (cool-off 0) is kept until Reset, whatever the TTLs;
+// a cool-off set later ends it, and its keys expire again.
+func TestAttemptsLockWithoutEndKeys(t *testing.T) { eachBackend(t, testLockWithoutEndKeys) }
+
+func testLockWithoutEndKeys(t *testing.T, b backend) {
+	rdb := b.client(t)
+	p := prefix()
+	c := newAttempts(t, rdb, p)
+	ctx := context.Background()
 	perm := attempt.Policy{ReservationTimeout: attempt.ReservationTimeout}
 	k := []attempt.Key{{Key: "ui:{198.51.100.1}:00112233445566778899aabbccddeeff", Limit: 1, ResetOnSuccess: true}}
 	if ok, _, err := c.Reserve(ctx, at0, perm, 7, k); !ok || err != nil {
