@@ -334,7 +334,9 @@ func (m *Memory) allowMany(now time.Time, keys []Key, dst []Result) ([]Result, e
 	}
 	// Lock every shard involved in ascending order: no deadlock with another
 	// Allow, and the check and the commit see the same state.
-	m.lockShards(order)
+	for _, si := range order {
+		m.shards[si].mu.Lock()
+	}
 	base := len(dst)
 	dst, allowed, anyNew := m.check(ns, keys, es, dst)
 	switch {
@@ -347,7 +349,9 @@ func (m *Memory) allowMany(now time.Time, keys []Key, dst []Result) ([]Result, e
 	default:
 		m.commit(keys, es)
 	}
-	m.unlockShards(order)
+	for _, si := range order {
+		m.shards[si].mu.Unlock()
+	}
 	return dst, nil
 }
 
@@ -365,12 +369,6 @@ func (m *Memory) prepare(keys []Key, es []pending, order []uint32) ([]pending, [
 		order = insertSorted(order, si)
 	}
 	return es, order, nil
-}
-
-func (m *Memory) lockShards(order []uint32) {
-	for _, si := range order {
-		m.shards[si].mu.Lock()
-	}
 }
 
 func (m *Memory) unlockShards(order []uint32) {
