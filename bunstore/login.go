@@ -98,6 +98,9 @@ func (s *Store) Lockouts(ctx context.Context, q core.LockoutQuery) ([]core.Locko
 	if q.BeforeID > 0 {
 		sel = sel.Where("id < ?", q.BeforeID)
 	}
+	if !q.ReleasedSince.IsZero() {
+		sel = sel.Where("released_at >= ?", dbTime(q.ReleasedSince))
+	}
 	if err := sel.Scan(ctx); err != nil {
 		return nil, s.errf("Lockouts", err)
 	}
@@ -142,6 +145,9 @@ func (s *Store) ReleaseLockouts(ctx context.Context, ids []int64, at time.Time, 
 				return err
 			}
 			n += m
+		}
+		if n > 0 {
+			return bumpVersion(ctx, tx)
 		}
 		return nil
 	})

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,6 +47,9 @@ type Lockout struct {
 
 	attempts, refused, bypassed, lockouts, failed, succeeded atomic.Int64
 	counterErrors, lastWarn                                  atomic.Int64
+
+	releaseMu     sync.Mutex
+	releasedSince time.Time // where the next look for released records starts
 }
 
 // UserLookup resolves a username typed into a login form to the user's ID

@@ -194,3 +194,45 @@ func (l *Lockout) warn(msg string, args ...any) {
 		l.d.log.Warn(msg, args...)
 	}
 }
+
+// releaseOverlap is how far back each look for released records reaches past
+// the previous one, for clock differences between processes. Resetting a
+// counter twice is harmless.
+const releaseOverlap = time.Minute
+
+// applyReleases drops the in-process counters of lockouts that were released
+// since the last call, by this process or another one (the CLI, the admin of
+// another replica): an unlock goes through the store, and every engine calls
+// this after it rebuilds. Shared counters (Redis) were reset by Unlock
+// itself.
+func (l *Lockout) applyReleases(ctx context.Context) {
+	mem, _ := l.counter.(*attempt.Memory)
+	if mem == nil && l.fallback == nil {
+		return
+	}
+	l.releaseMu.Lock()
+	defer l.releaseMu.Unlock()
+	since := l.releasedSince
+	if since.IsZero() {
+		since = l.d.clock.Now().Add(-releaseOverlap)
+	}
+	recs, err := l.d.store.Lockouts(ctx, LockoutQuery{ReleasedSince: since, Limit: 10_000})
+	if err != nil {
+		l.d.log.Warn("warden: released lockouts not read; retrying at the next rebuild", "error", err)
+		return
+	}
+	keys := make([]string, 0, len(recs))
+	newest := since
+	for _, r := range recs {
+		keys = append(keys, counterKey(r.Scope, r.Username, r.IP))
+		if r.ReleasedAt.After(newest) {
+			newest = r.ReleasedAt
+		}
+	}
+	for _, c := range []*attempt.Memory{mem, l.fallback} {
+		if c != nil && len(keys) > 0 {
+			_ = c.Reset(ctx, keys)
+		}
+	}
+	l.releasedSince = newest.Add(-releaseOverlap)
+}

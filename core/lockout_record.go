@@ -68,6 +68,10 @@ type LockoutQuery struct {
 	Username   string // exact normalised username; "" = any
 	IP         string // exact, as stored; "" = any
 	Unreleased bool   // only records not released by hand
+	// ReleasedSince selects records released at or after this time (zero:
+	// no such filter). Engines use it to drop in-process counters that
+	// another process unlocked.
+	ReleasedSince time.Time
 	BeforeID   int64  // keyset pagination: rows with ID < BeforeID; 0 = from the newest
 	Limit      int    // 0 means 100; at most 10,000
 }

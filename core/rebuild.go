@@ -113,6 +113,7 @@ func (r *rebuilder) once(ctx context.Context, force bool) error {
 		return err
 	}
 	e.install(s)
+	e.lockout.applyReleases(ctx)
 	return nil
 }
 

@@ -127,7 +127,9 @@ type Versioner interface {
 //   - Lockouts returns matching rows, newest first (ID descending).
 //   - ReleaseLockouts sets ReleasedAt and ReleasedBy on the rows with these
 //     IDs that are not released yet, and reports how many it changed;
-//     unknown IDs are ignored.
+//     unknown IDs are ignored. When it changed any, it bumps the version in
+//     the same transaction, so every engine learns of the unlock and drops
+//     its in-process counters for those records.
 //   - DeleteLockoutsBefore deletes rows locked before the given time, at
 //     most batch of them (batch <= 0 means all), and reports how many.
 type LockoutStore interface {

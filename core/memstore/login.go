@@ -64,7 +64,8 @@ func (s *Store) Lockouts(ctx context.Context, q core.LockoutQuery) ([]core.Locko
 	for i := len(t.lockouts) - 1; i >= 0 && len(out) < limit; i-- {
 		r := t.lockouts[i]
 		if (q.Username != "" && r.Username != q.Username) || (q.IP != "" && r.IP != q.IP) ||
-			(q.Unreleased && !r.ReleasedAt.IsZero()) || (q.BeforeID != 0 && r.ID >= q.BeforeID) {
+			(q.Unreleased && !r.ReleasedAt.IsZero()) || (q.BeforeID != 0 && r.ID >= q.BeforeID) ||
+			(!q.ReleasedSince.IsZero() && (r.ReleasedAt.IsZero() || r.ReleasedAt.Before(q.ReleasedSince))) {
 			continue
 		}
 		out = append(out, r)
@@ -94,6 +95,9 @@ func (s *Store) ReleaseLockouts(ctx context.Context, ids []int64, at time.Time, 
 			r.ReleasedAt, r.ReleasedBy = at.UTC(), by
 			n++
 		}
+	}
+	if n > 0 {
+		s.version++
 	}
 	return n, nil
 }

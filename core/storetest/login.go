@@ -106,9 +106,23 @@ func testLockoutRelease(t *testing.T, s core.Store) {
 		ids = append(ids, r.ID)
 	}
 	at := loginBase.Add(time.Hour).In(time.FixedZone("Y", 3600))
+	v0, err := s.Version(c)
+	if err != nil {
+		t.Fatal(err)
+	}
 	n, err := s.ReleaseLockouts(c, []int64{ids[0], ids[2], 999_999}, at, "admin")
 	if err != nil || n != 2 {
 		t.Fatalf("ReleaseLockouts = %d, %v; want 2", n, err)
+	}
+	if v1, err := s.Version(c); err != nil || v1 <= v0 {
+		t.Fatalf("version after a release = %d, %v; want above %d (other engines must learn of the unlock)", v1, err, v0)
+	}
+	since, _ := s.Lockouts(c, core.LockoutQuery{ReleasedSince: at})
+	if len(since) != 2 {
+		t.Fatalf("ReleasedSince = %d rows, want the 2 released", len(since))
+	}
+	if later, _ := s.Lockouts(c, core.LockoutQuery{ReleasedSince: at.Add(time.Second)}); len(later) != 0 {
+		t.Fatalf("ReleasedSince after the release = %d rows, want 0", len(later))
 	}
 	n, err = s.ReleaseLockouts(c, ids, at.Add(time.Minute), "other")
 	if err != nil || n != 1 {
