@@ -63,10 +63,9 @@ func build(op string, patterns []string) (*Matcher, error) {
 	if states > math.MaxInt32/m.stride {
 		return nil, fmt.Errorf("acmatch: %s: automaton too large: %d states × %d byte classes", op, states, classes)
 	}
-	trans, ownOff, ownIdx := m.buildTrie(patterns, order, states)
-	minOut, dict := completeDFA(trans, ownOff, ownIdx, states, m.stride)
-	encodeTargets(trans, minOut, m.stride)
-	m.trans, m.minOut, m.dict, m.ownOff, m.ownIdx = trans, minOut, dict, ownOff, ownIdx
+	m.trans, m.ownOff, m.ownIdx = m.buildTrie(patterns, order, states)
+	m.minOut, m.dict = completeDFA(m.trans, m.ownOff, m.ownIdx, states, m.stride)
+	encodeTargets(m.trans, m.minOut, m.stride)
 	return m, nil
 }
 
