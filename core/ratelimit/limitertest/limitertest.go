@@ -50,8 +50,7 @@ type config struct {
 // OwnClock declares that the limiter ignores the now argument and reads a
 // clock of its own (redisstore.Limiter: the Redis server's). The suite then
 // passes time.Now(), waits with time.Sleep where time must pass, and checks
-// durations within the time it measured the test to take. Inside a
-// testing/synctest bubble those waits take no real time.
+// durations within the time it measured the test to take.
 func OwnClock() Option { return func(c *config) { c.ownClock = true } }
 
 // Run runs every conformance test against limiters made by newLimiter. Each
