@@ -20,6 +20,7 @@ import (
 	"github.com/uptrace/bun/migrate"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // Store is a core.Store on a SQL database. It is safe for concurrent use.
@@ -31,15 +32,15 @@ type Store struct {
 	clock   core.Clock
 	txOpts  *sql.TxOptions
 
-	blockedIPs        *table[core.BlockedIP, blockedIPRow, *blockedIPRow]
-	whitelistedIPs    *table[core.WhitelistedIP, whitelistedIPRow, *whitelistedIPRow]
-	blockedCountries  *table[core.BlockedCountry, blockedCountryRow, *blockedCountryRow]
-	allowedCountries  *table[core.AllowedCountry, allowedCountryRow, *allowedCountryRow]
-	blockedUserAgents *table[core.BlockedUserAgent, blockedUserAgentRow, *blockedUserAgentRow]
-	whitelistedUsers  *table[core.WhitelistedUser, whitelistedUserRow, *whitelistedUserRow]
-	blockedEmails     *table[core.BlockedEmail, blockedEmailRow, *blockedEmailRow]
-	blockedDomains    *table[core.BlockedDomain, blockedDomainRow, *blockedDomainRow]
-	rateLimitRules    *table[core.RateLimitRule, rateLimitRuleRow, *rateLimitRuleRow]
+	blockedIPs        *table[rule.BlockedIP, blockedIPRow, *blockedIPRow]
+	whitelistedIPs    *table[rule.WhitelistedIP, whitelistedIPRow, *whitelistedIPRow]
+	blockedCountries  *table[rule.BlockedCountry, blockedCountryRow, *blockedCountryRow]
+	allowedCountries  *table[rule.AllowedCountry, allowedCountryRow, *allowedCountryRow]
+	blockedUserAgents *table[rule.BlockedUserAgent, blockedUserAgentRow, *blockedUserAgentRow]
+	whitelistedUsers  *table[rule.WhitelistedUser, whitelistedUserRow, *whitelistedUserRow]
+	blockedEmails     *table[rule.BlockedEmail, blockedEmailRow, *blockedEmailRow]
+	blockedDomains    *table[rule.BlockedDomain, blockedDomainRow, *blockedDomainRow]
+	rateLimitRules    *table[rule.RateLimitRule, rateLimitRuleRow, *rateLimitRuleRow]
 }
 
 var _ core.Store = (*Store)(nil)

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/wardenkit/warden/bunstore"
-	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // Open a SQLite store, migrate it, and block a network twice: the second Put
@@ -28,12 +28,12 @@ func Example() {
 	}
 	defer store.Close()
 
-	first, err := store.BlockedIPs().Put(ctx, core.BlockedIP{Network: "203.0.113.0/24", Reason: "scanner"})
+	first, err := store.BlockedIPs().Put(ctx, rule.BlockedIP{Network: "203.0.113.0/24", Reason: "scanner"})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	again, err := store.BlockedIPs().Put(ctx, core.BlockedIP{Network: "203.0.113.0/24", Reason: "scanner, again"})
+	again, err := store.BlockedIPs().Put(ctx, rule.BlockedIP{Network: "203.0.113.0/24", Reason: "scanner, again"})
 	if err != nil {
 		fmt.Println(err)
 		return

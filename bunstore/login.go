@@ -9,6 +9,8 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/rule"
+	"github.com/wardenkit/warden/internal/textutil"
 )
 
 // lockoutRow is one row of security_lockout.
@@ -121,9 +123,9 @@ func (s *Store) ReleaseLockouts(ctx context.Context, ids []int64, at time.Time, 
 	if at.IsZero() {
 		return 0, fmt.Errorf("bunstore: ReleaseLockouts: zero time: %w", core.ErrInvalid)
 	}
-	if c := core.CleanText(by, core.MaxCreatedByLen); c != by {
+	if c := textutil.Clean(by, rule.MaxCreatedByLen); c != by {
 		return 0, fmt.Errorf("bunstore: ReleaseLockouts: released_by %q: not clean text of at most %d characters: %w",
-			core.TruncateUTF8(by, 100), core.MaxCreatedByLen, core.ErrInvalid)
+			textutil.Truncate(by, 100), rule.MaxCreatedByLen, core.ErrInvalid)
 	}
 	if len(ids) == 0 {
 		return 0, nil

@@ -6,6 +6,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // Rows as stored. Each rule row converts from and to its core type; is_active
@@ -50,8 +51,8 @@ type meta struct {
 
 func (m *meta) rowMeta() *meta { return m }
 
-func (m meta) core() core.Meta {
-	return core.Meta{ID: m.ID, CreatedAt: utc(m.CreatedAt), UpdatedAt: utc(m.UpdatedAt)}
+func (m meta) core() rule.Meta {
+	return rule.Meta{ID: m.ID, CreatedAt: utc(m.CreatedAt), UpdatedAt: utc(m.UpdatedAt)}
 }
 
 // utc returns t in UTC; the zero time stays zero.
@@ -71,7 +72,7 @@ func dbTime(t time.Time) time.Time {
 }
 
 // row is implemented by the pointer to every rule row type R.
-type row[T core.Rule, R any] interface {
+type row[T rule.Rule, R any] interface {
 	*R
 	rowMeta() *meta
 	toRule() T
@@ -91,13 +92,13 @@ type blockedIPRow struct {
 	ReportOnly    bool      `bun:"report_only"`
 }
 
-func (r *blockedIPRow) fromRule(v core.BlockedIP) {
+func (r *blockedIPRow) fromRule(v rule.BlockedIP) {
 	*r = blockedIPRow{IPAddress: v.Network, Reason: v.Reason, IsActive: !v.Disabled, IsAutoBlocked: v.AutoBlocked,
 		BlockCount: v.BlockCount, ExpiresAt: dbTime(v.ExpiresAt), CountryCode: v.CountryCode, ReportOnly: v.ReportOnly}
 }
 
-func (r *blockedIPRow) toRule() core.BlockedIP {
-	return core.BlockedIP{Meta: r.core(), Network: r.IPAddress, Reason: r.Reason, Disabled: !r.IsActive,
+func (r *blockedIPRow) toRule() rule.BlockedIP {
+	return rule.BlockedIP{Meta: r.core(), Network: r.IPAddress, Reason: r.Reason, Disabled: !r.IsActive,
 		AutoBlocked: r.IsAutoBlocked, BlockCount: r.BlockCount, ExpiresAt: utc(r.ExpiresAt),
 		CountryCode: r.CountryCode, ReportOnly: r.ReportOnly}
 }
@@ -111,12 +112,12 @@ type whitelistedIPRow struct {
 	CreatedBy   string `bun:"created_by"`
 }
 
-func (r *whitelistedIPRow) fromRule(v core.WhitelistedIP) {
+func (r *whitelistedIPRow) fromRule(v rule.WhitelistedIP) {
 	*r = whitelistedIPRow{IPAddress: v.Network, Description: v.Description, IsActive: !v.Disabled, CreatedBy: v.CreatedBy}
 }
 
-func (r *whitelistedIPRow) toRule() core.WhitelistedIP {
-	return core.WhitelistedIP{Meta: r.core(), Network: r.IPAddress, Description: r.Description,
+func (r *whitelistedIPRow) toRule() rule.WhitelistedIP {
+	return rule.WhitelistedIP{Meta: r.core(), Network: r.IPAddress, Description: r.Description,
 		Disabled: !r.IsActive, CreatedBy: r.CreatedBy}
 }
 
@@ -132,13 +133,13 @@ type blockedCountryRow struct {
 	ReportOnly    bool   `bun:"report_only"`
 }
 
-func (r *blockedCountryRow) fromRule(v core.BlockedCountry) {
+func (r *blockedCountryRow) fromRule(v rule.BlockedCountry) {
 	*r = blockedCountryRow{Code: v.Code, Name: v.Name, Reason: v.Reason, IsActive: !v.Disabled,
 		IsAutoBlocked: v.AutoBlocked, AttackCount: v.AttackCount, ReportOnly: v.ReportOnly}
 }
 
-func (r *blockedCountryRow) toRule() core.BlockedCountry {
-	return core.BlockedCountry{Meta: r.core(), Code: r.Code, Name: r.Name, Reason: r.Reason, Disabled: !r.IsActive,
+func (r *blockedCountryRow) toRule() rule.BlockedCountry {
+	return rule.BlockedCountry{Meta: r.core(), Code: r.Code, Name: r.Name, Reason: r.Reason, Disabled: !r.IsActive,
 		AutoBlocked: r.IsAutoBlocked, AttackCount: r.AttackCount, ReportOnly: r.ReportOnly}
 }
 
@@ -150,12 +151,12 @@ type allowedCountryRow struct {
 	IsActive bool   `bun:"is_active"`
 }
 
-func (r *allowedCountryRow) fromRule(v core.AllowedCountry) {
+func (r *allowedCountryRow) fromRule(v rule.AllowedCountry) {
 	*r = allowedCountryRow{Code: v.Code, Name: v.Name, IsActive: !v.Disabled}
 }
 
-func (r *allowedCountryRow) toRule() core.AllowedCountry {
-	return core.AllowedCountry{Meta: r.core(), Code: r.Code, Name: r.Name, Disabled: !r.IsActive}
+func (r *allowedCountryRow) toRule() rule.AllowedCountry {
+	return rule.AllowedCountry{Meta: r.core(), Code: r.Code, Name: r.Name, Disabled: !r.IsActive}
 }
 
 type blockedUserAgentRow struct {
@@ -171,14 +172,14 @@ type blockedUserAgentRow struct {
 	ReportOnly   bool   `bun:"report_only"`
 }
 
-func (r *blockedUserAgentRow) fromRule(v core.BlockedUserAgent) {
+func (r *blockedUserAgentRow) fromRule(v rule.BlockedUserAgent) {
 	*r = blockedUserAgentRow{Pattern: v.Pattern, BlockType: string(v.Match), Category: v.Category,
 		Description: v.Description, IsActive: !v.Disabled, IsAutoSynced: v.AutoSynced, BlockCount: v.HitCount,
 		ReportOnly: v.ReportOnly}
 }
 
-func (r *blockedUserAgentRow) toRule() core.BlockedUserAgent {
-	return core.BlockedUserAgent{Meta: r.core(), Pattern: r.Pattern, Match: core.UAMatch(r.BlockType),
+func (r *blockedUserAgentRow) toRule() rule.BlockedUserAgent {
+	return rule.BlockedUserAgent{Meta: r.core(), Pattern: r.Pattern, Match: rule.UAMatch(r.BlockType),
 		Category: r.Category, Description: r.Description, Disabled: !r.IsActive, AutoSynced: r.IsAutoSynced,
 		HitCount: r.BlockCount, ReportOnly: r.ReportOnly}
 }
@@ -194,13 +195,13 @@ type whitelistedUserRow struct {
 	ExpiresAt     time.Time `bun:"expires_at,nullzero"`
 }
 
-func (r *whitelistedUserRow) fromRule(v core.WhitelistedUser) {
+func (r *whitelistedUserRow) fromRule(v rule.WhitelistedUser) {
 	*r = whitelistedUserRow{UserID: v.UserID, ExemptionType: string(v.Exemption), Reason: v.Reason,
 		IsActive: !v.Disabled, CreatedBy: v.CreatedBy, ExpiresAt: dbTime(v.ExpiresAt)}
 }
 
-func (r *whitelistedUserRow) toRule() core.WhitelistedUser {
-	return core.WhitelistedUser{Meta: r.core(), UserID: r.UserID, Exemption: core.Exemption(r.ExemptionType),
+func (r *whitelistedUserRow) toRule() rule.WhitelistedUser {
+	return rule.WhitelistedUser{Meta: r.core(), UserID: r.UserID, Exemption: rule.Exemption(r.ExemptionType),
 		Reason: r.Reason, Disabled: !r.IsActive, CreatedBy: r.CreatedBy, ExpiresAt: utc(r.ExpiresAt)}
 }
 
@@ -213,12 +214,12 @@ type blockedEmailRow struct {
 	IsAutoBlocked bool   `bun:"is_auto_blocked"`
 }
 
-func (r *blockedEmailRow) fromRule(v core.BlockedEmail) {
+func (r *blockedEmailRow) fromRule(v rule.BlockedEmail) {
 	*r = blockedEmailRow{Email: v.Email, Reason: v.Reason, IsActive: !v.Disabled, IsAutoBlocked: v.AutoBlocked}
 }
 
-func (r *blockedEmailRow) toRule() core.BlockedEmail {
-	return core.BlockedEmail{Meta: r.core(), Email: r.Email, Reason: r.Reason, Disabled: !r.IsActive,
+func (r *blockedEmailRow) toRule() rule.BlockedEmail {
+	return rule.BlockedEmail{Meta: r.core(), Email: r.Email, Reason: r.Reason, Disabled: !r.IsActive,
 		AutoBlocked: r.IsAutoBlocked}
 }
 
@@ -232,13 +233,13 @@ type blockedDomainRow struct {
 	IsAutoSynced bool   `bun:"is_auto_synced"`
 }
 
-func (r *blockedDomainRow) fromRule(v core.BlockedDomain) {
+func (r *blockedDomainRow) fromRule(v rule.BlockedDomain) {
 	*r = blockedDomainRow{Domain: v.Domain, DomainType: v.Type, Reason: v.Reason, IsActive: !v.Disabled,
 		IsAutoSynced: v.AutoSynced}
 }
 
-func (r *blockedDomainRow) toRule() core.BlockedDomain {
-	return core.BlockedDomain{Meta: r.core(), Domain: r.Domain, Type: r.DomainType, Reason: r.Reason,
+func (r *blockedDomainRow) toRule() rule.BlockedDomain {
+	return rule.BlockedDomain{Meta: r.core(), Domain: r.Domain, Type: r.DomainType, Reason: r.Reason,
 		Disabled: !r.IsActive, AutoSynced: r.IsAutoSynced}
 }
 
@@ -256,13 +257,13 @@ type rateLimitRuleRow struct {
 	ReportOnly  bool   `bun:"report_only"`
 }
 
-func (r *rateLimitRuleRow) fromRule(v core.RateLimitRule) {
+func (r *rateLimitRuleRow) fromRule(v rule.RateLimitRule) {
 	*r = rateLimitRuleRow{Name: v.Name, PathPattern: v.PathPattern, Method: v.Method, Rate: v.Rate, Burst: v.Burst,
 		KeyBy: v.KeyBy, IsActive: !v.Disabled, BlockCount: v.HitCount, ReportOnly: v.ReportOnly}
 }
 
-func (r *rateLimitRuleRow) toRule() core.RateLimitRule {
-	return core.RateLimitRule{Meta: r.core(), Name: r.Name, PathPattern: r.PathPattern, Method: r.Method,
+func (r *rateLimitRuleRow) toRule() rule.RateLimitRule {
+	return rule.RateLimitRule{Meta: r.core(), Name: r.Name, PathPattern: r.PathPattern, Method: r.Method,
 		Rate: r.Rate, Burst: r.Burst, KeyBy: r.KeyBy, Disabled: !r.IsActive, HitCount: r.BlockCount,
 		ReportOnly: r.ReportOnly}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wardenkit/warden/bunstore"
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // fixedClock is a clock that says the same time until it is moved.
@@ -105,7 +106,7 @@ func TestMigrate(t *testing.T) {
 		if v, err := s.Version(ctx); err != nil || v != 0 {
 			t.Fatalf("Version of a new store = %d, %v; want 0", v, err)
 		}
-		if _, err := s.BlockedIPs().Put(ctx, core.BlockedIP{Network: "192.0.2.1"}); err != nil {
+		if _, err := s.BlockedIPs().Put(ctx, rule.BlockedIP{Network: "192.0.2.1"}); err != nil {
 			t.Fatal(err)
 		}
 		s2 := openStore(t, dsn, bunstore.WithAutoMigrate())
@@ -148,24 +149,24 @@ func TestColumnLimits(t *testing.T) {
 	// Valid values are never cut: every column is at least as long as the
 	// longest value core accepts or Event.Clean lets through.
 	atLeast := map[string]map[string]int{
-		"security_blocked_ip":         {"ip_address": 43, "reason": core.MaxReasonLen},
-		"security_whitelisted_ip":     {"ip_address": 43, "description": core.MaxDescriptionLen, "created_by": core.MaxCreatedByLen},
-		"security_blocked_country":    {"name": core.MaxNameLen, "reason": core.MaxReasonLen},
-		"security_allowed_country":    {"name": core.MaxNameLen},
-		"security_blocked_user_agent": {"pattern": core.MaxPatternLen, "description": core.MaxDescriptionLen},
-		"security_whitelisted_user":   {"user_id": core.MaxUserIDLen, "reason": core.MaxReasonLen, "created_by": core.MaxCreatedByLen},
-		"security_blocked_email":      {"email": core.MaxEmailLen, "reason": core.MaxReasonLen},
-		"security_blocked_domain":     {"domain": core.MaxDomainLen, "reason": core.MaxReasonLen},
-		"security_rate_limit_rule":    {"name": core.MaxNameLen, "path_pattern": core.MaxPathLen, "rate": 64, "key_by": 100},
-		"security_settings":           {"notification_email": core.MaxEmailLen},
+		"security_blocked_ip":         {"ip_address": 43, "reason": rule.MaxReasonLen},
+		"security_whitelisted_ip":     {"ip_address": 43, "description": rule.MaxDescriptionLen, "created_by": rule.MaxCreatedByLen},
+		"security_blocked_country":    {"name": rule.MaxNameLen, "reason": rule.MaxReasonLen},
+		"security_allowed_country":    {"name": rule.MaxNameLen},
+		"security_blocked_user_agent": {"pattern": rule.MaxPatternLen, "description": rule.MaxDescriptionLen},
+		"security_whitelisted_user":   {"user_id": rule.MaxUserIDLen, "reason": rule.MaxReasonLen, "created_by": rule.MaxCreatedByLen},
+		"security_blocked_email":      {"email": rule.MaxEmailLen, "reason": rule.MaxReasonLen},
+		"security_blocked_domain":     {"domain": rule.MaxDomainLen, "reason": rule.MaxReasonLen},
+		"security_rate_limit_rule":    {"name": rule.MaxNameLen, "path_pattern": rule.MaxPathLen, "rate": 64, "key_by": 100},
+		"security_settings":           {"notification_email": rule.MaxEmailLen},
 		"security_lockout": {"username": core.MaxUsernameLen, "ip_address": core.MaxLockoutIPLen, "scope": 7,
-			"released_by": core.MaxCreatedByLen},
-		"security_login_history": {"user_id": core.MaxUserIDLen, "ip_address": core.MaxLoginIPLen, "country_code": 2,
+			"released_by": rule.MaxCreatedByLen},
+		"security_login_history": {"user_id": rule.MaxUserIDLen, "ip_address": core.MaxLoginIPLen, "country_code": 2,
 			"user_agent": core.MaxLoginUserAgentLen, "device_type": core.MaxLoginDeviceLen, "browser": core.MaxLoginBrowserLen,
 			"os": core.MaxLoginOSLen, "suspicious_reason": core.MaxLoginReasonsLen, "session_key": core.MaxSessionKeyLen},
 		"security_security_log": {"ip_address": 45, "country_code": 2, "action": 30, "severity": 10,
 			"path": core.MaxEventPathLen, "method": core.MaxEventMethodLen, "user_agent": core.MaxEventUserAgentLen,
-			"details": core.MaxEventDetailsLen, "user_email": core.MaxEmailLen},
+			"details": core.MaxEventDetailsLen, "user_email": rule.MaxEmailLen},
 	}
 	for table, cols := range atLeast {
 		for col, n := range cols {
@@ -278,7 +279,7 @@ func TestLongValuesCut(t *testing.T) {
 		}{
 			{"ip", got.IP, 45}, {"path", got.Path, core.MaxEventPathLen},
 			{"user_agent", got.UserAgent, core.MaxEventUserAgentLen}, {"details", got.Details, core.MaxEventDetailsLen},
-			{"user_email", got.UserEmail, core.MaxEmailLen}, {"method", got.Method, core.MaxEventMethodLen},
+			{"user_email", got.UserEmail, rule.MaxEmailLen}, {"method", got.Method, core.MaxEventMethodLen},
 		} {
 			if !utf8.ValidString(f.v) || utf8.RuneCountInString(f.v) != f.max {
 				t.Errorf("%s: %d runes (valid UTF-8: %v), want %d", f.name, utf8.RuneCountInString(f.v), utf8.ValidString(f.v), f.max)
@@ -351,11 +352,11 @@ func TestTimesUTC(t *testing.T) {
 		s := newStore(t, b, bunstore.WithClock(clk))
 		exp := time.Date(2031, 6, 1, 10, 0, 0, 123456000, east)
 
-		ip, err := s.BlockedIPs().Put(ctx, core.BlockedIP{Network: "192.0.2.1", ExpiresAt: exp})
+		ip, err := s.BlockedIPs().Put(ctx, rule.BlockedIP{Network: "192.0.2.1", ExpiresAt: exp})
 		if err != nil {
 			t.Fatal(err)
 		}
-		u, err := s.WhitelistedUsers().Put(ctx, core.WhitelistedUser{UserID: "7", ExpiresAt: exp})
+		u, err := s.WhitelistedUsers().Put(ctx, rule.WhitelistedUser{UserID: "7", ExpiresAt: exp})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -534,7 +535,7 @@ func TestBadQueries(t *testing.T) {
 		t.Errorf("Get of a malformed rate-limit key: %v, want ErrNotFound", err)
 	}
 	// Hit counts do not change the version.
-	ua, err := s.BlockedUserAgents().Put(ctx, core.BlockedUserAgent{Pattern: "x"})
+	ua, err := s.BlockedUserAgents().Put(ctx, rule.BlockedUserAgent{Pattern: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -564,7 +565,7 @@ func TestSQLiteConcurrentWriters(t *testing.T) {
 		}
 		wg.Go(func() {
 			for i := range rounds {
-				ip, err := s.BlockedIPs().Put(ctx, core.BlockedIP{Network: fmt.Sprintf("10.%d.%d.1", w, i)})
+				ip, err := s.BlockedIPs().Put(ctx, rule.BlockedIP{Network: fmt.Sprintf("10.%d.%d.1", w, i)})
 				errs <- err
 				errs <- s.AppendEvents(ctx, []core.Event{{Action: core.ActionIPBlock, IP: ip.Network}, {Action: core.ActionWouldBlock, IP: ip.Network}})
 				errs <- s.AddHits(ctx, core.HitBlockedIP, map[int64]int64{ip.ID: 1})
@@ -597,7 +598,7 @@ func TestSQLiteMemory(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 10 {
 		wg.Go(func() {
-			if _, err := s.BlockedIPs().Put(ctx, core.BlockedIP{Network: fmt.Sprintf("192.0.2.%d", i)}); err != nil {
+			if _, err := s.BlockedIPs().Put(ctx, rule.BlockedIP{Network: fmt.Sprintf("192.0.2.%d", i)}); err != nil {
 				t.Error(err)
 			}
 		})

@@ -12,33 +12,35 @@ import (
 	"github.com/uptrace/bun/dialect"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/rule"
+	"github.com/wardenkit/warden/internal/textutil"
 )
 
 // The rule tables. Each Put normalises its row (core.Normalize) and upserts
 // it on its key; see core.Table for the contract.
 
-func (s *Store) BlockedIPs() core.Table[core.BlockedIP]               { return s.blockedIPs }
-func (s *Store) WhitelistedIPs() core.Table[core.WhitelistedIP]       { return s.whitelistedIPs }
-func (s *Store) BlockedCountries() core.Table[core.BlockedCountry]    { return s.blockedCountries }
-func (s *Store) AllowedCountries() core.Table[core.AllowedCountry]    { return s.allowedCountries }
-func (s *Store) BlockedUserAgents() core.Table[core.BlockedUserAgent] { return s.blockedUserAgents }
-func (s *Store) WhitelistedUsers() core.Table[core.WhitelistedUser]   { return s.whitelistedUsers }
-func (s *Store) BlockedEmails() core.Table[core.BlockedEmail]         { return s.blockedEmails }
-func (s *Store) BlockedDomains() core.Table[core.BlockedDomain]       { return s.blockedDomains }
-func (s *Store) RateLimitRules() core.Table[core.RateLimitRule]       { return s.rateLimitRules }
+func (s *Store) BlockedIPs() core.Table[rule.BlockedIP]               { return s.blockedIPs }
+func (s *Store) WhitelistedIPs() core.Table[rule.WhitelistedIP]       { return s.whitelistedIPs }
+func (s *Store) BlockedCountries() core.Table[rule.BlockedCountry]    { return s.blockedCountries }
+func (s *Store) AllowedCountries() core.Table[rule.AllowedCountry]    { return s.allowedCountries }
+func (s *Store) BlockedUserAgents() core.Table[rule.BlockedUserAgent] { return s.blockedUserAgents }
+func (s *Store) WhitelistedUsers() core.Table[rule.WhitelistedUser]   { return s.whitelistedUsers }
+func (s *Store) BlockedEmails() core.Table[rule.BlockedEmail]         { return s.blockedEmails }
+func (s *Store) BlockedDomains() core.Table[rule.BlockedDomain]       { return s.blockedDomains }
+func (s *Store) RateLimitRules() core.Table[rule.RateLimitRule]       { return s.rateLimitRules }
 
 func (s *Store) initTables() {
 	one := func(k string) ([]any, bool) { return []any{k}, true }
-	s.blockedIPs = newTable[core.BlockedIP, blockedIPRow](s, "BlockedIPs", one, "ip_address")
-	s.whitelistedIPs = newTable[core.WhitelistedIP, whitelistedIPRow](s, "WhitelistedIPs", one, "ip_address")
-	s.blockedCountries = newTable[core.BlockedCountry, blockedCountryRow](s, "BlockedCountries", one, "code")
-	s.allowedCountries = newTable[core.AllowedCountry, allowedCountryRow](s, "AllowedCountries", one, "code")
-	s.blockedUserAgents = newTable[core.BlockedUserAgent, blockedUserAgentRow](s, "BlockedUserAgents", one, "pattern")
-	s.whitelistedUsers = newTable[core.WhitelistedUser, whitelistedUserRow](s, "WhitelistedUsers", one, "user_id")
-	s.blockedEmails = newTable[core.BlockedEmail, blockedEmailRow](s, "BlockedEmails", one, "email")
-	s.blockedDomains = newTable[core.BlockedDomain, blockedDomainRow](s, "BlockedDomains", one, "domain")
+	s.blockedIPs = newTable[rule.BlockedIP, blockedIPRow](s, "BlockedIPs", one, "ip_address")
+	s.whitelistedIPs = newTable[rule.WhitelistedIP, whitelistedIPRow](s, "WhitelistedIPs", one, "ip_address")
+	s.blockedCountries = newTable[rule.BlockedCountry, blockedCountryRow](s, "BlockedCountries", one, "code")
+	s.allowedCountries = newTable[rule.AllowedCountry, allowedCountryRow](s, "AllowedCountries", one, "code")
+	s.blockedUserAgents = newTable[rule.BlockedUserAgent, blockedUserAgentRow](s, "BlockedUserAgents", one, "pattern")
+	s.whitelistedUsers = newTable[rule.WhitelistedUser, whitelistedUserRow](s, "WhitelistedUsers", one, "user_id")
+	s.blockedEmails = newTable[rule.BlockedEmail, blockedEmailRow](s, "BlockedEmails", one, "email")
+	s.blockedDomains = newTable[rule.BlockedDomain, blockedDomainRow](s, "BlockedDomains", one, "domain")
 	// RateLimitRule.Key is "METHOD /path".
-	s.rateLimitRules = newTable[core.RateLimitRule, rateLimitRuleRow](s, "RateLimitRules",
+	s.rateLimitRules = newTable[rule.RateLimitRule, rateLimitRuleRow](s, "RateLimitRules",
 		func(k string) ([]any, bool) {
 			method, path, ok := strings.Cut(k, " ")
 			return []any{method, path}, ok
@@ -46,7 +48,7 @@ func (s *Store) initTables() {
 }
 
 // table is the core.Table of one rule kind T stored as rows R.
-type table[T core.Rule, R any, P row[T, R]] struct {
+type table[T rule.Rule, R any, P row[T, R]] struct {
 	s       *Store
 	name    string                         // the Store method that returns it, for errors
 	keyOf   func(key string) ([]any, bool) // key -> values of the key columns
@@ -54,7 +56,7 @@ type table[T core.Rule, R any, P row[T, R]] struct {
 	keyExpr string                         // "col = ? AND col = ?"
 }
 
-func newTable[T core.Rule, R any, P row[T, R]](s *Store, name string, keyOf func(string) ([]any, bool), keys ...string) *table[T, R, P] {
+func newTable[T rule.Rule, R any, P row[T, R]](s *Store, name string, keyOf func(string) ([]any, bool), keys ...string) *table[T, R, P] {
 	conds := make([]string, len(keys))
 	for i, k := range keys {
 		conds[i] = k + " = ?"
@@ -107,7 +109,7 @@ func (t *table[T, R, P]) Get(ctx context.Context, key string) (T, error) {
 // transaction. It returns the row as stored.
 func (t *table[T, R, P]) Put(ctx context.Context, v T) (T, error) {
 	var zero T
-	v, err := core.Normalize(v)
+	v, err := rule.Normalize(v)
 	if err != nil {
 		return zero, fmt.Errorf("bunstore: %s.Put: %w", t.name, err)
 	}
@@ -214,7 +216,7 @@ func (s *Store) cutStrings(model any) {
 		if fv.Kind() != reflect.String {
 			continue
 		}
-		if c := core.CleanText(fv.String(), limits[f.Name]); c != fv.String() {
+		if c := textutil.Clean(fv.String(), limits[f.Name]); c != fv.String() {
 			fv.SetString(c)
 		}
 	}

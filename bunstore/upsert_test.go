@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // Every kind upserts on its own key (the rate-limit rule on two columns):
@@ -12,18 +13,18 @@ import (
 func TestUpsertEveryKind(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		s := newStore(t, b)
-		upsertKind(t, s.BlockedIPs(), core.BlockedIP{Network: "2001:db8::/48"}, func(v *core.BlockedIP) { v.Disabled = true })
-		upsertKind(t, s.WhitelistedIPs(), core.WhitelistedIP{Network: "10.0.0.0/8"}, func(v *core.WhitelistedIP) { v.Disabled = true })
-		upsertKind(t, s.BlockedCountries(), core.BlockedCountry{Code: "RU"}, func(v *core.BlockedCountry) { v.Disabled = true })
-		upsertKind(t, s.AllowedCountries(), core.AllowedCountry{Code: "FR"}, func(v *core.AllowedCountry) { v.Disabled = true })
-		upsertKind(t, s.BlockedUserAgents(), core.BlockedUserAgent{Pattern: "BadBot"}, func(v *core.BlockedUserAgent) { v.Disabled = true })
-		upsertKind(t, s.WhitelistedUsers(), core.WhitelistedUser{UserID: "u-1"}, func(v *core.WhitelistedUser) { v.Disabled = true })
-		upsertKind(t, s.BlockedEmails(), core.BlockedEmail{Email: "a@b.example"}, func(v *core.BlockedEmail) { v.Disabled = true })
-		upsertKind(t, s.BlockedDomains(), core.BlockedDomain{Domain: "b.example"}, func(v *core.BlockedDomain) { v.Disabled = true })
-		upsertKind(t, s.RateLimitRules(), core.RateLimitRule{Name: "login", PathPattern: "/login", Method: "POST", Rate: "5/m"},
-			func(v *core.RateLimitRule) { v.Disabled = true })
+		upsertKind(t, s.BlockedIPs(), rule.BlockedIP{Network: "2001:db8::/48"}, func(v *rule.BlockedIP) { v.Disabled = true })
+		upsertKind(t, s.WhitelistedIPs(), rule.WhitelistedIP{Network: "10.0.0.0/8"}, func(v *rule.WhitelistedIP) { v.Disabled = true })
+		upsertKind(t, s.BlockedCountries(), rule.BlockedCountry{Code: "RU"}, func(v *rule.BlockedCountry) { v.Disabled = true })
+		upsertKind(t, s.AllowedCountries(), rule.AllowedCountry{Code: "FR"}, func(v *rule.AllowedCountry) { v.Disabled = true })
+		upsertKind(t, s.BlockedUserAgents(), rule.BlockedUserAgent{Pattern: "BadBot"}, func(v *rule.BlockedUserAgent) { v.Disabled = true })
+		upsertKind(t, s.WhitelistedUsers(), rule.WhitelistedUser{UserID: "u-1"}, func(v *rule.WhitelistedUser) { v.Disabled = true })
+		upsertKind(t, s.BlockedEmails(), rule.BlockedEmail{Email: "a@b.example"}, func(v *rule.BlockedEmail) { v.Disabled = true })
+		upsertKind(t, s.BlockedDomains(), rule.BlockedDomain{Domain: "b.example"}, func(v *rule.BlockedDomain) { v.Disabled = true })
+		upsertKind(t, s.RateLimitRules(), rule.RateLimitRule{Name: "login", PathPattern: "/login", Method: "POST", Rate: "5/m"},
+			func(v *rule.RateLimitRule) { v.Disabled = true })
 		// Same path, other method: another row.
-		other, err := s.RateLimitRules().Put(testCtx(t), core.RateLimitRule{Name: "login get", PathPattern: "/login", Method: "GET", Rate: "50/m"})
+		other, err := s.RateLimitRules().Put(testCtx(t), rule.RateLimitRule{Name: "login get", PathPattern: "/login", Method: "GET", Rate: "50/m"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,7 +39,7 @@ func TestUpsertEveryKind(t *testing.T) {
 		}
 		// Keys are compared exactly: case and trailing spaces matter.
 		for _, p := range []string{"badbot", "BadBot "} {
-			if _, err := s.BlockedUserAgents().Put(testCtx(t), core.BlockedUserAgent{Pattern: p}); err != nil {
+			if _, err := s.BlockedUserAgents().Put(testCtx(t), rule.BlockedUserAgent{Pattern: p}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -48,7 +49,7 @@ func TestUpsertEveryKind(t *testing.T) {
 	})
 }
 
-func upsertKind[T core.Rule](t *testing.T, tbl core.Table[T], v T, disable func(*T)) {
+func upsertKind[T rule.Rule](t *testing.T, tbl core.Table[T], v T, disable func(*T)) {
 	t.Helper()
 	ctx := testCtx(t)
 	first, err := tbl.Put(ctx, v)

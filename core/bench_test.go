@@ -17,6 +17,7 @@ import (
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/geo"
 	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // benchGeo builds a small MaxMind-layout country database in memory.
@@ -72,35 +73,35 @@ func loadedEngine(tb testing.TB) *core.Engine {
 			}
 			a = netip.AddrFrom16(b)
 		}
-		if _, err := st.BlockedIPs().Put(ctx, core.BlockedIP{Network: a.String(), Reason: "bench"}); err != nil {
+		if _, err := st.BlockedIPs().Put(ctx, rule.BlockedIP{Network: a.String(), Reason: "bench"}); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	for i := 0; i < 1_000; i++ {
 		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(100 + rng.IntN(100)), byte(rng.IntN(256)), byte(rng.IntN(256)), 0}), 24)
-		if _, err := st.BlockedIPs().Put(ctx, core.BlockedIP{Network: p.String()}); err != nil {
+		if _, err := st.BlockedIPs().Put(ctx, rule.BlockedIP{Network: p.String()}); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	for i := 0; i < 500; i++ {
-		u := core.BlockedUserAgent{Pattern: fmt.Sprintf("%s-%d", botNames[i%len(botNames)], i)}
+		u := rule.BlockedUserAgent{Pattern: fmt.Sprintf("%s-%d", botNames[i%len(botNames)], i)}
 		if i < len(botNames) {
 			u.Pattern = botNames[i]
 		}
 		if i >= 490 {
-			u = core.BlockedUserAgent{Pattern: fmt.Sprintf(`evil%d/\d+\.\d+`, i), Match: core.UARegex}
+			u = rule.BlockedUserAgent{Pattern: fmt.Sprintf(`evil%d/\d+\.\d+`, i), Match: rule.UARegex}
 		}
 		if _, err := st.BlockedUserAgents().Put(ctx, u); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	for _, c := range benchCountries {
-		if _, err := st.BlockedCountries().Put(ctx, core.BlockedCountry{Code: c}); err != nil {
+		if _, err := st.BlockedCountries().Put(ctx, rule.BlockedCountry{Code: c}); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	for i := 0; i < 20; i++ {
-		if _, err := st.RateLimitRules().Put(ctx, core.RateLimitRule{Name: fmt.Sprint("r", i), PathPattern: fmt.Sprintf("/api/v%d/*", i), Rate: "1000000000/s"}); err != nil {
+		if _, err := st.RateLimitRules().Put(ctx, rule.RateLimitRule{Name: fmt.Sprint("r", i), PathPattern: fmt.Sprintf("/api/v%d/*", i), Rate: "1000000000/s"}); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -159,7 +160,7 @@ func BenchmarkCheckAllowParallel(b *testing.B) {
 
 func BenchmarkCheckDenyIP(b *testing.B) {
 	eng := loadedEngine(b)
-	if _, err := eng.Rules().BlockedIPs().Put(context.Background(), core.BlockedIP{Network: "3.4.5.6"}); err != nil {
+	if _, err := eng.Rules().BlockedIPs().Put(context.Background(), rule.BlockedIP{Network: "3.4.5.6"}); err != nil {
 		b.Fatal(err)
 	}
 	req := core.Request{HTTP: allowRequest()}
@@ -204,7 +205,7 @@ func TestCountryWithGeoDB(t *testing.T) {
 	}
 	defer eng.Close(ctx)
 	for _, c := range []string{"CN", "DE"} {
-		if _, err := eng.Rules().BlockedCountries().Put(ctx, core.BlockedCountry{Code: c}); err != nil {
+		if _, err := eng.Rules().BlockedCountries().Put(ctx, rule.BlockedCountry{Code: c}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -8,14 +8,15 @@ import (
 	"testing"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // Attacks that walked around a rule: each case failed before the fix.
 func TestUserAgentRulesSeeTheWholeHeader(t *testing.T) {
 	e := newEnv(t)
-	put(e, e.eng.Rules().BlockedUserAgents(), core.BlockedUserAgent{Pattern: `sqlmap/\d`, Match: core.UARegex})
-	put(e, e.eng.Rules().BlockedUserAgents(), core.BlockedUserAgent{Pattern: "ÄrgerBot"})
-	put(e, e.eng.Rules().BlockedUserAgents(), core.BlockedUserAgent{Pattern: "Ünïcode Exact", Match: core.UAExact})
+	put(e, e.eng.Rules().BlockedUserAgents(), rule.BlockedUserAgent{Pattern: `sqlmap/\d`, Match: rule.UARegex})
+	put(e, e.eng.Rules().BlockedUserAgents(), rule.BlockedUserAgent{Pattern: "ÄrgerBot"})
+	put(e, e.eng.Rules().BlockedUserAgents(), rule.BlockedUserAgent{Pattern: "Ünïcode Exact", Match: rule.UAExact})
 	for _, c := range []struct {
 		name string
 		opt  reqOpt
@@ -38,12 +39,12 @@ func TestUserAgentRulesSeeTheWholeHeader(t *testing.T) {
 func TestCostlyRegexRefusedAtPut(t *testing.T) {
 	e := newEnv(t)
 	costly := strings.Repeat("[a-z]{0,999}", 10) + "x"
-	_, err := e.eng.Rules().BlockedUserAgents().Put(e.ctx(), core.BlockedUserAgent{Pattern: costly, Match: core.UARegex})
-	var ve *core.ValidationError
+	_, err := e.eng.Rules().BlockedUserAgents().Put(e.ctx(), rule.BlockedUserAgent{Pattern: costly, Match: rule.UARegex})
+	var ve *rule.ValidationError
 	if !errors.As(err, &ve) || ve.Field != "pattern" || !strings.Contains(err.Error(), "2000") {
 		t.Fatalf("Put(costly regex) = %v; want a ValidationError on pattern naming the 2000-instruction bound", err)
 	}
-	put(e, e.eng.Rules().BlockedUserAgents(), core.BlockedUserAgent{Pattern: `(?:curl|wget|python-requests)/\d+`, Match: core.UARegex})
+	put(e, e.eng.Rules().BlockedUserAgents(), rule.BlockedUserAgent{Pattern: `(?:curl|wget|python-requests)/\d+`, Match: rule.UARegex})
 	wantDeny(t, e.check("3.3.3.3", "/", "", ua("python-requests/2.31")), core.ActionUserAgentBlock, "Access denied")
 	wantAllow(t, e.check("3.3.3.3", "/", "", ua("python-requests/")))
 }
@@ -52,43 +53,43 @@ func TestRulesThatCanNeverMatchAreRefused(t *testing.T) {
 	e := newEnv(t)
 	for _, c := range []struct {
 		name  string
-		rule  core.RateLimitRule
+		rule  rule.RateLimitRule
 		field string
 		hint  string
 	}{
-		{"header_name_with_space_and_crlf", core.RateLimitRule{Name: "k", PathPattern: "/x", Rate: "5/m", KeyBy: "header:X Y\r\nZ"}, "key_by", "HTTP token"},
-		{"empty_header_name", core.RateLimitRule{Name: "k", PathPattern: "/x", Rate: "5/m", KeyBy: "header:"}, "key_by", "HTTP token"},
-		{"trailing_slash", core.RateLimitRule{Name: "p", PathPattern: "/login/", Rate: "5/m"}, "path_pattern", `"/login"`},
-		{"dot_dot", core.RateLimitRule{Name: "p", PathPattern: "/a/../login", Rate: "5/m"}, "path_pattern", `"/login"`},
-		{"double_slash_prefix", core.RateLimitRule{Name: "p", PathPattern: "/api//v1/*", Rate: "5/m"}, "path_pattern", `"/api/v1/*"`},
+		{"header_name_with_space_and_crlf", rule.RateLimitRule{Name: "k", PathPattern: "/x", Rate: "5/m", KeyBy: "header:X Y\r\nZ"}, "key_by", "HTTP token"},
+		{"empty_header_name", rule.RateLimitRule{Name: "k", PathPattern: "/x", Rate: "5/m", KeyBy: "header:"}, "key_by", "HTTP token"},
+		{"trailing_slash", rule.RateLimitRule{Name: "p", PathPattern: "/login/", Rate: "5/m"}, "path_pattern", `"/login"`},
+		{"dot_dot", rule.RateLimitRule{Name: "p", PathPattern: "/a/../login", Rate: "5/m"}, "path_pattern", `"/login"`},
+		{"double_slash_prefix", rule.RateLimitRule{Name: "p", PathPattern: "/api//v1/*", Rate: "5/m"}, "path_pattern", `"/api/v1/*"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := e.eng.Rules().RateLimitRules().Put(e.ctx(), c.rule)
-			var ve *core.ValidationError
+			var ve *rule.ValidationError
 			if !errors.As(err, &ve) || ve.Field != c.field || !strings.Contains(err.Error(), c.hint) {
 				t.Fatalf("Put = %v; want a ValidationError on %s mentioning %s", err, c.field, c.hint)
 			}
 		})
 	}
 	for _, ok := range []string{"/api/*", "/*", "/", "/ap*", "/users/:id"} {
-		if _, err := e.eng.Rules().RateLimitRules().Put(e.ctx(), core.RateLimitRule{Name: "ok", PathPattern: ok, Rate: "5/m"}); err != nil {
+		if _, err := e.eng.Rules().RateLimitRules().Put(e.ctx(), rule.RateLimitRule{Name: "ok", PathPattern: ok, Rate: "5/m"}); err != nil {
 			t.Errorf("Put(%q) = %v", ok, err)
 		}
 	}
 	for _, network := range []string{"0.0.0.0/0", "::/0", "10.0.0.0/7", "2000::/15"} {
-		if _, err := e.eng.Rules().BlockedIPs().Put(e.ctx(), core.BlockedIP{Network: network}); !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), "force") {
+		if _, err := e.eng.Rules().BlockedIPs().Put(e.ctx(), rule.BlockedIP{Network: network}); !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), "force") {
 			t.Errorf("block %s without force: %v; want a refusal naming force", network, err)
 		}
 	}
-	put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "10.0.0.0/8"})
-	put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "2001::/16"})
-	put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "0.0.0.0/0", Force: true})
+	put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "10.0.0.0/8"})
+	put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "2001::/16"})
+	put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "0.0.0.0/0", Force: true})
 	wantDeny(t, e.check("3.3.3.3", "/", ""), core.ActionIPBlock, "Access denied")
 }
 
 func TestCatchAllRouteDoesNotHideAPath(t *testing.T) {
 	e := newEnv(t)
-	rateRule(e, core.RateLimitRule{Name: "login", PathPattern: "/login", Method: "POST", Rate: "2/m"})
+	rateRule(e, rule.RateLimitRule{Name: "login", PathPattern: "/login", Method: "POST", Rate: "2/m"})
 	allowed := 0
 	for range 10 {
 		r := request("3.3.3.3", "/login", method("POST"))

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/netip"
 	"time"
+
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // Check decides one request. The steps run in this order: exempt path,
@@ -42,7 +44,7 @@ type checkState struct {
 	d   Decision
 	now time.Time
 	ns  int64 // now in unix nanoseconds, for expiry checks
-	ex  Exemption
+	ex  rule.Exemption
 }
 
 // evaluate runs the steps; an error means it could not decide.
@@ -77,7 +79,7 @@ func (e *Engine) evaluate(ctx context.Context, req Request) (Decision, error) {
 	if id, ok := s.white.Lookup(ip); ok {
 		return Decision{Allowed: true, ClientIP: ip, RuleID: id, Reason: ReasonWhitelistedIP}, nil
 	}
-	if c.ex = s.exemption(req.UserID, c.ns); c.ex == ExemptAll {
+	if c.ex = s.exemption(req.UserID, c.ns); c.ex == rule.ExemptAll {
 		return Decision{Allowed: true, ClientIP: ip, Reason: ReasonUserExempt}, nil
 	}
 	if e.stepBlockedIP(&c) || e.stepUserAgent(&c) || e.stepCountry(&c) || e.stepRateLimit(ctx, &c) {

@@ -8,7 +8,7 @@
 //	if err != nil { … }
 //	if err := eng.Start(ctx); err != nil { … } // loads the first snapshot
 //	defer eng.Close(ctx)                        // flushes queued events
-//	_, err = eng.Rules().BlockedIPs().Put(ctx, core.BlockedIP{Network: "203.0.113.0/24"})
+//	_, err = eng.Rules().BlockedIPs().Put(ctx, rule.BlockedIP{Network: "203.0.113.0/24"})
 //	d, err := eng.Check(ctx, core.Request{HTTP: r, UserID: uid})
 //
 // Check runs the steps in order (exempt path, client IP, whitelisted IP, user

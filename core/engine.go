@@ -90,7 +90,7 @@ func New(store Store, opts ...Option) (*Engine, error) {
 	for _, p := range cfg.exempt {
 		e.exempt[p] = struct{}{}
 	}
-	e.values = newValueCap(DefaultRateValuesPerSource)
+	e.values = newValueCap(defaultRateValuesPerSource)
 	if err := e.initLimiter(); err != nil {
 		return nil, fmt.Errorf("core: New: %w", err)
 	}
@@ -327,14 +327,10 @@ type Stats struct {
 	EventsCoalesced  int64         `json:"events_coalesced"`
 	EventsDropped    int64         `json:"events_dropped"`
 	EventsRejected   int64         `json:"events_rejected"`
-	// EventsFolded counts denials folded into a per-source summary row.
-	EventsFolded int64 `json:"events_folded"`
-	// CriticalEventsDropped counts critical events (LOCKOUT, ADMIN_ACTION,
-	// …) that found their reserved queue full; they then took a place in the
-	// ordinary queue if one was free.
-	CriticalEventsDropped int64 `json:"critical_events_dropped"`
-	FailPolicyTrips       int64 `json:"fail_policy_trips"`
-	LimiterFailures       int64 `json:"limiter_failures"`
+	EventsFolded     int64         `json:"events_folded"`            // denials folded into per-source summary rows
+	CriticalOverflow int64         `json:"critical_events_overflow"` // critical events that found their reserved queue full
+	FailPolicyTrips  int64         `json:"fail_policy_trips"`
+	LimiterFailures  int64         `json:"limiter_failures"`
 }
 
 // Stats reports snapshot, rebuild, event and fail-policy figures.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 const browserUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
@@ -64,13 +65,13 @@ func TestReferenceDecisionTable(t *testing.T) {
 	})
 	t.Run("02_custom_exempt_paths_replace_defaults", func(t *testing.T) {
 		e := newEnv(t, core.WithExemptPaths("/custom/"))
-		put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "6.6.6.6"})
+		put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "6.6.6.6"})
 		wantDeny(t, e.check("6.6.6.6", "/health/", ""), core.ActionIPBlock, "Access denied")
 		wantAllow(t, e.check("6.6.6.6", "/custom/", ""))
 	})
 	t.Run("03_blocked_ip", func(t *testing.T) {
 		e := newEnv(t)
-		put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "6.6.6.6"})
+		put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "6.6.6.6"})
 		wantDeny(t, e.check("6.6.6.6", "/", ""), core.ActionIPBlock, "Access denied")
 		evs := e.events()
 		if len(evs) != 1 || evs[0].Action != core.ActionIPBlock || evs[0].Severity != core.SeverityHigh || evs[0].IP != "6.6.6.6" {
@@ -79,26 +80,26 @@ func TestReferenceDecisionTable(t *testing.T) {
 	})
 	t.Run("04_expired_block_passes", func(t *testing.T) {
 		e := newEnv(t)
-		put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "6.6.6.6", ExpiresAt: e.clock.Now().Add(-time.Second)})
+		put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "6.6.6.6", ExpiresAt: e.clock.Now().Add(-time.Second)})
 		wantAllow(t, e.check("6.6.6.6", "/", ""))
 	})
 	t.Run("05_ip_blocking_disabled", func(t *testing.T) {
 		e := newEnv(t)
-		put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "6.6.6.6"})
+		put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "6.6.6.6"})
 		e.settings(func(s *core.Settings) { s.IPBlockingEnabled = false })
 		wantAllow(t, e.check("6.6.6.6", "/", ""))
 	})
 	t.Run("06_inactive_whitelist_does_not_bypass", func(t *testing.T) {
 		e := newEnv(t)
-		put(e, e.eng.Rules().WhitelistedIPs(), core.WhitelistedIP{Network: "10.0.0.2", Disabled: true})
-		put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "10.0.0.2"})
+		put(e, e.eng.Rules().WhitelistedIPs(), rule.WhitelistedIP{Network: "10.0.0.2", Disabled: true})
+		put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "10.0.0.2"})
 		wantDeny(t, e.check("10.0.0.2", "/", ""), core.ActionIPBlock, "Access denied")
 	})
 	t.Run("07_active_whitelist_bypasses", func(t *testing.T) {
 		e := newEnv(t)
-		put(e, e.eng.Rules().WhitelistedIPs(), core.WhitelistedIP{Network: "10.0.0.2"})
-		put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "10.0.0.2"})
-		put(e, e.eng.Rules().BlockedUserAgents(), core.BlockedUserAgent{Pattern: "badbot"})
+		put(e, e.eng.Rules().WhitelistedIPs(), rule.WhitelistedIP{Network: "10.0.0.2"})
+		put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "10.0.0.2"})
+		put(e, e.eng.Rules().BlockedUserAgents(), rule.BlockedUserAgent{Pattern: "badbot"})
 		d := e.check("10.0.0.2", "/", "", ua("BadBot"))
 		wantAllow(t, d)
 		if d.Reason != "whitelisted_ip" {
@@ -110,7 +111,7 @@ func TestReferenceDecisionTable(t *testing.T) {
 	})
 	t.Run("13_ua_contains", func(t *testing.T) {
 		e := newEnv(t)
-		put(e, e.eng.Rules().BlockedUserAgents(), core.BlockedUserAgent{Pattern: "BadBot"})
+		put(e, e.eng.Rules().BlockedUserAgents(), rule.BlockedUserAgent{Pattern: "BadBot"})
 		wantDeny(t, e.check("3.3.3.3", "/", "", ua("BadBot/1.0")), core.ActionUserAgentBlock, "Access denied")
 		evs := e.events()
 		if len(evs) != 1 || evs[0].Action != core.ActionUserAgentBlock || evs[0].Severity != core.SeverityLow {
@@ -119,26 +120,26 @@ func TestReferenceDecisionTable(t *testing.T) {
 	})
 	t.Run("14_ua_exact_case_insensitive", func(t *testing.T) {
 		e := newEnv(t)
-		put(e, e.eng.Rules().BlockedUserAgents(), core.BlockedUserAgent{Pattern: "evilbot/2.0", Match: core.UAExact})
+		put(e, e.eng.Rules().BlockedUserAgents(), rule.BlockedUserAgent{Pattern: "evilbot/2.0", Match: rule.UAExact})
 		wantDeny(t, e.check("3.3.3.3", "/", "", ua("EvilBot/2.0")), core.ActionUserAgentBlock, "Access denied")
 		wantAllow(t, e.check("3.3.3.3", "/", "", ua("EvilBot/2.0 extra")))
 	})
 	t.Run("15_ua_regex", func(t *testing.T) {
 		e := newEnv(t)
-		put(e, e.eng.Rules().BlockedUserAgents(), core.BlockedUserAgent{Pattern: `curl/\d+`, Match: core.UARegex})
+		put(e, e.eng.Rules().BlockedUserAgents(), rule.BlockedUserAgent{Pattern: `curl/\d+`, Match: rule.UARegex})
 		wantDeny(t, e.check("3.3.3.3", "/", "", ua("curl/7.68")), core.ActionUserAgentBlock, "Access denied")
 		wantDeny(t, e.check("3.3.3.3", "/", "", ua("CURL/8")), core.ActionUserAgentBlock, "Access denied")
 		wantAllow(t, e.check("3.3.3.3", "/", "", ua("curl/x")))
 	})
 	t.Run("16_empty_ua_passes", func(t *testing.T) {
 		e := newEnv(t)
-		put(e, e.eng.Rules().BlockedUserAgents(), core.BlockedUserAgent{Pattern: "a"})
-		put(e, e.eng.Rules().BlockedUserAgents(), core.BlockedUserAgent{Pattern: ".*", Match: core.UARegex})
+		put(e, e.eng.Rules().BlockedUserAgents(), rule.BlockedUserAgent{Pattern: "a"})
+		put(e, e.eng.Rules().BlockedUserAgents(), rule.BlockedUserAgent{Pattern: ".*", Match: rule.UARegex})
 		wantAllow(t, e.check("3.3.3.3", "/", "", ua("")))
 	})
 	t.Run("17_blocked_country", func(t *testing.T) {
 		e := newEnv(t)
-		put(e, e.eng.Rules().BlockedCountries(), core.BlockedCountry{Code: "CN"})
+		put(e, e.eng.Rules().BlockedCountries(), rule.BlockedCountry{Code: "CN"})
 		d := e.check("1.2.3.4", "/", "")
 		wantDeny(t, d, core.ActionCountryBlock, "Access denied from your region")
 		if d.Country != "CN" {
@@ -152,13 +153,13 @@ func TestReferenceDecisionTable(t *testing.T) {
 	})
 	t.Run("18_country_blocking_disabled", func(t *testing.T) {
 		e := newEnv(t)
-		put(e, e.eng.Rules().BlockedCountries(), core.BlockedCountry{Code: "CN"})
+		put(e, e.eng.Rules().BlockedCountries(), rule.BlockedCountry{Code: "CN"})
 		e.settings(func(s *core.Settings) { s.CountryBlockingEnabled = false })
 		wantAllow(t, e.check("1.2.3.4", "/", ""))
 	})
 	t.Run("19_allow_list_mode", func(t *testing.T) {
 		e := newEnv(t)
-		put(e, e.eng.Rules().AllowedCountries(), core.AllowedCountry{Code: "US"})
+		put(e, e.eng.Rules().AllowedCountries(), rule.AllowedCountry{Code: "US"})
 		e.settings(func(s *core.Settings) { s.CountryAllowListMode = true })
 		wantAllow(t, e.check("3.3.3.3", "/", ""))
 		wantDeny(t, e.check("2.2.2.2", "/", ""), core.ActionCountryWhitelistBlock, "Access denied from your region")
@@ -173,13 +174,13 @@ func TestReferenceDecisionTable(t *testing.T) {
 	})
 	t.Run("ua_beats_country", func(t *testing.T) {
 		e := newEnv(t)
-		put(e, e.eng.Rules().BlockedCountries(), core.BlockedCountry{Code: "CN"})
-		put(e, e.eng.Rules().BlockedUserAgents(), core.BlockedUserAgent{Pattern: "badbot"})
+		put(e, e.eng.Rules().BlockedCountries(), rule.BlockedCountry{Code: "CN"})
+		put(e, e.eng.Rules().BlockedUserAgents(), rule.BlockedUserAgent{Pattern: "badbot"})
 		wantDeny(t, e.check("1.2.3.4", "/", "", ua("BadBot")), core.ActionUserAgentBlock, "Access denied")
 	})
 	t.Run("unknown_country_in_block_mode_passes", func(t *testing.T) {
 		e := newEnv(t)
-		put(e, e.eng.Rules().BlockedCountries(), core.BlockedCountry{Code: "CN"})
+		put(e, e.eng.Rules().BlockedCountries(), rule.BlockedCountry{Code: "CN"})
 		wantAllow(t, e.check("9.9.9.9", "/", ""))
 	})
 }
@@ -199,26 +200,26 @@ func TestExemptionMatrix(t *testing.T) {
 	cases := []struct {
 		name      string
 		user      string
-		exemption core.WhitelistedUser
+		exemption rule.WhitelistedUser
 		allowed   map[string]bool // probe name -> allowed
 	}{
-		{"none_anonymous", "", core.WhitelistedUser{UserID: "u1"}, map[string]bool{}},
-		{"none_other_user", "u2", core.WhitelistedUser{UserID: "u1"}, map[string]bool{}},
-		{"all", "u1", core.WhitelistedUser{UserID: "u1", Exemption: core.ExemptAll}, map[string]bool{"blocked_ip": true, "blocked_ua": true, "blocked_country": true}},
-		{"ip_block", "u1", core.WhitelistedUser{UserID: "u1", Exemption: core.ExemptIPBlock}, map[string]bool{"blocked_ip": true}},
-		{"geo_block", "u1", core.WhitelistedUser{UserID: "u1", Exemption: core.ExemptGeoBlock}, map[string]bool{"blocked_country": true}},
-		{"rate_limit", "u1", core.WhitelistedUser{UserID: "u1", Exemption: core.ExemptRateLimit}, map[string]bool{}},
-		{"all_inactive", "u1", core.WhitelistedUser{UserID: "u1", Disabled: true}, map[string]bool{}},
-		{"all_expired", "u1", core.WhitelistedUser{UserID: "u1", ExpiresAt: newClock().Now().Add(-time.Minute)}, map[string]bool{}},
-		{"all_not_yet_expired", "u1", core.WhitelistedUser{UserID: "u1", ExpiresAt: newClock().Now().Add(time.Minute)}, map[string]bool{"blocked_ip": true, "blocked_ua": true, "blocked_country": true}},
-		{"user_id_exact_match", "U1", core.WhitelistedUser{UserID: "u1"}, map[string]bool{}},
+		{"none_anonymous", "", rule.WhitelistedUser{UserID: "u1"}, map[string]bool{}},
+		{"none_other_user", "u2", rule.WhitelistedUser{UserID: "u1"}, map[string]bool{}},
+		{"all", "u1", rule.WhitelistedUser{UserID: "u1", Exemption: rule.ExemptAll}, map[string]bool{"blocked_ip": true, "blocked_ua": true, "blocked_country": true}},
+		{"ip_block", "u1", rule.WhitelistedUser{UserID: "u1", Exemption: rule.ExemptIPBlock}, map[string]bool{"blocked_ip": true}},
+		{"geo_block", "u1", rule.WhitelistedUser{UserID: "u1", Exemption: rule.ExemptGeoBlock}, map[string]bool{"blocked_country": true}},
+		{"rate_limit", "u1", rule.WhitelistedUser{UserID: "u1", Exemption: rule.ExemptRateLimit}, map[string]bool{}},
+		{"all_inactive", "u1", rule.WhitelistedUser{UserID: "u1", Disabled: true}, map[string]bool{}},
+		{"all_expired", "u1", rule.WhitelistedUser{UserID: "u1", ExpiresAt: newClock().Now().Add(-time.Minute)}, map[string]bool{}},
+		{"all_not_yet_expired", "u1", rule.WhitelistedUser{UserID: "u1", ExpiresAt: newClock().Now().Add(time.Minute)}, map[string]bool{"blocked_ip": true, "blocked_ua": true, "blocked_country": true}},
+		{"user_id_exact_match", "U1", rule.WhitelistedUser{UserID: "u1"}, map[string]bool{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t)
-			put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "6.6.6.6"})
-			put(e, e.eng.Rules().BlockedUserAgents(), core.BlockedUserAgent{Pattern: "badbot"})
-			put(e, e.eng.Rules().BlockedCountries(), core.BlockedCountry{Code: "CN"})
+			put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "6.6.6.6"})
+			put(e, e.eng.Rules().BlockedUserAgents(), rule.BlockedUserAgent{Pattern: "badbot"})
+			put(e, e.eng.Rules().BlockedCountries(), rule.BlockedCountry{Code: "CN"})
 			put(e, e.eng.Rules().WhitelistedUsers(), c.exemption)
 			for _, p := range probes {
 				d := e.check(p.ip, "/", c.user, ua(p.ua))
@@ -236,10 +237,10 @@ func TestExemptionMatrix(t *testing.T) {
 
 func TestNetworksAndIPv6(t *testing.T) {
 	e := newEnv(t)
-	put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "203.0.113.0/24"})
-	put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "2001:db8:1::/48"})
-	put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "::ffff:198.51.100.9"})
-	put(e, e.eng.Rules().WhitelistedIPs(), core.WhitelistedIP{Network: "203.0.113.128/25"})
+	put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "203.0.113.0/24"})
+	put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "2001:db8:1::/48"})
+	put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "::ffff:198.51.100.9"})
+	put(e, e.eng.Rules().WhitelistedIPs(), rule.WhitelistedIP{Network: "203.0.113.128/25"})
 	cases := []struct {
 		name    string
 		ip      string
@@ -266,9 +267,9 @@ func TestNetworksAndIPv6(t *testing.T) {
 func TestExpiryAtDecisionTime(t *testing.T) {
 	e := newEnv(t)
 	now := e.clock.Now()
-	net := put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "203.0.113.0/24", ExpiresAt: now.Add(2 * time.Hour)})
-	host := put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "203.0.113.9", ExpiresAt: now.Add(time.Hour)})
-	put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "198.51.100.1", ExpiresAt: now.Add(time.Hour)})
+	net := put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "203.0.113.0/24", ExpiresAt: now.Add(2 * time.Hour)})
+	host := put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "203.0.113.9", ExpiresAt: now.Add(time.Hour)})
+	put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "198.51.100.1", ExpiresAt: now.Add(time.Hour)})
 
 	if d := e.check("203.0.113.9", "/", ""); d.Allowed || d.RuleID != host.ID {
 		t.Fatalf("before expiry: %+v, want the host rule %d", d, host.ID)
@@ -291,12 +292,12 @@ func TestExpiryAtDecisionTime(t *testing.T) {
 func TestRuntimeWritesEnforcedWithoutRestart(t *testing.T) {
 	e := newEnv(t)
 	wantAllow(t, e.check("6.6.6.6", "/", ""))
-	b := put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "6.6.6.0/24"})
+	b := put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "6.6.6.0/24"})
 	wantDeny(t, e.check("6.6.6.6", "/", ""), core.ActionIPBlock, "Access denied")
 	b.Disabled = true
 	put(e, e.eng.Rules().BlockedIPs(), b)
 	wantAllow(t, e.check("6.6.6.6", "/", ""))
-	put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "6.6.6.0/24"})
+	put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "6.6.6.0/24"})
 	wantDeny(t, e.check("6.6.6.6", "/", ""), core.ActionIPBlock, "Access denied")
 	if err := e.eng.Rules().BlockedIPs().Delete(e.ctx(), "6.6.6.0/24"); err != nil {
 		t.Fatal(err)
@@ -304,7 +305,7 @@ func TestRuntimeWritesEnforcedWithoutRestart(t *testing.T) {
 	wantAllow(t, e.check("6.6.6.6", "/", ""))
 
 	// A write made behind the engine's back (another replica) is picked up by Reload.
-	if _, err := e.store.BlockedIPs().Put(e.ctx(), core.BlockedIP{Network: "7.7.7.7"}); err != nil {
+	if _, err := e.store.BlockedIPs().Put(e.ctx(), rule.BlockedIP{Network: "7.7.7.7"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.eng.Reload(e.ctx()); err != nil {
@@ -325,7 +326,7 @@ func TestTwoEnginesShareABus(t *testing.T) {
 			}
 			defer e.Close(context.Background())
 		}
-		if _, err := a.Rules().BlockedIPs().Put(context.Background(), core.BlockedIP{Network: "6.6.6.6"}); err != nil {
+		if _, err := a.Rules().BlockedIPs().Put(context.Background(), rule.BlockedIP{Network: "6.6.6.6"}); err != nil {
 			t.Fatal(err)
 		}
 		// B rebuilds at most one rebuild interval (100 ms) after the bus
@@ -341,8 +342,8 @@ func TestTwoEnginesShareABus(t *testing.T) {
 func TestReportOnly(t *testing.T) {
 	t.Run("per_rule", func(t *testing.T) {
 		e := newEnv(t)
-		ro := put(e, e.eng.Rules().BlockedUserAgents(), core.BlockedUserAgent{Pattern: "scanner", ReportOnly: true})
-		put(e, e.eng.Rules().BlockedCountries(), core.BlockedCountry{Code: "CN"})
+		ro := put(e, e.eng.Rules().BlockedUserAgents(), rule.BlockedUserAgent{Pattern: "scanner", ReportOnly: true})
+		put(e, e.eng.Rules().BlockedCountries(), rule.BlockedCountry{Code: "CN"})
 		d := e.check("3.3.3.3", "/", "", ua("Scanner/1"))
 		if !d.Allowed || !d.ReportOnly || d.Action != core.ActionUserAgentBlock || d.RuleID != ro.ID {
 			t.Fatalf("report-only UA: %+v", d)
@@ -368,7 +369,7 @@ func TestReportOnly(t *testing.T) {
 	})
 	t.Run("global", func(t *testing.T) {
 		e := newEnv(t)
-		put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "6.6.6.6"})
+		put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "6.6.6.6"})
 		e.settings(func(s *core.Settings) { s.ReportOnly = true })
 		d := e.check("6.6.6.6", "/", "")
 		if !d.Allowed || !d.ReportOnly || d.Action != core.ActionIPBlock {
@@ -377,7 +378,7 @@ func TestReportOnly(t *testing.T) {
 	})
 	t.Run("allow_list_rollout", func(t *testing.T) {
 		e := newEnv(t)
-		put(e, e.eng.Rules().AllowedCountries(), core.AllowedCountry{Code: "US"})
+		put(e, e.eng.Rules().AllowedCountries(), rule.AllowedCountry{Code: "US"})
 		e.settings(func(s *core.Settings) { s.CountryAllowListMode, s.ReportOnlyCountryAllowList = true, true })
 		d := e.check("2.2.2.2", "/", "")
 		if !d.Allowed || !d.ReportOnly || d.Action != core.ActionCountryWhitelistBlock {
@@ -386,8 +387,8 @@ func TestReportOnly(t *testing.T) {
 	})
 	t.Run("report_only_host_inside_real_block", func(t *testing.T) {
 		e := newEnv(t)
-		put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "6.6.6.0/24"})
-		put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "6.6.6.6", ReportOnly: true})
+		put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "6.6.6.0/24"})
+		put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "6.6.6.6", ReportOnly: true})
 		wantDeny(t, e.check("6.6.6.6", "/", ""), core.ActionIPBlock, "Access denied")
 	})
 }
@@ -404,7 +405,7 @@ func TestNoClientIP(t *testing.T) {
 
 func TestEncodedExemptPathIsNotExempt(t *testing.T) {
 	e := newEnv(t)
-	put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "6.6.6.6"})
+	put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "6.6.6.6"})
 	r := request("6.6.6.6", "/heal%74h")
 	d, err := e.eng.Check(e.ctx(), core.Request{HTTP: r})
 	if err != nil || d.Allowed {
@@ -414,19 +415,19 @@ func TestEncodedExemptPathIsNotExempt(t *testing.T) {
 
 func TestOversizeUserAgent(t *testing.T) {
 	e := newEnv(t)
-	put(e, e.eng.Rules().BlockedUserAgents(), core.BlockedUserAgent{Pattern: "zzz-not-there"})
+	put(e, e.eng.Rules().BlockedUserAgents(), rule.BlockedUserAgent{Pattern: "zzz-not-there"})
 	big := strings.Repeat("a", core.MaxUserAgentLen+1)
 	wantDeny(t, e.check("3.3.3.3", "/", "", ua(big)), core.ActionUserAgentBlock, "Access denied")
 	e.settings(func(s *core.Settings) { s.OversizeUserAgent = core.OversizeAllow })
 	wantAllow(t, e.check("3.3.3.3", "/", "", ua(big)))
 	// Under "allow" a pattern inside the first 8 KiB still matches.
-	put(e, e.eng.Rules().BlockedUserAgents(), core.BlockedUserAgent{Pattern: "needle"})
+	put(e, e.eng.Rules().BlockedUserAgents(), rule.BlockedUserAgent{Pattern: "needle"})
 	wantDeny(t, e.check("3.3.3.3", "/", "", ua("needle"+big)), core.ActionUserAgentBlock, "Access denied")
 }
 
 func TestUAHitCountsFlushed(t *testing.T) {
 	e := newEnv(t)
-	r := put(e, e.eng.Rules().BlockedUserAgents(), core.BlockedUserAgent{Pattern: "badbot"})
+	r := put(e, e.eng.Rules().BlockedUserAgents(), rule.BlockedUserAgent{Pattern: "badbot"})
 	for range 5 {
 		e.check("3.3.3.3", "/", "", ua("BadBot"))
 	}
@@ -439,9 +440,9 @@ func TestUAHitCountsFlushed(t *testing.T) {
 
 func TestInvalidRowsSkippedAndReported(t *testing.T) {
 	e := newEnv(t)
-	put(e, e.eng.Rules().BlockedIPs(), core.BlockedIP{Network: "6.6.6.6"})
+	put(e, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "6.6.6.6"})
 	// A row written around validation, as hand-written SQL would.
-	bad := &rawStore{Store: e.store, extraIPs: []core.BlockedIP{{Meta: core.Meta{ID: 999}, Network: "not-an-ip"}}}
+	bad := &rawStore{Store: e.store, extraIPs: []rule.BlockedIP{{Meta: rule.Meta{ID: 999}, Network: "not-an-ip"}}}
 	eng, err := core.New(bad, quiet)
 	if err != nil {
 		t.Fatal(err)
@@ -467,7 +468,7 @@ func TestFailedRebuildKeepsSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Close(context.Background())
-	if _, err := eng.Rules().BlockedIPs().Put(context.Background(), core.BlockedIP{Network: "6.6.6.6"}); err != nil {
+	if _, err := eng.Rules().BlockedIPs().Put(context.Background(), rule.BlockedIP{Network: "6.6.6.6"}); err != nil {
 		t.Fatal(err)
 	}
 	st.fail.Store(true)
@@ -519,7 +520,7 @@ func TestAllowListModeNeedsLookupAndCountries(t *testing.T) {
 	if _, err := e.eng.PutSettings(e.ctx(), s); !errors.Is(err, core.ErrInvalid) {
 		t.Fatalf("allow-list mode with no allowed country: %v, want ErrInvalid", err)
 	}
-	put(e, e.eng.Rules().AllowedCountries(), core.AllowedCountry{Code: "US"})
+	put(e, e.eng.Rules().AllowedCountries(), rule.AllowedCountry{Code: "US"})
 	if _, err := e.eng.PutSettings(e.ctx(), s); err != nil {
 		t.Fatal(err)
 	}
@@ -530,17 +531,17 @@ func TestAllowListModeNeedsLookupAndCountries(t *testing.T) {
 
 func TestBadInputNeverPanics(t *testing.T) {
 	e := newEnv(t)
-	for _, v := range []core.BlockedIP{{Network: "1.2.3.4/33"}, {Network: "1.2.3.4/24"}, {Network: "::ffff:1.2.3.4/64"}, {Network: strings.Repeat("9", 1000)}} {
+	for _, v := range []rule.BlockedIP{{Network: "1.2.3.4/33"}, {Network: "1.2.3.4/24"}, {Network: "::ffff:1.2.3.4/64"}, {Network: strings.Repeat("9", 1000)}} {
 		_, err := e.eng.Rules().BlockedIPs().Put(e.ctx(), v)
-		var ve *core.ValidationError
+		var ve *rule.ValidationError
 		if !errors.As(err, &ve) || ve.Field != "network" {
 			t.Errorf("Put(%q) = %v; want a ValidationError naming network", v.Network, err)
 		}
 	}
-	if _, err := e.eng.Rules().BlockedCountries().Put(e.ctx(), core.BlockedCountry{Code: "X1"}); err == nil || !strings.Contains(err.Error(), `"X1"`) {
+	if _, err := e.eng.Rules().BlockedCountries().Put(e.ctx(), rule.BlockedCountry{Code: "X1"}); err == nil || !strings.Contains(err.Error(), `"X1"`) {
 		t.Errorf("country X1: %v", err)
 	}
-	if _, err := e.eng.Rules().BlockedUserAgents().Put(e.ctx(), core.BlockedUserAgent{Pattern: "a(b", Match: core.UARegex}); err == nil {
+	if _, err := e.eng.Rules().BlockedUserAgents().Put(e.ctx(), rule.BlockedUserAgent{Pattern: "a(b", Match: rule.UARegex}); err == nil {
 		t.Error("bad regex accepted")
 	}
 	if _, err := e.eng.Rules().BlockedIPs().Get(e.ctx(), "junk"); !errors.Is(err, core.ErrInvalid) {
@@ -563,9 +564,9 @@ func TestBadInputNeverPanics(t *testing.T) {
 func TestRegexLimit(t *testing.T) {
 	e := newEnv(t)
 	for i := range 50 {
-		put(e, e.eng.Rules().BlockedUserAgents(), core.BlockedUserAgent{Pattern: fmt.Sprintf("bot%d\\d", i), Match: core.UARegex})
+		put(e, e.eng.Rules().BlockedUserAgents(), rule.BlockedUserAgent{Pattern: fmt.Sprintf("bot%d\\d", i), Match: rule.UARegex})
 	}
-	if _, err := e.eng.Rules().BlockedUserAgents().Put(e.ctx(), core.BlockedUserAgent{Pattern: "x\\d", Match: core.UARegex}); !errors.Is(err, core.ErrInvalid) {
+	if _, err := e.eng.Rules().BlockedUserAgents().Put(e.ctx(), rule.BlockedUserAgent{Pattern: "x\\d", Match: rule.UARegex}); !errors.Is(err, core.ErrInvalid) {
 		t.Fatalf("51st regex: %v, want ErrInvalid", err)
 	}
 	wantDeny(t, e.check("3.3.3.3", "/", "", ua("x bot49 9")), core.ActionUserAgentBlock, "Access denied")
@@ -573,7 +574,7 @@ func TestRegexLimit(t *testing.T) {
 
 func TestInternalCountry(t *testing.T) {
 	e := newEnv(t)
-	put(e, e.eng.Rules().BlockedCountries(), core.BlockedCountry{Code: "CN"})
+	put(e, e.eng.Rules().BlockedCountries(), rule.BlockedCountry{Code: "CN"})
 	for _, ip := range []string{"192.168.1.10", "10.1.2.3", "100.64.0.1", "127.0.0.1", "::1", "fe80::1"} {
 		d := e.check(ip, "/", "")
 		wantAllow(t, d)

@@ -2,7 +2,9 @@ package core
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/wardenkit/warden/core/rule"
+	"github.com/wardenkit/warden/internal/textutil"
 )
 
 // Sentinel errors, for errors.Is. Stores and the engine wrap them with %w
@@ -10,9 +12,9 @@ import (
 var (
 	// ErrNotFound is returned by a Store when a row with the given key does not exist.
 	ErrNotFound = errors.New("core: not found")
-	// ErrInvalid is wrapped by every *ValidationError, so errors.Is(err, ErrInvalid)
-	// tells bad input from a system failure.
-	ErrInvalid = errors.New("core: invalid input")
+	// ErrInvalid is rule.ErrInvalid, wrapped by every *rule.ValidationError:
+	// errors.Is(err, ErrInvalid) tells bad input from a system failure.
+	ErrInvalid = rule.ErrInvalid
 	// ErrNotStarted is returned by Engine.Check before Start has loaded a snapshot.
 	ErrNotStarted = errors.New("core: engine not started")
 	// ErrClosed is returned by an Engine after Close.
@@ -27,24 +29,8 @@ var (
 	ErrTicketUsed = errors.New("core: login ticket already has an outcome")
 )
 
-// ValidationError names the field and the value that were refused and why.
-type ValidationError struct {
-	Type    string // entity, e.g. "BlockedIP"
-	Field   string // field name as stored, e.g. "network"
-	Value   string // the offending value, cut to 100 bytes
-	Problem string // what is wrong with it
-}
-
-func (e *ValidationError) Error() string {
-	return fmt.Sprintf("core: invalid %s.%s %q: %s", e.Type, e.Field, e.Value, e.Problem)
-}
-
-// Unwrap makes errors.Is(err, ErrInvalid) true.
-func (e *ValidationError) Unwrap() error { return ErrInvalid }
-
+// invalid builds the *rule.ValidationError of a core type (Settings,
+// LockoutRecord, LoginRecord, UnlockRequest).
 func invalid(typ, field, value, problem string) error {
-	if len(value) > 100 {
-		value = TruncateUTF8(value, 100)
-	}
-	return &ValidationError{Type: typ, Field: field, Value: value, Problem: problem}
+	return &rule.ValidationError{Type: typ, Field: field, Value: textutil.Truncate(value, 100), Problem: problem}
 }

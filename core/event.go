@@ -1,6 +1,11 @@
 package core
 
-import "time"
+import (
+	"time"
+
+	"github.com/wardenkit/warden/core/rule"
+	"github.com/wardenkit/warden/internal/textutil"
+)
 
 // Action names what happened; the values are stored as they are.
 type Action string
@@ -52,14 +57,6 @@ func DefaultSeverity(a Action) Severity {
 	}
 }
 
-// Event lengths, in runes.
-const (
-	MaxEventPathLen      = 500
-	MaxEventUserAgentLen = 1000
-	MaxEventDetailsLen   = 2000
-	MaxEventMethodLen    = 10
-)
-
 // Event is one row of the security log. Identical events within the writer's
 // coalescing window are stored once with Count > 1.
 type Event struct {
@@ -82,18 +79,18 @@ type Event struct {
 // cut on rune boundaries to its column's length, and defaults filled in. The
 // event writer cleans every event before it is queued.
 func (e Event) Clean() Event {
-	e.IP = CleanText(e.IP, 45)
-	e.CountryCode = CleanText(e.CountryCode, 2)
-	e.Action = Action(CleanText(string(e.Action), 30))
+	e.IP = textutil.Clean(e.IP, 45)
+	e.CountryCode = textutil.Clean(e.CountryCode, 2)
+	e.Action = Action(textutil.Clean(string(e.Action), 30))
 	if e.Severity == "" {
 		e.Severity = DefaultSeverity(e.Action)
 	}
-	e.Severity = Severity(CleanText(string(e.Severity), 10))
-	e.Path = CleanText(e.Path, MaxEventPathLen)
-	e.Method = CleanText(e.Method, MaxEventMethodLen)
-	e.UserAgent = CleanText(e.UserAgent, MaxEventUserAgentLen)
-	e.Details = CleanText(e.Details, MaxEventDetailsLen)
-	e.UserEmail = CleanText(e.UserEmail, MaxEmailLen)
+	e.Severity = Severity(textutil.Clean(string(e.Severity), 10))
+	e.Path = textutil.Clean(e.Path, MaxEventPathLen)
+	e.Method = textutil.Clean(e.Method, MaxEventMethodLen)
+	e.UserAgent = textutil.Clean(e.UserAgent, MaxEventUserAgentLen)
+	e.Details = textutil.Clean(e.Details, MaxEventDetailsLen)
+	e.UserEmail = textutil.Clean(e.UserEmail, rule.MaxEmailLen)
 	if e.Count < 1 {
 		e.Count = 1
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/wardenkit/warden/internal/textutil"
 )
 
 // batcher is the writer goroutine's state: events waiting to be coalesced
@@ -60,11 +62,11 @@ func (b *batcher) add(ev Event) {
 // fold adds ev to its source's folded row for its action and second.
 func (b *batcher) fold(ev Event, k coalesceKey) {
 	b.w.folded.Add(1)
-	path := CleanText(ev.Path, 100)
+	path := textutil.Clean(ev.Path, 100)
 	if p, ok := b.pending[k]; ok {
 		p.Count += ev.Count
 		if path != "" && strings.Count(p.Details, ", ") < maxSamplePaths-1 && !strings.Contains(p.Details, path) {
-			p.Details = CleanText(p.Details+", "+path, MaxEventDetailsLen)
+			p.Details = textutil.Clean(p.Details+", "+path, MaxEventDetailsLen)
 		}
 		return
 	}

@@ -290,5 +290,5 @@ func (w *eventWriter) stats(st *Stats) {
 	st.EventsDropped = w.dropped.Load()
 	st.EventsRejected = w.rejected.Load()
 	st.EventsFolded = w.folded.Load()
-	st.CriticalEventsDropped = w.criticalDropped.Load()
+	st.CriticalOverflow = w.criticalDropped.Load()
 }

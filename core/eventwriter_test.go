@@ -13,6 +13,7 @@ import (
 
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // pickyStore refuses any batch holding an event whose Details is "poison",
@@ -58,7 +59,7 @@ func storedEvents(t *testing.T, st core.Store) []core.Event {
 func TestEventsCoalesced(t *testing.T) {
 	st := memstore.New()
 	eng := startEngine(t, st, core.WithEventQueue(1000, time.Minute))
-	if _, err := eng.Rules().BlockedIPs().Put(context.Background(), core.BlockedIP{Network: "2001:db8::/32"}); err != nil {
+	if _, err := eng.Rules().BlockedIPs().Put(context.Background(), rule.BlockedIP{Network: "2001:db8::/32"}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 50 { // IPv6 rotation inside one /64: one row
@@ -131,7 +132,7 @@ func TestEventsWaitForStoreToRecover(t *testing.T) {
 		st := newPicky()
 		eng := startEngine(t, st, core.WithEventQueue(1000, 10*time.Millisecond))
 		defer eng.Close(context.Background())
-		if _, err := eng.Rules().BlockedIPs().Put(context.Background(), core.BlockedIP{Network: "6.6.6.6"}); err != nil {
+		if _, err := eng.Rules().BlockedIPs().Put(context.Background(), rule.BlockedIP{Network: "6.6.6.6"}); err != nil {
 			t.Fatal(err)
 		}
 		st.fail.Store(true)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 func Example() {
@@ -20,7 +21,7 @@ func Example() {
 	}
 	defer eng.Close(ctx)
 
-	if _, err := eng.Rules().BlockedIPs().Put(ctx, core.BlockedIP{Network: "203.0.113.0/24", Reason: "scanner"}); err != nil {
+	if _, err := eng.Rules().BlockedIPs().Put(ctx, rule.BlockedIP{Network: "203.0.113.0/24", Reason: "scanner"}); err != nil {
 		panic(err)
 	}
 	for _, peer := range []string{"203.0.113.7:4000", "198.51.100.1:4000"} {
@@ -32,11 +33,4 @@ func Example() {
 	// Output:
 	// 203.0.113.7 false 403 IP_BLOCK
 	// 198.51.100.1 true 0
-}
-
-func ExampleBlockedIP_Validate() {
-	err := core.BlockedIP{Network: "203.0.113.9/24"}.Validate()
-	fmt.Println(err)
-	// Output:
-	// core: invalid BlockedIP.network "203.0.113.9/24": host bits set (did you mean 203.0.113.0/24?)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 var errDown = errors.New("store down")
@@ -27,7 +28,7 @@ func (s *failingStore) err() error {
 	return nil
 }
 
-type failTable[T core.Rule] struct {
+type failTable[T rule.Rule] struct {
 	s     *failingStore
 	inner core.Table[T]
 }
@@ -59,32 +60,32 @@ func (t failTable[T]) Delete(ctx context.Context, k string) error {
 	return t.inner.Delete(ctx, k)
 }
 
-func (s *failingStore) BlockedIPs() core.Table[core.BlockedIP] {
-	return failTable[core.BlockedIP]{s, s.Store.BlockedIPs()}
+func (s *failingStore) BlockedIPs() core.Table[rule.BlockedIP] {
+	return failTable[rule.BlockedIP]{s, s.Store.BlockedIPs()}
 }
-func (s *failingStore) WhitelistedIPs() core.Table[core.WhitelistedIP] {
-	return failTable[core.WhitelistedIP]{s, s.Store.WhitelistedIPs()}
+func (s *failingStore) WhitelistedIPs() core.Table[rule.WhitelistedIP] {
+	return failTable[rule.WhitelistedIP]{s, s.Store.WhitelistedIPs()}
 }
-func (s *failingStore) BlockedCountries() core.Table[core.BlockedCountry] {
-	return failTable[core.BlockedCountry]{s, s.Store.BlockedCountries()}
+func (s *failingStore) BlockedCountries() core.Table[rule.BlockedCountry] {
+	return failTable[rule.BlockedCountry]{s, s.Store.BlockedCountries()}
 }
-func (s *failingStore) AllowedCountries() core.Table[core.AllowedCountry] {
-	return failTable[core.AllowedCountry]{s, s.Store.AllowedCountries()}
+func (s *failingStore) AllowedCountries() core.Table[rule.AllowedCountry] {
+	return failTable[rule.AllowedCountry]{s, s.Store.AllowedCountries()}
 }
-func (s *failingStore) BlockedUserAgents() core.Table[core.BlockedUserAgent] {
-	return failTable[core.BlockedUserAgent]{s, s.Store.BlockedUserAgents()}
+func (s *failingStore) BlockedUserAgents() core.Table[rule.BlockedUserAgent] {
+	return failTable[rule.BlockedUserAgent]{s, s.Store.BlockedUserAgents()}
 }
-func (s *failingStore) WhitelistedUsers() core.Table[core.WhitelistedUser] {
-	return failTable[core.WhitelistedUser]{s, s.Store.WhitelistedUsers()}
+func (s *failingStore) WhitelistedUsers() core.Table[rule.WhitelistedUser] {
+	return failTable[rule.WhitelistedUser]{s, s.Store.WhitelistedUsers()}
 }
-func (s *failingStore) BlockedEmails() core.Table[core.BlockedEmail] {
-	return failTable[core.BlockedEmail]{s, s.Store.BlockedEmails()}
+func (s *failingStore) BlockedEmails() core.Table[rule.BlockedEmail] {
+	return failTable[rule.BlockedEmail]{s, s.Store.BlockedEmails()}
 }
-func (s *failingStore) BlockedDomains() core.Table[core.BlockedDomain] {
-	return failTable[core.BlockedDomain]{s, s.Store.BlockedDomains()}
+func (s *failingStore) BlockedDomains() core.Table[rule.BlockedDomain] {
+	return failTable[rule.BlockedDomain]{s, s.Store.BlockedDomains()}
 }
-func (s *failingStore) RateLimitRules() core.Table[core.RateLimitRule] {
-	return failTable[core.RateLimitRule]{s, s.Store.RateLimitRules()}
+func (s *failingStore) RateLimitRules() core.Table[rule.RateLimitRule] {
+	return failTable[rule.RateLimitRule]{s, s.Store.RateLimitRules()}
 }
 func (s *failingStore) Settings(ctx context.Context) (core.Settings, error) {
 	if err := s.err(); err != nil {
@@ -139,19 +140,19 @@ func (s *failingStore) Version(ctx context.Context) (int64, error) {
 // hand-written SQL could.
 type rawStore struct {
 	core.Store
-	extraIPs []core.BlockedIP
+	extraIPs []rule.BlockedIP
 }
 
 type rawIPs struct {
-	core.Table[core.BlockedIP]
-	extra []core.BlockedIP
+	core.Table[rule.BlockedIP]
+	extra []rule.BlockedIP
 }
 
-func (r rawIPs) List(ctx context.Context, q core.Query) ([]core.BlockedIP, error) {
+func (r rawIPs) List(ctx context.Context, q core.Query) ([]rule.BlockedIP, error) {
 	l, err := r.Table.List(ctx, q)
 	return append(l, r.extra...), err
 }
 
-func (s *rawStore) BlockedIPs() core.Table[core.BlockedIP] {
+func (s *rawStore) BlockedIPs() core.Table[rule.BlockedIP] {
 	return rawIPs{s.Store.BlockedIPs(), s.extraIPs}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // quiet discards the engine's log lines.
@@ -77,7 +78,7 @@ func newEnv(t *testing.T, opts ...core.Option) *env {
 func (e *env) ctx() context.Context { return context.Background() }
 
 // put writes a rule through the engine and fails the test on error.
-func put[T core.Rule](e *env, tbl core.Table[T], v T) T {
+func put[T rule.Rule](e *env, tbl core.Table[T], v T) T {
 	e.t.Helper()
 	got, err := tbl.Put(e.ctx(), v)
 	if err != nil {

@@ -110,13 +110,8 @@ func (t *Ticket) Bypassed() bool { return t.bypass }
 // LockedError is Begin's refusal: the attempt is locked out. Answer 429 with
 // a Retry-After of RetryAfter.
 type LockedError struct {
-	// Until is when attempts are accepted again; zero when the lock lasts
-	// until someone unlocks it (cool-off 0).
-	Until time.Time
-	// RetryAfter is the time until Until rounded up to whole seconds (at
-	// least one); for a lock without end it is one hour, a hint for clients
-	// to stop retrying.
-	RetryAfter time.Duration
+	Until      time.Time     // when attempts are accepted again; zero: until unlocked (cool-off 0)
+	RetryAfter time.Duration // until Until, in whole seconds (at least 1); one hour for a lock without end
 }
 
 func (e *LockedError) Error() string {

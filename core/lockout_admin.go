@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/wardenkit/warden/core/attempt"
+	"github.com/wardenkit/warden/core/rule"
+	"github.com/wardenkit/warden/internal/textutil"
 )
 
 // UnlockRequest names what Unlock releases: a username, an address, or both
@@ -33,7 +35,7 @@ func (l *Lockout) Unlock(ctx context.Context, r UnlockRequest) (int, error) {
 	user, _ := l.account(ctx, cleanUsername(r.Username))
 	ipg := ""
 	if r.IP != "" {
-		p, err := ParseNetwork(r.IP)
+		p, err := rule.ParseNetwork(r.IP)
 		if err != nil {
 			return 0, fmt.Errorf("core: Lockout.Unlock: %w", invalid("UnlockRequest", "ip", r.IP, err.Error()))
 		}
@@ -53,7 +55,7 @@ func (l *Lockout) Unlock(ctx context.Context, r UnlockRequest) (int, error) {
 		keys = append(keys, counterKey(LockoutByUser, user, ""))
 	default:
 		keys = append(keys, counterKey(LockoutByIP, "", ipg), counterKey(LockoutBySource, "", ipg))
-		if p, err := ParseNetwork(r.IP); err == nil && p.Bits() == p.Addr().BitLen() {
+		if p, err := rule.ParseNetwork(r.IP); err == nil && p.Bits() == p.Addr().BitLen() {
 			keys = append(keys, counterKey(LockoutBySource, "", networkGroup(p.Addr())))
 		}
 	}
@@ -85,7 +87,7 @@ func (l *Lockout) Unlock(ctx context.Context, r UnlockRequest) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	n, err := l.d.store.ReleaseLockouts(ctx, ids, l.d.clock.Now(), CleanText(r.By, maxReleasedBy))
+	n, err := l.d.store.ReleaseLockouts(ctx, ids, l.d.clock.Now(), textutil.Clean(r.By, maxReleasedBy))
 	if err != nil {
 		return 0, fmt.Errorf("core: Lockout.Unlock: counters reset, records not marked: %w", err)
 	}
@@ -116,7 +118,7 @@ func (l *Lockout) ListLocked(ctx context.Context, limit int) ([]LockoutRecord, e
 		seen[k] = true
 		mult := 1
 		var ip netip.Addr
-		if p, err := ParseNetwork(r.IP); err == nil {
+		if p, err := rule.ParseNetwork(r.IP); err == nil {
 			ip = p.Addr()
 		}
 		if l.whitelistEffect(s, now, ip, strings.TrimPrefix(r.Username, "uid:"), r.Username) == raiseLimit {

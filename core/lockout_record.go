@@ -3,6 +3,8 @@ package core
 import (
 	"strconv"
 	"time"
+
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // LockoutRecord is the durable trace of one lockout (table security_lockout):
@@ -27,11 +29,7 @@ type LockoutRecord struct {
 	ReleasedBy string    `json:"released_by,omitempty"`
 }
 
-// Lengths of LockoutRecord fields, in runes.
-const (
-	MaxLockoutIPLen = 45
-	maxReleasedBy   = MaxCreatedByLen
-)
+const maxReleasedBy = rule.MaxCreatedByLen
 
 // Validate reports the first field a store must refuse.
 func (r LockoutRecord) Validate() error {
@@ -54,13 +52,13 @@ func (r LockoutRecord) Validate() error {
 	if r.LockedAt.IsZero() {
 		return invalid(t, "locked_at", "", "must be set")
 	}
-	if err := checkText(t, "username", r.Username, MaxUsernameLen); err != nil {
+	if err := rule.CheckText(t, "username", r.Username, MaxUsernameLen); err != nil {
 		return err
 	}
-	if err := checkText(t, "ip", r.IP, MaxLockoutIPLen); err != nil {
+	if err := rule.CheckText(t, "ip", r.IP, MaxLockoutIPLen); err != nil {
 		return err
 	}
-	return checkText(t, "released_by", r.ReleasedBy, maxReleasedBy)
+	return rule.CheckText(t, "released_by", r.ReleasedBy, maxReleasedBy)
 }
 
 // LockoutQuery selects lockout records, newest first (ID descending).
@@ -72,6 +70,6 @@ type LockoutQuery struct {
 	// no such filter). Engines use it to drop in-process counters that
 	// another process unlocked.
 	ReleasedSince time.Time
-	BeforeID   int64  // keyset pagination: rows with ID < BeforeID; 0 = from the newest
-	Limit      int    // 0 means 100; at most 10,000
+	BeforeID      int64 // keyset pagination: rows with ID < BeforeID; 0 = from the newest
+	Limit         int   // 0 means 100; at most 10,000
 }

@@ -12,17 +12,15 @@ import (
 // the attempt counter's key cap, for everyone.
 //
 // Each source is tracked twice: by its address (IPv6: its /64) and by its
-// network (IPv4 /24, IPv6 /48). Up to DefaultSourceUsernames usernames per
-// address and DefaultNetworkUsernames per network are counted as usual; past
+// network (IPv4 /24, IPv6 /48). Up to defaultSourceUsernames usernames per
+// address and defaultNetworkUsernames per network are counted as usual; past
 // either cap, a username not already tracked there counts on one overflow
 // key for that network or address (scope LockoutBySource), limit 10 × L, so
 // the attacker locks themselves out while known users keep their own
-// counters. Users behind one carrier-grade NAT address share its caps: when
-// more than that many of them fail logins within the failure window, the
-// rest share the overflow key and its 10 × L failures.
+// counters (see WithLoginSourceCaps).
 const (
-	DefaultSourceUsernames  = 20
-	DefaultNetworkUsernames = 200
+	defaultSourceUsernames  = 20
+	defaultNetworkUsernames = 200
 	// maxTrackedUsernames bounds the tracker as a whole. When it is full and
 	// nothing has expired, new usernames count on their network's overflow
 	// key, which a network that holds nothing has free.
@@ -30,7 +28,7 @@ const (
 )
 
 // LockoutBySource is the overflow counter of a source that tried more
-// usernames than its cap (see DefaultSourceUsernames); limit 10 ×
+// usernames than its cap (see WithLoginSourceCaps); limit 10 ×
 // max_login_attempts. It appears in lockout records; it cannot be chosen
 // with WithLockoutKeys.
 const LockoutBySource LockoutKey = "source"

@@ -17,6 +17,8 @@ import (
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/attempt"
 	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/core/rule"
+	"github.com/wardenkit/warden/internal/textutil"
 )
 
 // loginEnv is an engine with a visible in-memory attempt counter.
@@ -163,16 +165,16 @@ func TestLockoutSmoke(t *testing.T) {
 		setup          func(*loginEnv)
 	}{
 		{"whitelisted_ip", "anyone", "203.0.113.7", core.WhitelistStandard, func(e *loginEnv) {
-			put(e.env, e.eng.Rules().WhitelistedIPs(), core.WhitelistedIP{Network: "203.0.113.7"})
+			put(e.env, e.eng.Rules().WhitelistedIPs(), rule.WhitelistedIP{Network: "203.0.113.7"})
 		}},
 		{"whitelisted_network", "anyone", "10.1.2.3", core.WhitelistStandard, func(e *loginEnv) {
-			put(e.env, e.eng.Rules().WhitelistedIPs(), core.WhitelistedIP{Network: "10.0.0.0/8"})
+			put(e.env, e.eng.Rules().WhitelistedIPs(), rule.WhitelistedIP{Network: "10.0.0.0/8"})
 		}},
 		{"opt_in_user_ip_block_exemption", "boss", "203.0.113.7", core.WhitelistBypass, func(e *loginEnv) {
-			put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "42", Exemption: core.ExemptIPBlock})
+			put(e.env, e.eng.Rules().WhitelistedUsers(), rule.WhitelistedUser{UserID: "42", Exemption: rule.ExemptIPBlock})
 		}},
 		{"opt_in_user_by_email", "Boss@Example.com", "203.0.113.7", core.WhitelistBypass, func(e *loginEnv) {
-			put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "42", Exemption: core.ExemptRateLimit})
+			put(e.env, e.eng.Rules().WhitelistedUsers(), rule.WhitelistedUser{UserID: "42", Exemption: rule.ExemptRateLimit})
 		}},
 	}
 	for _, c := range bypassCases {
@@ -203,10 +205,10 @@ func TestLockoutSmoke(t *testing.T) {
 	// The attacker chooses the username: by default a user exemption other
 	// than "all" does not touch login protection, and "all" only raises the
 	// limit to 10 × L.
-	for _, ex := range []core.Exemption{core.ExemptIPBlock, core.ExemptGeoBlock, core.ExemptRateLimit} {
+	for _, ex := range []rule.Exemption{rule.ExemptIPBlock, rule.ExemptGeoBlock, rule.ExemptRateLimit} {
 		t.Run("user_exemption_"+string(ex)+"_is_no_licence_to_guess", func(t *testing.T) {
 			e := newLoginEnv(t, lookup)
-			put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "42", Exemption: ex})
+			put(e.env, e.eng.Rules().WhitelistedUsers(), rule.WhitelistedUser{UserID: "42", Exemption: ex})
 			for range 5 {
 				e.fail("boss", "203.0.113.7")
 			}
@@ -215,7 +217,7 @@ func TestLockoutSmoke(t *testing.T) {
 	}
 	t.Run("user_exemption_all_raises_the_limit", func(t *testing.T) {
 		e := newLoginEnv(t, lookup)
-		put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "42", Exemption: core.ExemptAll})
+		put(e.env, e.eng.Rules().WhitelistedUsers(), rule.WhitelistedUser{UserID: "42", Exemption: rule.ExemptAll})
 		checked := 0
 		for range 200 {
 			tk, err := e.lo.Begin(e.ctx(), try("boss", "203.0.113.7"))
@@ -237,7 +239,7 @@ func TestLockoutSmoke(t *testing.T) {
 
 	t.Run("expired_whitelist_does_not_bypass", func(t *testing.T) {
 		e := newLoginEnv(t, lookup)
-		put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "42", ExpiresAt: e.clock.Now().Add(time.Minute)})
+		put(e.env, e.eng.Rules().WhitelistedUsers(), rule.WhitelistedUser{UserID: "42", ExpiresAt: e.clock.Now().Add(time.Minute)})
 		e.clock.Add(2 * time.Minute)
 		for range 5 {
 			e.fail("boss", "203.0.113.7")
@@ -246,7 +248,7 @@ func TestLockoutSmoke(t *testing.T) {
 	})
 	t.Run("disabled_whitelist_does_not_bypass", func(t *testing.T) {
 		e := newLoginEnv(t, lookup)
-		put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "42", Disabled: true})
+		put(e.env, e.eng.Rules().WhitelistedUsers(), rule.WhitelistedUser{UserID: "42", Disabled: true})
 		for range 5 {
 			e.fail("boss", "203.0.113.7")
 		}
@@ -254,7 +256,7 @@ func TestLockoutSmoke(t *testing.T) {
 	})
 	t.Run("no_lookup_username_is_the_user_id", func(t *testing.T) {
 		e := newLoginEnv(t, core.WithWhitelistPolicy(core.WhitelistBypass))
-		put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "admin@example.com"})
+		put(e.env, e.eng.Rules().WhitelistedUsers(), rule.WhitelistedUser{UserID: "admin@example.com"})
 		for range 20 {
 			e.fail(" Admin@Example.com ", "203.0.113.7")
 		}
@@ -268,7 +270,7 @@ func TestLockoutWhitelistRaisesLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newLoginEnv(t, core.WithWhitelistPolicy(core.WhitelistRaisesLimit),
 			core.WithUserLookup(func(_ context.Context, name string) (string, bool) { return "id-" + name, true }))
-		put(e.env, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "id-boss", Exemption: core.ExemptAll})
+		put(e.env, e.eng.Rules().WhitelistedUsers(), rule.WhitelistedUser{UserID: "id-boss", Exemption: rule.ExemptAll})
 		for i := range 49 {
 			tk := e.begin("boss", "203.0.113.7")
 			if tk.Bypassed() {
@@ -678,7 +680,7 @@ func TestNormalizeUsername(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if got := core.NormalizeUsername(c.in); got != c.want {
-				t.Fatalf("NormalizeUsername = %q (%d bytes), want %q", core.TruncateUTF8(got, 40), len(got), core.TruncateUTF8(c.want, 40))
+				t.Fatalf("NormalizeUsername = %q (%d bytes), want %q", textutil.Truncate(got, 40), len(got), textutil.Truncate(c.want, 40))
 			}
 		})
 	}
@@ -710,7 +712,7 @@ func TestLockoutBadUsernames(t *testing.T) {
 	}
 	evs, recs := e.lockouts()
 	for _, ev := range evs {
-		if len(ev.UserEmail) > core.MaxEmailLen {
+		if len(ev.UserEmail) > rule.MaxEmailLen {
 			t.Fatalf("event username %d bytes", len(ev.UserEmail))
 		}
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"net/netip"
 	"time"
+
+	"github.com/wardenkit/warden/core/rule"
+	"github.com/wardenkit/warden/internal/textutil"
 )
 
 // account returns the key an attempt's username is counted by, and the user
@@ -14,7 +17,7 @@ import (
 func (l *Lockout) account(ctx context.Context, raw string) (key, userID string) {
 	if l.lookup != nil && raw != "" {
 		if id, ok := l.lookup(ctx, raw); ok && id != "" {
-			return cutRunes("uid:"+CleanText(id, MaxUserIDLen), MaxUsernameLen), id
+			return cutRunes("uid:"+textutil.Clean(id, rule.MaxUserIDLen), MaxUsernameLen), id
 		}
 	}
 	return NormalizeUsername(raw), raw
@@ -49,14 +52,14 @@ func (l *Lockout) whitelistEffect(s *snapshot, now time.Time, ip netip.Addr, use
 			return bypass
 		}
 	case WhitelistRaisesLimit:
-		if ipWhite || ex == ExemptAll {
+		if ipWhite || ex == rule.ExemptAll {
 			return raiseLimit
 		}
 	default:
 		if ipWhite {
 			return bypass
 		}
-		if ex == ExemptAll {
+		if ex == rule.ExemptAll {
 			return raiseLimit
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/wardenkit/warden/core/attempt"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // Login protection is Lockout (lockout.go, lockout_admin.go) and
@@ -82,7 +83,7 @@ func newLockout(d *loginDeps, c *loginConfig, enginePolicy FailPolicy) (*Lockout
 		l.fallback = m
 	}
 	l.monitor = &LoginMonitor{d: d, hook: c.hook, newDevice: !c.noNewDevice}
-	l.sources = newSourceTracker(cmp.Or(c.sourceCaps[0], DefaultSourceUsernames), cmp.Or(c.sourceCaps[1], DefaultNetworkUsernames))
+	l.sources = newSourceTracker(cmp.Or(c.sourceCaps[0], defaultSourceUsernames), cmp.Or(c.sourceCaps[1], defaultNetworkUsernames))
 	return l, nil
 }
 
@@ -128,7 +129,7 @@ func (e *Engine) loginCountry(s *snapshot, ip netip.Addr) string {
 			return ""
 		}
 		c, ok := e.cfg.geo.Country(ip)
-		if c, valid := NormalizeCountry(c); ok && valid {
+		if c, valid := rule.NormalizeCountry(c); ok && valid {
 			return c
 		}
 		return ""

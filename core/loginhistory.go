@@ -3,6 +3,9 @@ package core
 import (
 	"strings"
 	"time"
+
+	"github.com/wardenkit/warden/core/rule"
+	"github.com/wardenkit/warden/internal/textutil"
 )
 
 // LoginRecord is one successful login (table security_login_history),
@@ -22,17 +25,6 @@ type LoginRecord struct {
 	SessionKey  string    `json:"session_key,omitempty"`
 }
 
-// Lengths of LoginRecord fields, in runes (the SQL column sizes).
-const (
-	MaxLoginIPLen        = 45
-	MaxLoginUserAgentLen = 1000
-	MaxLoginDeviceLen    = 50
-	MaxLoginBrowserLen   = 100
-	MaxLoginOSLen        = 100
-	MaxLoginReasonsLen   = 255
-	MaxSessionKeyLen     = 255
-)
-
 // DeviceFamily is the coarse device key of the new-device rule:
 // Browser + "/" + OS, or "" when neither is known.
 func (r LoginRecord) DeviceFamily() string {
@@ -46,15 +38,15 @@ func (r LoginRecord) DeviceFamily() string {
 // bytes and cut to its column's length, and CreatedAt in UTC. The monitor
 // cleans every record before it is stored.
 func (r LoginRecord) Clean() LoginRecord {
-	r.UserID = CleanText(r.UserID, MaxUserIDLen)
-	r.IP = CleanText(r.IP, MaxLoginIPLen)
-	r.CountryCode = CleanText(r.CountryCode, 2)
-	r.UserAgent = CleanText(r.UserAgent, MaxLoginUserAgentLen)
-	r.Device = CleanText(r.Device, MaxLoginDeviceLen)
-	r.Browser = CleanText(r.Browser, MaxLoginBrowserLen)
-	r.OS = CleanText(r.OS, MaxLoginOSLen)
-	r.Reasons = CleanText(r.Reasons, MaxLoginReasonsLen)
-	r.SessionKey = CleanText(r.SessionKey, MaxSessionKeyLen)
+	r.UserID = textutil.Clean(r.UserID, rule.MaxUserIDLen)
+	r.IP = textutil.Clean(r.IP, MaxLoginIPLen)
+	r.CountryCode = textutil.Clean(r.CountryCode, 2)
+	r.UserAgent = textutil.Clean(r.UserAgent, MaxLoginUserAgentLen)
+	r.Device = textutil.Clean(r.Device, MaxLoginDeviceLen)
+	r.Browser = textutil.Clean(r.Browser, MaxLoginBrowserLen)
+	r.OS = textutil.Clean(r.OS, MaxLoginOSLen)
+	r.Reasons = textutil.Clean(r.Reasons, MaxLoginReasonsLen)
+	r.SessionKey = textutil.Clean(r.SessionKey, MaxSessionKeyLen)
 	if !r.CreatedAt.IsZero() {
 		r.CreatedAt = r.CreatedAt.UTC()
 	}
@@ -75,7 +67,7 @@ func (r LoginRecord) Validate() error {
 		name, v string
 		max     int
 	}{
-		{"user_id", r.UserID, MaxUserIDLen},
+		{"user_id", r.UserID, rule.MaxUserIDLen},
 		{"ip_address", r.IP, MaxLoginIPLen},
 		{"country_code", r.CountryCode, 2},
 		{"user_agent", r.UserAgent, MaxLoginUserAgentLen},
@@ -85,7 +77,7 @@ func (r LoginRecord) Validate() error {
 		{"suspicious_reason", r.Reasons, MaxLoginReasonsLen},
 		{"session_key", r.SessionKey, MaxSessionKeyLen},
 	} {
-		if err := checkText(t, f.name, f.v, f.max); err != nil {
+		if err := rule.CheckText(t, f.name, f.v, f.max); err != nil {
 			return err
 		}
 	}

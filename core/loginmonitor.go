@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wardenkit/warden/core/uaparse"
+	"github.com/wardenkit/warden/internal/textutil"
 )
 
 // LoginMonitor records successful logins and flags the suspicious ones.
@@ -130,7 +131,7 @@ func (m *LoginMonitor) observe(ctx context.Context, l Login, path, method string
 	now := d.clock.Now()
 	s, set := d.settings()
 	ip := l.IP.Unmap().WithZone("")
-	ua := uaparse.Parse(TruncateUTF8(l.UserAgent, MaxUserAgentLen))
+	ua := uaparse.Parse(textutil.Truncate(l.UserAgent, MaxUserAgentLen))
 	rec := LoginRecord{
 		CreatedAt: now, UserID: l.UserID, CountryCode: d.country(s, ip), UserAgent: l.UserAgent,
 		Device: ua.Device, Browser: ua.Browser, OS: ua.OS, SessionKey: l.SessionKey,
@@ -154,7 +155,7 @@ func (m *LoginMonitor) observe(ctx context.Context, l Login, path, method string
 		}
 		info.Suspicious = len(info.Reasons) > 0
 		rec.Suspicious = info.Suspicious
-		rec.Reasons = CleanText(strings.Join(info.Reasons, "; "), MaxLoginReasonsLen)
+		rec.Reasons = textutil.Clean(strings.Join(info.Reasons, "; "), MaxLoginReasonsLen)
 	}
 
 	verdict := LoginAllow

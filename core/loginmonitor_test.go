@@ -13,6 +13,7 @@ import (
 
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 var monitorGeo = fakeGeo{
@@ -304,7 +305,7 @@ func TestLoginMonitorInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, _ = e.store.Logins(e.ctx(), core.LoginQuery{Limit: 10})
-	if len(rows) != 2 || len([]rune(rows[0].UserID)) != core.MaxUserIDLen || len([]rune(rows[0].UserAgent)) != core.MaxLoginUserAgentLen || rows[0].IP != "" {
+	if len(rows) != 2 || len([]rune(rows[0].UserID)) != rule.MaxUserIDLen || len([]rune(rows[0].UserAgent)) != core.MaxLoginUserAgentLen || rows[0].IP != "" {
 		t.Fatalf("cleaned row = %d rows; %+v", len(rows), rows[0])
 	}
 	// No user ID: nothing to track.
@@ -334,7 +335,7 @@ func TestLockoutSucceedFeedsMonitor(t *testing.T) {
 	if v, err := e.lo.Succeed(e.ctx(), tk, core.Success{UserID: "7", SessionKey: "abc"}); v != core.LoginAllow || err != nil {
 		t.Fatalf("Succeed = %v, %v", v, err)
 	}
-	put(e.env, e.eng.Rules().WhitelistedIPs(), core.WhitelistedIP{Network: "2.0.0.0/8"})
+	put(e.env, e.eng.Rules().WhitelistedIPs(), rule.WhitelistedIP{Network: "2.0.0.0/8"})
 	tk = e.begin("alice", "2.3.4.5")
 	if !tk.Bypassed() {
 		t.Fatal("not bypassed")

@@ -382,9 +382,12 @@ func WithNewDeviceAlert(on bool) Option {
 
 // WithLoginSourceCaps sets how many distinct usernames one address (IPv6:
 // its /64) and one network (IPv4 /24, IPv6 /48) may have counted on their own
-// keys within the failure window (defaults DefaultSourceUsernames and
-// DefaultNetworkUsernames). Past a cap, new usernames from that source share
-// one overflow counter with 10 × the limit.
+// keys within the failure window (defaults 20 and 200). Past a cap, new
+// usernames from that source share one overflow counter (LockoutBySource)
+// with 10 × the limit, so a flood of usernames locks its sender out. Users
+// behind one carrier-grade NAT address share its caps: when more than that
+// many of them fail logins within the window, the rest share the overflow
+// counter.
 func WithLoginSourceCaps(perAddress, perNetwork int) Option {
 	return func(cfg *config) error {
 		if perAddress < 1 || perAddress > 10_000 || perNetwork < perAddress || perNetwork > 1_000_000 {

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // Settings is the admin-editable policy: one row per installation. Every
@@ -130,14 +132,14 @@ func (s *Settings) normalize() error {
 		return invalid(t, "oversize_user_agent", s.OversizeUserAgent, "must be deny or allow")
 	}
 	if s.InternalCountry != "" {
-		c, ok := NormalizeCountry(s.InternalCountry)
+		c, ok := rule.NormalizeCountry(s.InternalCountry)
 		if !ok {
 			return invalid(t, "internal_country", s.InternalCountry, "not an ISO 3166-1 alpha-2 code")
 		}
 		s.InternalCountry = c
 	}
 	if s.NotificationEmail = strings.TrimSpace(s.NotificationEmail); s.NotificationEmail != "" {
-		if _, ok := NormalizeEmail(s.NotificationEmail); !ok {
+		if _, ok := rule.NormalizeEmail(s.NotificationEmail); !ok {
 			return invalid(t, "notification_email", s.NotificationEmail, "not an e-mail address")
 		}
 	}

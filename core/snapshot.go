@@ -8,6 +8,7 @@ import (
 	"github.com/gaissmai/bart"
 
 	"github.com/wardenkit/warden/core/internal/uamatch"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // InvalidRow is a stored row the snapshot skipped because it failed
@@ -73,7 +74,7 @@ func loadSnapshot(ctx context.Context, st Store, now time.Time) (*snapshot, erro
 }
 
 // skip reports a row that failed validation.
-func (s *snapshot) skip(kind string, m Meta, key string, err error) {
+func (s *snapshot) skip(kind string, m rule.Meta, key string, err error) {
 	s.Invalid = append(s.Invalid, InvalidRow{Kind: kind, ID: m.ID, Key: key, Err: err.Error()})
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // countryEntry is one compiled blocked country.
@@ -17,7 +19,7 @@ type countryEntry struct {
 // in allow-list mode; internal addresses use Settings.InternalCountry.
 func (e *Engine) stepCountry(c *checkState) bool {
 	s := c.s
-	if !(s.blockActive || s.allowActive) || c.ex == ExemptGeoBlock {
+	if !(s.blockActive || s.allowActive) || c.ex == rule.ExemptGeoBlock {
 		return false
 	}
 	ro := s.Settings.ReportOnlyCountryAllowList
@@ -53,7 +55,7 @@ func (e *Engine) country(s *snapshot, ip netip.Addr) (code string, known bool) {
 		return "", false
 	}
 	if code[0] >= 'a' || code[1] >= 'a' {
-		code, _ = NormalizeCountry(code)
+		code, _ = rule.NormalizeCountry(code)
 	}
 	return code, true
 }
@@ -68,7 +70,7 @@ func (s *snapshot) loadCountries(ctx context.Context, st Store) error {
 	}
 	for _, r := range blocked {
 		i := countryIndex(r.Code)
-		if _, ok := NormalizeCountry(r.Code); !ok || i < 0 {
+		if _, ok := rule.NormalizeCountry(r.Code); !ok || i < 0 {
 			s.skip("BlockedCountry", r.Meta, r.Code, errNotCountry)
 			continue
 		}
@@ -84,7 +86,7 @@ func (s *snapshot) loadCountries(ctx context.Context, st Store) error {
 	nAllowed := 0
 	for _, r := range allowed {
 		i := countryIndex(r.Code)
-		if _, ok := NormalizeCountry(r.Code); !ok || i < 0 {
+		if _, ok := rule.NormalizeCountry(r.Code); !ok || i < 0 {
 			s.skip("AllowedCountry", r.Meta, r.Code, errNotCountry)
 			continue
 		}
@@ -97,7 +99,7 @@ func (s *snapshot) loadCountries(ctx context.Context, st Store) error {
 	s.blockActive = s.blockActive && set.CountryBlockingEnabled
 	s.allowActive = set.CountryAllowListMode && nAllowed > 0
 	if set.CountryAllowListMode && nAllowed == 0 {
-		s.skip("Settings", Meta{ID: 1}, "country_allow_list_mode", fmt.Errorf("allow-list mode with no active allowed country; the allow-list step is off"))
+		s.skip("Settings", rule.Meta{ID: 1}, "country_allow_list_mode", fmt.Errorf("allow-list mode with no active allowed country; the allow-list step is off"))
 	}
 	return nil
 }

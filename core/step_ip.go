@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/gaissmai/bart"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // The blocked-IP step, the whitelist and user exemptions: their compiled form
@@ -22,13 +23,13 @@ type ipEntry struct {
 // userEntry is one compiled user exemption.
 type userEntry struct {
 	id        int64
-	exemption Exemption
+	exemption rule.Exemption
 	expires   int64
 }
 
 // stepBlockedIP denies a client inside an active blocked network.
 func (e *Engine) stepBlockedIP(c *checkState) bool {
-	if !c.s.Settings.IPBlockingEnabled || c.ex == ExemptIPBlock {
+	if !c.s.Settings.IPBlockingEnabled || c.ex == rule.ExemptIPBlock {
 		return false
 	}
 	id, ro, hit := c.s.blockedIP(c.d.ClientIP, c.ns)
@@ -59,7 +60,7 @@ func (s *snapshot) blockedIP(ip netip.Addr, now int64) (id int64, reportOnly, ok
 }
 
 // exemption is the active exemption of a user at now, "" when none.
-func (s *snapshot) exemption(userID string, now int64) Exemption {
+func (s *snapshot) exemption(userID string, now int64) rule.Exemption {
 	if userID == "" || len(s.users) == 0 {
 		return ""
 	}
@@ -85,7 +86,7 @@ func (s *snapshot) loadBlockedIPs(ctx context.Context, st Store) error {
 		if !r.IsActive() {
 			continue
 		}
-		p, err := ParseNetwork(r.Network)
+		p, err := rule.ParseNetwork(r.Network)
 		if err != nil {
 			s.skip("BlockedIP", r.Meta, r.Network, err)
 			continue
@@ -120,7 +121,7 @@ func (s *snapshot) loadWhitelist(ctx context.Context, st Store) error {
 	}
 	s.white = new(bart.Table[int64])
 	for _, r := range rows {
-		p, err := ParseNetwork(r.Network)
+		p, err := rule.ParseNetwork(r.Network)
 		if err != nil {
 			s.skip("WhitelistedIP", r.Meta, r.Network, err)
 			continue
@@ -140,7 +141,7 @@ func (s *snapshot) loadUsers(ctx context.Context, st Store) error {
 	}
 	s.users = make(map[string]userEntry, len(rows))
 	for _, r := range rows {
-		n, err := Normalize(r)
+		n, err := rule.Normalize(r)
 		if err != nil {
 			s.skip("WhitelistedUser", r.Meta, r.UserID, err)
 			continue

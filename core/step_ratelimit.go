@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/wardenkit/warden/core/ratelimit"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // Key kinds of a rate rule.
@@ -63,7 +64,7 @@ func (s *snapshot) loadRates(ctx context.Context, st Store) error {
 	}
 	s.rates = rateSet{exact: map[string][]int{}, bySeg: map[string][]int{}}
 	for _, r := range rows {
-		n, err := Normalize(r)
+		n, err := rule.Normalize(r)
 		if err != nil {
 			s.skip("RateLimitRule", r.Meta, r.Key(), err)
 			continue
@@ -82,7 +83,7 @@ func (s *snapshot) loadRates(ctx context.Context, st Store) error {
 }
 
 // compileRate turns a normalised rule into its matching form.
-func compileRate(r RateLimitRule) (rateRule, error) {
+func compileRate(r rule.RateLimitRule) (rateRule, error) {
 	l, err := r.Limit()
 	if err != nil {
 		return rateRule{}, err
@@ -139,7 +140,7 @@ const maxRateValue = ratelimit.MaxValueLen
 // consumes from none. Enforcing rules are asked first, report-only ones after.
 func (e *Engine) stepRateLimit(ctx context.Context, c *checkState) bool {
 	rs := &c.s.rates
-	if len(rs.rules) == 0 || c.ex == ExemptRateLimit {
+	if len(rs.rules) == 0 || c.ex == rule.ExemptRateLimit {
 		return false
 	}
 	sc := ratePool.Get().(*rateScratch)

@@ -12,12 +12,12 @@ import (
 // sending a new value with every request would make as many counters as
 // requests and fill the limiter. valueCap remembers, per rule and source
 // address (IPv6: its /64), the values seen within the rule's period; past
-// DefaultRateValuesPerSource of them, the source's further new values share
+// defaultRateValuesPerSource of them, the source's further new values share
 // one counter, so the Redis limiter sees the same keys as the memory one.
 
-// DefaultRateValuesPerSource is how many distinct header or user values one
+// defaultRateValuesPerSource is how many distinct header or user values one
 // address may have counted apart per rate-limit rule.
-const DefaultRateValuesPerSource = 1000
+const defaultRateValuesPerSource = 1000
 
 // maxCappedValues bounds the values remembered over all sources; when it is
 // full and nothing has expired, new values share their source's counter.

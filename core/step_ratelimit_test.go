@@ -12,9 +12,10 @@ import (
 
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/ratelimit"
+	"github.com/wardenkit/warden/core/rule"
 )
 
-func rateRule(e *env, r core.RateLimitRule) core.RateLimitRule {
+func rateRule(e *env, r rule.RateLimitRule) rule.RateLimitRule {
 	e.t.Helper()
 	return put(e, e.eng.Rules().RateLimitRules(), r)
 }
@@ -26,7 +27,7 @@ func header(k, v string) reqOpt {
 
 func TestRateLimitEnforced(t *testing.T) {
 	e := newEnv(t)
-	rule := rateRule(e, core.RateLimitRule{Name: "login", PathPattern: "/login", Method: "POST", Rate: "3/m"})
+	rule := rateRule(e, rule.RateLimitRule{Name: "login", PathPattern: "/login", Method: "POST", Rate: "3/m"})
 	for i := range 3 {
 		d := e.check("3.3.3.3", "/login", "", method("POST"))
 		if !d.Allowed || d.RateLimit.Quota != 3 || d.RateLimit.Remaining != int64(2-i) {
@@ -62,8 +63,8 @@ func TestRateLimitEnforced(t *testing.T) {
 
 func TestRateLimitMatching(t *testing.T) {
 	e := newEnv(t)
-	rateRule(e, core.RateLimitRule{Name: "api", PathPattern: "/api/*", Rate: "2/m"})
-	rateRule(e, core.RateLimitRule{Name: "get", PathPattern: "/page", Method: "GET", Rate: "1/m"})
+	rateRule(e, rule.RateLimitRule{Name: "api", PathPattern: "/api/*", Rate: "2/m"})
+	rateRule(e, rule.RateLimitRule{Name: "get", PathPattern: "/page", Method: "GET", Rate: "1/m"})
 	// Prefix, cleaned path: /api/../api/x is /api/x.
 	wantAllow(t, e.check("3.3.3.3", "/api/a", ""))
 	wantAllow(t, e.check("3.3.3.3", "/api/b/../c", ""))
@@ -77,7 +78,7 @@ func TestRateLimitMatching(t *testing.T) {
 		t.Fatalf("GET after HEAD allowed: %+v", d)
 	}
 	// The route template wins over the path when the adapter knows it.
-	rateRule(e, core.RateLimitRule{Name: "user", PathPattern: "/users/:id", Rate: "1/m"})
+	rateRule(e, rule.RateLimitRule{Name: "user", PathPattern: "/users/:id", Rate: "1/m"})
 	r := request("3.3.3.3", "/users/1")
 	d, _ := e.eng.Check(context.Background(), core.Request{HTTP: r, Route: "/users/:id"})
 	wantAllow(t, d)
@@ -89,8 +90,8 @@ func TestRateLimitMatching(t *testing.T) {
 
 func TestRateLimitAllRulesApplyAndDenialConsumesNone(t *testing.T) {
 	e := newEnv(t)
-	rateRule(e, core.RateLimitRule{Name: "wide", PathPattern: "/*", Rate: "10/m"})
-	rateRule(e, core.RateLimitRule{Name: "narrow", PathPattern: "/x", Rate: "2/m"})
+	rateRule(e, rule.RateLimitRule{Name: "wide", PathPattern: "/*", Rate: "10/m"})
+	rateRule(e, rule.RateLimitRule{Name: "narrow", PathPattern: "/x", Rate: "2/m"})
 	for range 2 {
 		wantAllow(t, e.check("3.3.3.3", "/x", ""))
 	}
@@ -111,8 +112,8 @@ func TestRateLimitAllRulesApplyAndDenialConsumesNone(t *testing.T) {
 
 func TestRateLimitKeys(t *testing.T) {
 	e := newEnv(t)
-	rateRule(e, core.RateLimitRule{Name: "u", PathPattern: "/u", Rate: "1/m", KeyBy: "user"})
-	rateRule(e, core.RateLimitRule{Name: "h", PathPattern: "/h", Rate: "1/m", KeyBy: "header:X-API-Key"})
+	rateRule(e, rule.RateLimitRule{Name: "u", PathPattern: "/u", Rate: "1/m", KeyBy: "user"})
+	rateRule(e, rule.RateLimitRule{Name: "h", PathPattern: "/h", Rate: "1/m", KeyBy: "header:X-API-Key"})
 	// user: per user; a missing user falls back to the IP.
 	wantAllow(t, e.check("3.3.3.3", "/u", "alice"))
 	wantAllow(t, e.check("3.3.3.4", "/u", "bob"))
@@ -136,7 +137,7 @@ func TestRateLimitKeys(t *testing.T) {
 
 func TestRateLimitIPv6Grouping(t *testing.T) {
 	e := newEnv(t)
-	rateRule(e, core.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "2/m"})
+	rateRule(e, rule.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "2/m"})
 	wantAllow(t, e.check("2001:db8:1:2::1", "/x", ""))
 	wantAllow(t, e.check("2001:db8:1:2::ffff", "/x", ""))
 	if d := e.check("2001:db8:1:2:abcd::1", "/x", ""); d.Allowed { // ipv6_rotation_same_64
@@ -150,9 +151,9 @@ func TestRateLimitIPv6Grouping(t *testing.T) {
 
 func TestRateLimitExemptions(t *testing.T) {
 	e := newEnv(t)
-	rateRule(e, core.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "1/m"})
-	put(e, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "rl", Exemption: core.ExemptRateLimit})
-	put(e, e.eng.Rules().WhitelistedUsers(), core.WhitelistedUser{UserID: "geo", Exemption: core.ExemptGeoBlock})
+	rateRule(e, rule.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "1/m"})
+	put(e, e.eng.Rules().WhitelistedUsers(), rule.WhitelistedUser{UserID: "rl", Exemption: rule.ExemptRateLimit})
+	put(e, e.eng.Rules().WhitelistedUsers(), rule.WhitelistedUser{UserID: "geo", Exemption: rule.ExemptGeoBlock})
 	for range 5 {
 		wantAllow(t, e.check("3.3.3.3", "/x", "rl"))
 	}
@@ -164,7 +165,7 @@ func TestRateLimitExemptions(t *testing.T) {
 
 func TestRateLimitReportOnlyRule(t *testing.T) {
 	e := newEnv(t)
-	rateRule(e, core.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "1/m", ReportOnly: true})
+	rateRule(e, rule.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "1/m", ReportOnly: true})
 	for range 3 {
 		wantAllow(t, e.check("3.3.3.3", "/x", ""))
 	}
@@ -181,7 +182,7 @@ func TestRateLimitReportOnlyRule(t *testing.T) {
 
 func TestRateLimitRuleEditedWithoutRestart(t *testing.T) {
 	e := newEnv(t)
-	r := rateRule(e, core.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "1/m"})
+	r := rateRule(e, rule.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "1/m"})
 	wantAllow(t, e.check("3.3.3.3", "/x", ""))
 	if d := e.check("3.3.3.3", "/x", ""); d.Allowed {
 		t.Fatal("not limited")
@@ -198,7 +199,7 @@ func TestRateLimitRuleEditedWithoutRestart(t *testing.T) {
 
 func TestRateLimitBurstFromIdle(t *testing.T) {
 	e := newEnv(t)
-	rateRule(e, core.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "10/s", Burst: 25})
+	rateRule(e, rule.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "10/s", Burst: 25})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	allowed := 0
@@ -253,7 +254,7 @@ func TestLimiterFailPolicy(t *testing.T) {
 		t.Run(c.policy.String(), func(t *testing.T) {
 			lim := &failingLimiter{fail: true}
 			e := newEnv(t, core.WithLimiter(lim), core.WithLimiterFailPolicy(c.policy))
-			rateRule(e, core.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "1/m"})
+			rateRule(e, rule.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "1/m"})
 			for i, want := range c.want {
 				d := e.check("3.3.3.3", "/x", "")
 				if d.Allowed != want {
@@ -287,7 +288,7 @@ func TestLimiterFailPolicy(t *testing.T) {
 
 func TestRateLimitRuleValidation(t *testing.T) {
 	e := newEnv(t)
-	for _, r := range []core.RateLimitRule{
+	for _, r := range []rule.RateLimitRule{
 		{Name: "x", PathPattern: "/x", Rate: "0/m"},
 		{Name: "x", PathPattern: "/x", Rate: "5/w"},
 		{Name: "x", PathPattern: "/x", Rate: "5/m", Burst: -1},
@@ -300,7 +301,7 @@ func TestRateLimitRuleValidation(t *testing.T) {
 			t.Errorf("%+v: %v, want ErrInvalid", r, err)
 		}
 	}
-	got := rateRule(e, core.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "100/m;burst=20"})
+	got := rateRule(e, rule.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "100/m;burst=20"})
 	if l, _ := got.Limit(); l.Burst != 20 || l.N != 100 {
 		t.Fatalf("limit = %+v", l)
 	}
@@ -320,7 +321,7 @@ func TestRateLimitKeyFlood(t *testing.T) {
 				t.Fatal(err)
 			}
 			e := newEnv(t, core.WithLimiter(core.MemoryLimiter(m)), core.WithLimiterFailPolicy(c.policy))
-			rateRule(e, core.RateLimitRule{Name: "k", PathPattern: "/k", Rate: "1/d", KeyBy: "header:X-Key"})
+			rateRule(e, rule.RateLimitRule{Name: "k", PathPattern: "/k", Rate: "1/d", KeyBy: "header:X-Key"})
 			wantAllow(t, e.check("3.3.3.3", "/k", "", header("X-Key", "a")))
 			wantAllow(t, e.check("3.3.3.3", "/k", "", header("X-Key", "b")))
 			d := e.check("3.3.3.3", "/k", "", header("X-Key", "c")) // a third key: the cap is 2

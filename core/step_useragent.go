@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/wardenkit/warden/core/internal/uamatch"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // MaxUserAgentLen is how much of a User-Agent the patterns see; a longer one
@@ -66,7 +67,7 @@ func (s *snapshot) loadUserAgents(ctx context.Context, st Store) error {
 	}
 	var enf, rep uamatch.Builder
 	for _, r := range rows {
-		n, err := Normalize(r)
+		n, err := rule.Normalize(r)
 		if err != nil {
 			s.skip("BlockedUserAgent", r.Meta, r.Pattern, err)
 			continue
@@ -79,11 +80,11 @@ func (s *snapshot) loadUserAgents(ctx context.Context, st Store) error {
 			b = &rep
 		}
 		switch n.Match {
-		case UAExact:
+		case rule.UAExact:
 			b.Exact(n.Pattern, n.ID)
-		case UAContains:
+		case rule.UAContains:
 			b.Contains(n.Pattern, n.ID)
-		case UARegex:
+		case rule.UARegex:
 			if enf.Regexes()+rep.Regexes() == maxRegexPatterns {
 				s.skip("BlockedUserAgent", r.Meta, r.Pattern, fmt.Errorf("more than %d active regex patterns", maxRegexPatterns))
 				continue

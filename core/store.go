@@ -3,6 +3,8 @@ package core
 import (
 	"context"
 	"time"
+
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // Query selects rows of a Table, ordered by ID ascending.
@@ -25,7 +27,7 @@ type Query struct {
 //     missing row returns an error wrapping ErrNotFound.
 //   - Every Put and Delete bumps the store version in the same transaction.
 //   - Errors other than ErrInvalid and ErrNotFound are system failures.
-type Table[T Rule] interface {
+type Table[T rule.Rule] interface {
 	List(ctx context.Context, q Query) ([]T, error)
 	Get(ctx context.Context, key string) (T, error)
 	Put(ctx context.Context, v T) (T, error)
@@ -34,15 +36,15 @@ type Table[T Rule] interface {
 
 // Rules gives one Table per rule kind.
 type Rules interface {
-	BlockedIPs() Table[BlockedIP]
-	WhitelistedIPs() Table[WhitelistedIP]
-	BlockedCountries() Table[BlockedCountry]
-	AllowedCountries() Table[AllowedCountry]
-	BlockedUserAgents() Table[BlockedUserAgent]
-	WhitelistedUsers() Table[WhitelistedUser]
-	BlockedEmails() Table[BlockedEmail]
-	BlockedDomains() Table[BlockedDomain]
-	RateLimitRules() Table[RateLimitRule]
+	BlockedIPs() Table[rule.BlockedIP]
+	WhitelistedIPs() Table[rule.WhitelistedIP]
+	BlockedCountries() Table[rule.BlockedCountry]
+	AllowedCountries() Table[rule.AllowedCountry]
+	BlockedUserAgents() Table[rule.BlockedUserAgent]
+	WhitelistedUsers() Table[rule.WhitelistedUser]
+	BlockedEmails() Table[rule.BlockedEmail]
+	BlockedDomains() Table[rule.BlockedDomain]
+	RateLimitRules() Table[rule.RateLimitRule]
 }
 
 // SettingsStore keeps the single Settings row. A store that has none returns
@@ -167,3 +169,20 @@ type Store interface {
 	LockoutStore
 	LoginHistoryStore
 }
+
+// Column lengths, in runes, of the records a Store keeps: it must accept
+// clean text of these lengths, and the engine never sends longer.
+const (
+	MaxEventPathLen      = 500
+	MaxEventUserAgentLen = 1000
+	MaxEventDetailsLen   = 2000
+	MaxEventMethodLen    = 10
+	MaxLockoutIPLen      = 45
+	MaxLoginIPLen        = 45
+	MaxLoginUserAgentLen = 1000
+	MaxLoginDeviceLen    = 50
+	MaxLoginBrowserLen   = 100
+	MaxLoginOSLen        = 100
+	MaxLoginReasonsLen   = 255
+	MaxSessionKeyLen     = 255
+)

@@ -15,6 +15,7 @@ import (
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
 	"github.com/wardenkit/warden/core/ratelimit"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // slowStore takes a while for every event batch, as a busy database does,
@@ -53,7 +54,7 @@ func TestEventFloodFoldsAndKeepsCriticalEvents(t *testing.T) {
 		if err := eng.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := eng.Rules().BlockedIPs().Put(context.Background(), core.BlockedIP{Network: "6.6.6.6"}); err != nil {
+		if _, err := eng.Rules().BlockedIPs().Put(context.Background(), rule.BlockedIP{Network: "6.6.6.6"}); err != nil {
 			t.Fatal(err)
 		}
 		lo := eng.Lockout()
@@ -218,8 +219,8 @@ func TestRateLimiterFillDoesNotSwitchLimitsOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t, core.WithLimiter(core.MemoryLimiter(m)))
-	rateRule(e, core.RateLimitRule{Name: "api", PathPattern: "/api/*", Rate: "100/m", KeyBy: "header:X-API-Key"})
-	rateRule(e, core.RateLimitRule{Name: "login", PathPattern: "/login", Method: "POST", Rate: "5/m"})
+	rateRule(e, rule.RateLimitRule{Name: "api", PathPattern: "/api/*", Rate: "100/m", KeyBy: "header:X-API-Key"})
+	rateRule(e, rule.RateLimitRule{Name: "login", PathPattern: "/login", Method: "POST", Rate: "5/m"})
 	for i := range maxKeys + maxKeys/20 { // 5% more unique keys than the limiter holds
 		key := fmt.Sprintf("k%d", i)
 		e.check("203.0.113.7", "/api/x", "", func(r *http.Request) { r.Header.Set("X-API-Key", key) })

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // Rules returns write-through tables: a write goes to the store (which bumps
@@ -14,37 +16,37 @@ func (e *Engine) Rules() Rules { return engineRules{e} }
 
 type engineRules struct{ e *Engine }
 
-func (r engineRules) BlockedIPs() Table[BlockedIP] {
-	return &wtable[BlockedIP]{r.e, r.e.store.BlockedIPs(), nil}
+func (r engineRules) BlockedIPs() Table[rule.BlockedIP] {
+	return &wtable[rule.BlockedIP]{r.e, r.e.store.BlockedIPs(), nil}
 }
-func (r engineRules) WhitelistedIPs() Table[WhitelistedIP] {
-	return &wtable[WhitelistedIP]{r.e, r.e.store.WhitelistedIPs(), nil}
+func (r engineRules) WhitelistedIPs() Table[rule.WhitelistedIP] {
+	return &wtable[rule.WhitelistedIP]{r.e, r.e.store.WhitelistedIPs(), nil}
 }
-func (r engineRules) BlockedCountries() Table[BlockedCountry] {
-	return &wtable[BlockedCountry]{r.e, r.e.store.BlockedCountries(), nil}
+func (r engineRules) BlockedCountries() Table[rule.BlockedCountry] {
+	return &wtable[rule.BlockedCountry]{r.e, r.e.store.BlockedCountries(), nil}
 }
-func (r engineRules) AllowedCountries() Table[AllowedCountry] {
-	return &wtable[AllowedCountry]{r.e, r.e.store.AllowedCountries(), r.e.checkAllowedChange}
+func (r engineRules) AllowedCountries() Table[rule.AllowedCountry] {
+	return &wtable[rule.AllowedCountry]{r.e, r.e.store.AllowedCountries(), r.e.checkAllowedChange}
 }
-func (r engineRules) BlockedUserAgents() Table[BlockedUserAgent] {
-	return &wtable[BlockedUserAgent]{r.e, r.e.store.BlockedUserAgents(), r.e.checkUAChange}
+func (r engineRules) BlockedUserAgents() Table[rule.BlockedUserAgent] {
+	return &wtable[rule.BlockedUserAgent]{r.e, r.e.store.BlockedUserAgents(), r.e.checkUAChange}
 }
-func (r engineRules) WhitelistedUsers() Table[WhitelistedUser] {
-	return &wtable[WhitelistedUser]{r.e, r.e.store.WhitelistedUsers(), nil}
+func (r engineRules) WhitelistedUsers() Table[rule.WhitelistedUser] {
+	return &wtable[rule.WhitelistedUser]{r.e, r.e.store.WhitelistedUsers(), nil}
 }
-func (r engineRules) BlockedEmails() Table[BlockedEmail] {
-	return &wtable[BlockedEmail]{r.e, r.e.store.BlockedEmails(), nil}
+func (r engineRules) BlockedEmails() Table[rule.BlockedEmail] {
+	return &wtable[rule.BlockedEmail]{r.e, r.e.store.BlockedEmails(), nil}
 }
-func (r engineRules) BlockedDomains() Table[BlockedDomain] {
-	return &wtable[BlockedDomain]{r.e, r.e.store.BlockedDomains(), nil}
+func (r engineRules) BlockedDomains() Table[rule.BlockedDomain] {
+	return &wtable[rule.BlockedDomain]{r.e, r.e.store.BlockedDomains(), nil}
 }
-func (r engineRules) RateLimitRules() Table[RateLimitRule] {
-	return &wtable[RateLimitRule]{r.e, r.e.store.RateLimitRules(), nil}
+func (r engineRules) RateLimitRules() Table[rule.RateLimitRule] {
+	return &wtable[rule.RateLimitRule]{r.e, r.e.store.RateLimitRules(), nil}
 }
 
 // wtable wraps a store table. check, when set, vets a write (put: the new
 // row; delete: the key) against the current rules.
-type wtable[T Rule] struct {
+type wtable[T rule.Rule] struct {
 	e     *Engine
 	inner Table[T]
 	check func(ctx context.Context, key string, row *T) error
@@ -56,21 +58,28 @@ func (t *wtable[T]) Get(ctx context.Context, key string) (T, error) {
 	k, err := canonicalKey[T](key)
 	if err != nil {
 		var zero T
-		return zero, err
+		return zero, t.refused("Get", err)
 	}
 	return t.inner.Get(ctx, k)
 }
 
+// refused wraps a validation error with the operation, in the package's
+// error style: "core: Put BlockedIP: invalid BlockedIP.network …".
+func (t *wtable[T]) refused(op string, err error) error {
+	var zero T
+	return fmt.Errorf("core: %s %s: %w", op, typeName(zero), err)
+}
+
 func (t *wtable[T]) Put(ctx context.Context, v T) (T, error) {
-	n, err := Normalize(v)
+	n, err := rule.Normalize(v)
 	if err != nil {
 		var zero T
-		return zero, err
+		return zero, t.refused("Put", err)
 	}
 	if t.check != nil {
 		if err := t.check(ctx, n.Key(), &n); err != nil {
 			var zero T
-			return zero, err
+			return zero, t.refused("Put", err)
 		}
 	}
 	row, err := t.inner.Put(ctx, v)
@@ -84,11 +93,11 @@ func (t *wtable[T]) Put(ctx context.Context, v T) (T, error) {
 func (t *wtable[T]) Delete(ctx context.Context, key string) error {
 	k, err := canonicalKey[T](key)
 	if err != nil {
-		return err
+		return t.refused("Delete", err)
 	}
 	if t.check != nil {
 		if err := t.check(ctx, k, nil); err != nil {
-			return err
+			return t.refused("Delete", err)
 		}
 	}
 	if err := t.inner.Delete(ctx, k); err != nil {
@@ -100,34 +109,34 @@ func (t *wtable[T]) Delete(ctx context.Context, key string) error {
 
 // canonicalKey turns a key as a user may write it ("::ffff:1.2.3.4", "fr",
 // " Bob@Example.com ") into the key the store holds.
-func canonicalKey[T Rule](key string) (string, error) {
+func canonicalKey[T rule.Rule](key string) (string, error) {
 	var zero T
 	switch any(zero).(type) {
-	case BlockedIP, WhitelistedIP:
-		p, err := ParseNetwork(key)
+	case rule.BlockedIP, rule.WhitelistedIP:
+		p, err := rule.ParseNetwork(key)
 		if err != nil {
 			return "", invalid(typeName(zero), "network", key, err.Error())
 		}
 		return formatNetwork(p), nil
-	case BlockedCountry, AllowedCountry:
-		c, ok := NormalizeCountry(key)
+	case rule.BlockedCountry, rule.AllowedCountry:
+		c, ok := rule.NormalizeCountry(key)
 		if !ok {
 			return "", invalid(typeName(zero), "code", key, "not an ISO 3166-1 alpha-2 code")
 		}
 		return c, nil
-	case BlockedEmail:
-		a, ok := NormalizeEmail(key)
+	case rule.BlockedEmail:
+		a, ok := rule.NormalizeEmail(key)
 		if !ok {
 			return "", invalid("BlockedEmail", "email", key, "not an e-mail address")
 		}
 		return a, nil
-	case BlockedDomain:
-		d, ok := NormalizeDomain(key)
+	case rule.BlockedDomain:
+		d, ok := rule.NormalizeDomain(key)
 		if !ok {
 			return "", invalid("BlockedDomain", "domain", key, "not a domain name")
 		}
 		return d, nil
-	case RateLimitRule:
+	case rule.RateLimitRule:
 		m, p, ok := strings.Cut(strings.TrimSpace(key), " ")
 		if !ok {
 			return "", invalid("RateLimitRule", "key", key, `want "METHOD /path"`)
@@ -139,7 +148,7 @@ func canonicalKey[T Rule](key string) (string, error) {
 
 // checkAllowedChange refuses to remove or disable the last allowed country
 // while allow-list mode is on: that would deny every request.
-func (e *Engine) checkAllowedChange(ctx context.Context, key string, row *AllowedCountry) error {
+func (e *Engine) checkAllowedChange(ctx context.Context, key string, row *rule.AllowedCountry) error {
 	if row != nil && row.IsActive() {
 		return nil
 	}
@@ -160,8 +169,8 @@ func (e *Engine) checkAllowedChange(ctx context.Context, key string, row *Allowe
 }
 
 // checkUAChange refuses a regex pattern beyond the limit of active ones.
-func (e *Engine) checkUAChange(ctx context.Context, key string, row *BlockedUserAgent) error {
-	if row == nil || row.Match != UARegex || !row.IsActive() {
+func (e *Engine) checkUAChange(ctx context.Context, key string, row *rule.BlockedUserAgent) error {
+	if row == nil || row.Match != rule.UARegex || !row.IsActive() {
 		return nil
 	}
 	rows, err := e.store.BlockedUserAgents().List(ctx, Query{ActiveOnly: true})
@@ -170,7 +179,7 @@ func (e *Engine) checkUAChange(ctx context.Context, key string, row *BlockedUser
 	}
 	n := 0
 	for _, r := range rows {
-		if r.IsActive() && r.Match == UARegex && r.Pattern != key {
+		if r.IsActive() && r.Match == rule.UARegex && r.Pattern != key {
 			n++
 		}
 	}
@@ -217,4 +226,4 @@ func (e *Engine) PutSettings(ctx context.Context, s Settings) (Settings, error) 
 	return out, nil
 }
 
-func typeName(v any) string { return strings.TrimPrefix(fmt.Sprintf("%T", v), "core.") }
+func typeName(v any) string { return strings.TrimPrefix(fmt.Sprintf("%T", v), "rule.") }

@@ -21,6 +21,7 @@ import (
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
 	"github.com/wardenkit/warden/core/ratelimit"
+	"github.com/wardenkit/warden/core/rule"
 	"github.com/wardenkit/warden/redisstore"
 )
 
@@ -89,7 +90,7 @@ func TestBusPropagatesWrites(t *testing.T) {
 	// A long poll: only the bus can deliver the change in time.
 	engA := startEngine(t, st, a.Bus(), time.Hour)
 	engB := startEngine(t, st, b.Bus(), time.Hour)
-	if _, err := engA.Rules().BlockedIPs().Put(context.Background(), core.BlockedIP{Network: "203.0.113.9"}); err != nil {
+	if _, err := engA.Rules().BlockedIPs().Put(context.Background(), rule.BlockedIP{Network: "203.0.113.9"}); err != nil {
 		t.Fatal(err)
 	}
 	took := waitBlocked(t, engB, "203.0.113.9", time.Second)
@@ -149,7 +150,7 @@ func TestRedisDownWritesStillConverge(t *testing.T) {
 	st := memstore.New()
 	engA := startEngine(t, st, s.Bus(), 200*time.Millisecond)
 	engB := startEngine(t, st, s.Bus(), 200*time.Millisecond)
-	if _, err := engA.Rules().BlockedIPs().Put(context.Background(), core.BlockedIP{Network: "203.0.113.10"}); err != nil {
+	if _, err := engA.Rules().BlockedIPs().Put(context.Background(), rule.BlockedIP{Network: "203.0.113.10"}); err != nil {
 		t.Fatalf("write with Redis down: %v", err)
 	}
 	if !blocked(engA, "203.0.113.10") {
@@ -205,7 +206,7 @@ func testLimiterOneRoundTrip(t *testing.T, b backend) {
 	}
 	defer eng.Close(context.Background())
 	for i := range 5 {
-		if _, err := eng.Rules().RateLimitRules().Put(context.Background(), core.RateLimitRule{Name: fmt.Sprint("r", i), PathPattern: fmt.Sprintf("/a%s*", strings.Repeat("/", i%2)), Method: []string{"ALL", "GET"}[i%2], Rate: fmt.Sprintf("%d/m", 100+i)}); err != nil && !errors.Is(err, core.ErrInvalid) {
+		if _, err := eng.Rules().RateLimitRules().Put(context.Background(), rule.RateLimitRule{Name: fmt.Sprint("r", i), PathPattern: fmt.Sprintf("/a%s*", strings.Repeat("/", i%2)), Method: []string{"ALL", "GET"}[i%2], Rate: fmt.Sprintf("%d/m", 100+i)}); err != nil && !errors.Is(err, core.ErrInvalid) {
 			t.Fatal(err)
 		}
 	}
@@ -242,7 +243,7 @@ func testLimiterShared(t *testing.T, b backend) {
 		defer eng.Close(context.Background())
 		engines = append(engines, eng)
 	}
-	if _, err := engines[0].Rules().RateLimitRules().Put(context.Background(), core.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "10/m"}); err != nil {
+	if _, err := engines[0].Rules().RateLimitRules().Put(context.Background(), rule.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "10/m"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := engines[1].Reload(context.Background()); err != nil {

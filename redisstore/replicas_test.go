@@ -12,6 +12,7 @@ import (
 
 	"github.com/wardenkit/warden/bunstore"
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/rule"
 	"github.com/wardenkit/warden/redisstore"
 )
 
@@ -72,7 +73,7 @@ func TestReplicasPostgresAndRedis(t *testing.T) {
 	a := replica(t, dsn, core.WithBus(ra.Bus()), core.WithPollInterval(time.Hour))
 	b := replica(t, dsn, core.WithBus(rb.Bus()), core.WithPollInterval(time.Hour))
 	start := time.Now()
-	if _, err := a.Rules().BlockedIPs().Put(context.Background(), core.BlockedIP{Network: "203.0.113.0/24"}); err != nil {
+	if _, err := a.Rules().BlockedIPs().Put(context.Background(), rule.BlockedIP{Network: "203.0.113.0/24"}); err != nil {
 		t.Fatal(err)
 	}
 	took := waitBlocked(t, b, "203.0.113.77", time.Second)
@@ -86,7 +87,7 @@ func TestReplicasPostgresRedisDown(t *testing.T) {
 	dead, _ := redisstore.New(deadRedis(t))
 	a := replica(t, dsn, core.WithBus(dead.Bus()), core.WithPollInterval(200*time.Millisecond))
 	b := replica(t, dsn, core.WithBus(dead.Bus()), core.WithPollInterval(200*time.Millisecond))
-	if _, err := a.Rules().BlockedIPs().Put(context.Background(), core.BlockedIP{Network: "203.0.113.5"}); err != nil {
+	if _, err := a.Rules().BlockedIPs().Put(context.Background(), rule.BlockedIP{Network: "203.0.113.5"}); err != nil {
 		t.Fatalf("write with Redis down: %v", err)
 	}
 	waitBlocked(t, b, "203.0.113.5", 3*time.Second)

@@ -15,6 +15,7 @@ import (
 	"github.com/wardenkit/warden/adapters/internal/adaptertest"
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 func engine(t testing.TB, blocked ...string) *core.Engine {
@@ -29,7 +30,7 @@ func engine(t testing.TB, blocked ...string) *core.Engine {
 	}
 	t.Cleanup(func() { _ = eng.Close(ctx) })
 	for _, n := range blocked {
-		if _, err := eng.Rules().BlockedIPs().Put(ctx, core.BlockedIP{Network: n}); err != nil {
+		if _, err := eng.Rules().BlockedIPs().Put(ctx, rule.BlockedIP{Network: n}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/wardenkit/warden/adapters/ginwarden"
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 func Example() {
@@ -23,7 +24,7 @@ func Example() {
 		panic(err)
 	}
 	defer eng.Close(ctx)
-	if _, err := eng.Rules().BlockedIPs().Put(ctx, core.BlockedIP{Network: "203.0.113.0/24", Reason: "scanner"}); err != nil {
+	if _, err := eng.Rules().BlockedIPs().Put(ctx, rule.BlockedIP{Network: "203.0.113.0/24", Reason: "scanner"}); err != nil {
 		panic(err)
 	}
 
@@ -54,7 +55,7 @@ func ExampleWithDenyHandler() {
 	eng, _ := core.New(memstore.New())
 	_ = eng.Start(ctx)
 	defer eng.Close(ctx)
-	_, _ = eng.Rules().BlockedUserAgents().Put(ctx, core.BlockedUserAgent{Pattern: "sqlmap"})
+	_, _ = eng.Rules().BlockedUserAgents().Put(ctx, rule.BlockedUserAgent{Pattern: "sqlmap"})
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()

@@ -13,6 +13,7 @@ import (
 	"github.com/wardenkit/warden/adapters/internal/adaptertest"
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 func engine(t testing.TB) *core.Engine {
@@ -51,10 +52,10 @@ func serve(h http.Handler, ip, path string, hdr map[string]string) *httptest.Res
 func TestMiddleware(t *testing.T) {
 	eng := engine(t)
 	ctx := context.Background()
-	if _, err := eng.Rules().BlockedIPs().Put(ctx, core.BlockedIP{Network: "6.6.6.6"}); err != nil {
+	if _, err := eng.Rules().BlockedIPs().Put(ctx, rule.BlockedIP{Network: "6.6.6.6"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := eng.Rules().WhitelistedUsers().Put(ctx, core.WhitelistedUser{UserID: "admin"}); err != nil {
+	if _, err := eng.Rules().WhitelistedUsers().Put(ctx, rule.WhitelistedUser{UserID: "admin"}); err != nil {
 		t.Fatal(err)
 	}
 	h := httpwarden.Middleware(eng, httpwarden.WithUser(func(r *http.Request) string { return r.Header.Get("X-Test-User") }))(hello)
@@ -92,7 +93,7 @@ func TestMiddleware(t *testing.T) {
 
 func TestSpoofedForwardingHeaderIgnored(t *testing.T) {
 	eng := engine(t)
-	if _, err := eng.Rules().BlockedIPs().Put(context.Background(), core.BlockedIP{Network: "6.6.6.6"}); err != nil {
+	if _, err := eng.Rules().BlockedIPs().Put(context.Background(), rule.BlockedIP{Network: "6.6.6.6"}); err != nil {
 		t.Fatal(err)
 	}
 	w := serve(httpwarden.Middleware(eng)(hello), "6.6.6.6", "/", map[string]string{"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1"})
@@ -103,7 +104,7 @@ func TestSpoofedForwardingHeaderIgnored(t *testing.T) {
 
 func TestOptions(t *testing.T) {
 	eng := engine(t)
-	if _, err := eng.Rules().BlockedIPs().Put(context.Background(), core.BlockedIP{Network: "6.6.6.6"}); err != nil {
+	if _, err := eng.Rules().BlockedIPs().Put(context.Background(), rule.BlockedIP{Network: "6.6.6.6"}); err != nil {
 		t.Fatal(err)
 	}
 	var seen core.Decision
@@ -185,7 +186,7 @@ func TestMiddlewareAllocs(t *testing.T) {
 // path, not its method and host.
 func TestRateLimitOnMuxPattern(t *testing.T) {
 	eng := engine(t)
-	if _, err := eng.Rules().RateLimitRules().Put(context.Background(), core.RateLimitRule{Name: "u", PathPattern: "/users/{id}", Rate: "1/m"}); err != nil {
+	if _, err := eng.Rules().RateLimitRules().Put(context.Background(), rule.RateLimitRule{Name: "u", PathPattern: "/users/{id}", Rate: "1/m"}); err != nil {
 		t.Fatal(err)
 	}
 	mw := httpwarden.Middleware(eng)

@@ -12,6 +12,7 @@ import (
 	"github.com/wardenkit/warden/adapters/httpwarden"
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // checkPassword stands for the application's own password check.
@@ -35,7 +36,7 @@ func ExampleLoginGuard() {
 		panic(err)
 	}
 	defer eng.Close(ctx)
-	if _, err := eng.Rules().WhitelistedIPs().Put(ctx, core.WhitelistedIP{Network: "192.0.2.10", Description: "office"}); err != nil {
+	if _, err := eng.Rules().WhitelistedIPs().Put(ctx, rule.WhitelistedIP{Network: "192.0.2.10", Description: "office"}); err != nil {
 		panic(err)
 	}
 

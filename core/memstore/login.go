@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/rule"
+	"github.com/wardenkit/warden/internal/textutil"
 )
 
 // loginTables holds lockout records and login history. They share the
@@ -81,9 +83,9 @@ func (s *Store) ReleaseLockouts(ctx context.Context, ids []int64, at time.Time, 
 	if at.IsZero() {
 		return 0, fmt.Errorf("memstore: ReleaseLockouts: zero time: %w", core.ErrInvalid)
 	}
-	if c := core.CleanText(by, core.MaxCreatedByLen); c != by {
+	if c := textutil.Clean(by, rule.MaxCreatedByLen); c != by {
 		return 0, fmt.Errorf("memstore: ReleaseLockouts: released_by %q: not clean text of at most %d characters: %w",
-			core.TruncateUTF8(by, 100), core.MaxCreatedByLen, core.ErrInvalid)
+			textutil.Truncate(by, 100), rule.MaxCreatedByLen, core.ErrInvalid)
 	}
 	t := s.login()
 	s.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // Store is an in-memory core.Store.
@@ -26,15 +27,15 @@ type Store struct {
 	events    []core.Event // ascending ID
 	loginTabs loginTables
 
-	blockedIPs        table[core.BlockedIP]
-	whitelistedIPs    table[core.WhitelistedIP]
-	blockedCountries  table[core.BlockedCountry]
-	allowedCountries  table[core.AllowedCountry]
-	blockedUserAgents table[core.BlockedUserAgent]
-	whitelistedUsers  table[core.WhitelistedUser]
-	blockedEmails     table[core.BlockedEmail]
-	blockedDomains    table[core.BlockedDomain]
-	rateLimitRules    table[core.RateLimitRule]
+	blockedIPs        table[rule.BlockedIP]
+	whitelistedIPs    table[rule.WhitelistedIP]
+	blockedCountries  table[rule.BlockedCountry]
+	allowedCountries  table[rule.AllowedCountry]
+	blockedUserAgents table[rule.BlockedUserAgent]
+	whitelistedUsers  table[rule.WhitelistedUser]
+	blockedEmails     table[rule.BlockedEmail]
+	blockedDomains    table[rule.BlockedDomain]
+	rateLimitRules    table[rule.RateLimitRule]
 }
 
 var _ core.Store = (*Store)(nil)
@@ -71,18 +72,18 @@ func ctxErr(ctx context.Context, op string) error {
 	return nil
 }
 
-func (s *Store) BlockedIPs() core.Table[core.BlockedIP]               { return &s.blockedIPs }
-func (s *Store) WhitelistedIPs() core.Table[core.WhitelistedIP]       { return &s.whitelistedIPs }
-func (s *Store) BlockedCountries() core.Table[core.BlockedCountry]    { return &s.blockedCountries }
-func (s *Store) AllowedCountries() core.Table[core.AllowedCountry]    { return &s.allowedCountries }
-func (s *Store) BlockedUserAgents() core.Table[core.BlockedUserAgent] { return &s.blockedUserAgents }
-func (s *Store) WhitelistedUsers() core.Table[core.WhitelistedUser]   { return &s.whitelistedUsers }
-func (s *Store) BlockedEmails() core.Table[core.BlockedEmail]         { return &s.blockedEmails }
-func (s *Store) BlockedDomains() core.Table[core.BlockedDomain]       { return &s.blockedDomains }
-func (s *Store) RateLimitRules() core.Table[core.RateLimitRule]       { return &s.rateLimitRules }
+func (s *Store) BlockedIPs() core.Table[rule.BlockedIP]               { return &s.blockedIPs }
+func (s *Store) WhitelistedIPs() core.Table[rule.WhitelistedIP]       { return &s.whitelistedIPs }
+func (s *Store) BlockedCountries() core.Table[rule.BlockedCountry]    { return &s.blockedCountries }
+func (s *Store) AllowedCountries() core.Table[rule.AllowedCountry]    { return &s.allowedCountries }
+func (s *Store) BlockedUserAgents() core.Table[rule.BlockedUserAgent] { return &s.blockedUserAgents }
+func (s *Store) WhitelistedUsers() core.Table[rule.WhitelistedUser]   { return &s.whitelistedUsers }
+func (s *Store) BlockedEmails() core.Table[rule.BlockedEmail]         { return &s.blockedEmails }
+func (s *Store) BlockedDomains() core.Table[rule.BlockedDomain]       { return &s.blockedDomains }
+func (s *Store) RateLimitRules() core.Table[rule.RateLimitRule]       { return &s.rateLimitRules }
 
 // table is one rule kind; it shares its Store's mutex.
-type table[T core.Rule] struct {
+type table[T rule.Rule] struct {
 	s    *Store
 	name string       // the Store method that returns it, for errors
 	rows map[string]T // by key
@@ -137,22 +138,22 @@ func (t *table[T]) Put(ctx context.Context, v T) (T, error) {
 	if err := t.ctxErr(ctx, "Put"); err != nil {
 		return zero, err
 	}
-	v, err := core.Normalize(v)
+	v, err := rule.Normalize(v)
 	if err != nil {
 		return zero, fmt.Errorf("memstore: %s.Put: %w", t.name, err)
 	}
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
 	now := t.s.now().UTC()
-	m := core.Meta{CreatedAt: now, UpdatedAt: now}
+	m := rule.Meta{CreatedAt: now, UpdatedAt: now}
 	if old, ok := t.rows[v.Key()]; ok {
 		m.ID, m.CreatedAt = old.GetMeta().ID, old.GetMeta().CreatedAt
-		v = core.KeepCounters(v, old)
+		v = rule.KeepCounters(v, old)
 	} else {
 		t.s.nextID++
 		m.ID = t.s.nextID
 	}
-	v = core.ApplyMeta(v, m)
+	v = rule.ApplyMeta(v, m)
 	t.rows[v.Key()] = v
 	t.s.version++
 	return v, nil
@@ -221,18 +222,18 @@ func (s *Store) AddHits(ctx context.Context, kind core.HitKind, hits map[int64]i
 	defer s.mu.Unlock()
 	switch kind {
 	case core.HitUserAgent:
-		addHits(&s.blockedUserAgents, hits, func(r *core.BlockedUserAgent, n int64) { r.HitCount += n })
+		addHits(&s.blockedUserAgents, hits, func(r *rule.BlockedUserAgent, n int64) { r.HitCount += n })
 	case core.HitRateLimit:
-		addHits(&s.rateLimitRules, hits, func(r *core.RateLimitRule, n int64) { r.HitCount += n })
+		addHits(&s.rateLimitRules, hits, func(r *rule.RateLimitRule, n int64) { r.HitCount += n })
 	case core.HitBlockedIP:
-		addHits(&s.blockedIPs, hits, func(r *core.BlockedIP, n int64) { r.BlockCount += n })
+		addHits(&s.blockedIPs, hits, func(r *rule.BlockedIP, n int64) { r.BlockCount += n })
 	default:
 		return fmt.Errorf("memstore: AddHits: unknown kind %q: %w", kind, core.ErrInvalid)
 	}
 	return nil
 }
 
-func addHits[T core.Rule](t *table[T], hits map[int64]int64, add func(*T, int64)) {
+func addHits[T rule.Rule](t *table[T], hits map[int64]int64, add func(*T, int64)) {
 	for k, v := range t.rows {
 		if n, ok := hits[v.GetMeta().ID]; ok {
 			add(&v, n)

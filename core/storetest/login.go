@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // runLogin runs the conformance tests of LockoutStore and LoginHistoryStore.
@@ -305,7 +306,7 @@ func testLoginValidate(t *testing.T, s core.Store) {
 		"long_ua":       func(r *core.LoginRecord) { r.UserAgent = strings.Repeat("u", core.MaxLoginUserAgentLen+1) },
 		"country_3":     func(r *core.LoginRecord) { r.CountryCode = "FRA" },
 		"long_session":  func(r *core.LoginRecord) { r.SessionKey = strings.Repeat("s", core.MaxSessionKeyLen+1) },
-		"user_id_151":   func(r *core.LoginRecord) { r.UserID = strings.Repeat("1", core.MaxUserIDLen+1) },
+		"user_id_151":   func(r *core.LoginRecord) { r.UserID = strings.Repeat("1", rule.MaxUserIDLen+1) },
 		"ip_too_long":   func(r *core.LoginRecord) { r.IP = strings.Repeat("1", core.MaxLoginIPLen+1) },
 		"blank_user_id": func(r *core.LoginRecord) { r.UserID = "   " },
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // Run runs every conformance test against stores made by newStore. Each
@@ -40,7 +41,7 @@ func ctx(t *testing.T) context.Context {
 }
 
 // crud checks Put, Get, List and Delete of one kind with two sample rows.
-func crud[T core.Rule](t *testing.T, tbl core.Table[T], a, b T) {
+func crud[T rule.Rule](t *testing.T, tbl core.Table[T], a, b T) {
 	t.Helper()
 	c := ctx(t)
 	pa, err := tbl.Put(c, a)
@@ -86,8 +87,8 @@ func testTables(t *testing.T, newStore func(t *testing.T) core.Store) {
 	exp := time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)
 	t.Run("BlockedIP", func(t *testing.T) {
 		s := newStore(t)
-		crud(t, s.BlockedIPs(), core.BlockedIP{Network: "203.0.113.9", Reason: "scanner", ExpiresAt: exp},
-			core.BlockedIP{Network: "2001:db8::/48", AutoBlocked: true, BlockCount: 3, CountryCode: "fr", ReportOnly: true})
+		crud(t, s.BlockedIPs(), rule.BlockedIP{Network: "203.0.113.9", Reason: "scanner", ExpiresAt: exp},
+			rule.BlockedIP{Network: "2001:db8::/48", AutoBlocked: true, BlockCount: 3, CountryCode: "fr", ReportOnly: true})
 		got, err := s.BlockedIPs().Get(ctx(t), "2001:db8::/48")
 		if err != nil {
 			t.Fatal(err)
@@ -98,12 +99,12 @@ func testTables(t *testing.T, newStore func(t *testing.T) core.Store) {
 	})
 	t.Run("WhitelistedIP", func(t *testing.T) {
 		s := newStore(t)
-		crud(t, s.WhitelistedIPs(), core.WhitelistedIP{Network: "10.0.0.2", Description: "office", CreatedBy: "ops"},
-			core.WhitelistedIP{Network: "10.1.0.0/16"})
+		crud(t, s.WhitelistedIPs(), rule.WhitelistedIP{Network: "10.0.0.2", Description: "office", CreatedBy: "ops"},
+			rule.WhitelistedIP{Network: "10.1.0.0/16"})
 	})
 	t.Run("BlockedCountry", func(t *testing.T) {
 		s := newStore(t)
-		crud(t, s.BlockedCountries(), core.BlockedCountry{Code: "cn", Reason: "x"}, core.BlockedCountry{Code: "RU", AttackCount: 7, AutoBlocked: true})
+		crud(t, s.BlockedCountries(), rule.BlockedCountry{Code: "cn", Reason: "x"}, rule.BlockedCountry{Code: "RU", AttackCount: 7, AutoBlocked: true})
 		got, err := s.BlockedCountries().Get(ctx(t), "RU")
 		if err != nil || got.AttackCount != 7 || !got.AutoBlocked || got.Name == "" {
 			t.Fatalf("Get(RU) = %+v, %v", got, err)
@@ -111,41 +112,41 @@ func testTables(t *testing.T, newStore func(t *testing.T) core.Store) {
 	})
 	t.Run("AllowedCountry", func(t *testing.T) {
 		s := newStore(t)
-		crud(t, s.AllowedCountries(), core.AllowedCountry{Code: "US"}, core.AllowedCountry{Code: "de", Name: "Germany"})
+		crud(t, s.AllowedCountries(), rule.AllowedCountry{Code: "US"}, rule.AllowedCountry{Code: "de", Name: "Germany"})
 	})
 	t.Run("BlockedUserAgent", func(t *testing.T) {
 		s := newStore(t)
-		crud(t, s.BlockedUserAgents(), core.BlockedUserAgent{Pattern: "BadBot"},
-			core.BlockedUserAgent{Pattern: `curl/\d+`, Match: core.UARegex, Category: "attack", Description: "curl"})
+		crud(t, s.BlockedUserAgents(), rule.BlockedUserAgent{Pattern: "BadBot"},
+			rule.BlockedUserAgent{Pattern: `curl/\d+`, Match: rule.UARegex, Category: "attack", Description: "curl"})
 		got, err := s.BlockedUserAgents().Get(ctx(t), `curl/\d+`)
-		if err != nil || got.Match != core.UARegex || got.Category != "attack" || got.Description != "curl" {
+		if err != nil || got.Match != rule.UARegex || got.Category != "attack" || got.Description != "curl" {
 			t.Fatalf("Get = %+v, %v", got, err)
 		}
 	})
 	t.Run("WhitelistedUser", func(t *testing.T) {
 		s := newStore(t)
-		crud(t, s.WhitelistedUsers(), core.WhitelistedUser{UserID: "42", Exemption: core.ExemptIPBlock, ExpiresAt: exp},
-			core.WhitelistedUser{UserID: "alice@example.com"})
+		crud(t, s.WhitelistedUsers(), rule.WhitelistedUser{UserID: "42", Exemption: rule.ExemptIPBlock, ExpiresAt: exp},
+			rule.WhitelistedUser{UserID: "alice@example.com"})
 		got, err := s.WhitelistedUsers().Get(ctx(t), "alice@example.com")
-		if err != nil || got.Exemption != core.ExemptAll || !got.ExpiresAt.IsZero() {
+		if err != nil || got.Exemption != rule.ExemptAll || !got.ExpiresAt.IsZero() {
 			t.Fatalf("Get = %+v, %v", got, err)
 		}
 	})
 	t.Run("BlockedEmail", func(t *testing.T) {
 		s := newStore(t)
-		crud(t, s.BlockedEmails(), core.BlockedEmail{Email: " Spam@Example.com "}, core.BlockedEmail{Email: "x@y.org"})
+		crud(t, s.BlockedEmails(), rule.BlockedEmail{Email: " Spam@Example.com "}, rule.BlockedEmail{Email: "x@y.org"})
 		if _, err := s.BlockedEmails().Get(ctx(t), "x@y.org"); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("BlockedDomain", func(t *testing.T) {
 		s := newStore(t)
-		crud(t, s.BlockedDomains(), core.BlockedDomain{Domain: "Mailinator.com"}, core.BlockedDomain{Domain: "spam.example", Type: "spam"})
+		crud(t, s.BlockedDomains(), rule.BlockedDomain{Domain: "Mailinator.com"}, rule.BlockedDomain{Domain: "spam.example", Type: "spam"})
 	})
 	t.Run("RateLimitRule", func(t *testing.T) {
 		s := newStore(t)
-		crud(t, s.RateLimitRules(), core.RateLimitRule{Name: "login", PathPattern: "/login", Method: "post", Rate: "5/m"},
-			core.RateLimitRule{Name: "api", PathPattern: "/api/*", Rate: "100/s", Burst: 20, KeyBy: "header:X-API-Key"})
+		crud(t, s.RateLimitRules(), rule.RateLimitRule{Name: "login", PathPattern: "/login", Method: "post", Rate: "5/m"},
+			rule.RateLimitRule{Name: "api", PathPattern: "/api/*", Rate: "100/s", Burst: 20, KeyBy: "header:X-API-Key"})
 		got, err := s.RateLimitRules().Get(ctx(t), "ALL /api/*")
 		if err != nil || got.Burst != 20 || got.KeyBy != "header:X-API-Key" || got.Rate != "100/s" {
 			t.Fatalf("Get = %+v, %v", got, err)
@@ -155,7 +156,7 @@ func testTables(t *testing.T, newStore func(t *testing.T) core.Store) {
 
 func testUpsert(t *testing.T, s core.Store) {
 	c := ctx(t)
-	first, err := s.BlockedIPs().Put(c, core.BlockedIP{Network: "198.51.100.7", Reason: "one"})
+	first, err := s.BlockedIPs().Put(c, rule.BlockedIP{Network: "198.51.100.7", Reason: "one"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func testUpsert(t *testing.T, s core.Store) {
 		t.Fatalf("disabled row listed as active: %+v", l)
 	}
 	// Re-blocking an address whose row is inactive reactivates that row.
-	again, err := s.BlockedIPs().Put(c, core.BlockedIP{Network: "198.51.100.7", Reason: "two"})
+	again, err := s.BlockedIPs().Put(c, rule.BlockedIP{Network: "198.51.100.7", Reason: "two"})
 	if err != nil {
 		t.Fatalf("re-block of a disabled row: %v", err)
 	}
@@ -185,26 +186,26 @@ func testUpsert(t *testing.T, s core.Store) {
 
 func testNormalize(t *testing.T, s core.Store) {
 	c := ctx(t)
-	got, err := s.BlockedIPs().Put(c, core.BlockedIP{Network: "::ffff:192.0.2.1"})
+	got, err := s.BlockedIPs().Put(c, rule.BlockedIP{Network: "::ffff:192.0.2.1"})
 	if err != nil || got.Network != "192.0.2.1" {
 		t.Fatalf("mapped address stored as %q (%v), want 192.0.2.1", got.Network, err)
 	}
-	bad := []core.BlockedIP{{Network: "192.0.2.1/24"}, {Network: "not-an-ip"}, {Network: ""}, {Network: "fe80::1%eth0"}, {Network: "1.2.3.4", Reason: "a\x00b"}}
+	bad := []rule.BlockedIP{{Network: "192.0.2.1/24"}, {Network: "not-an-ip"}, {Network: ""}, {Network: "fe80::1%eth0"}, {Network: "1.2.3.4", Reason: "a\x00b"}}
 	for _, b := range bad {
 		if _, err := s.BlockedIPs().Put(c, b); !errors.Is(err, core.ErrInvalid) {
 			t.Errorf("Put(%q) = %v, want ErrInvalid", b.Network, err)
 		}
 	}
-	if _, err := s.WhitelistedIPs().Put(c, core.WhitelistedIP{Network: "0.0.0.0/0"}); !errors.Is(err, core.ErrInvalid) {
+	if _, err := s.WhitelistedIPs().Put(c, rule.WhitelistedIP{Network: "0.0.0.0/0"}); !errors.Is(err, core.ErrInvalid) {
 		t.Errorf("whitelisting 0.0.0.0/0 without force: %v, want ErrInvalid", err)
 	}
-	if _, err := s.WhitelistedIPs().Put(c, core.WhitelistedIP{Network: "0.0.0.0/0", Force: true}); err != nil {
+	if _, err := s.WhitelistedIPs().Put(c, rule.WhitelistedIP{Network: "0.0.0.0/0", Force: true}); err != nil {
 		t.Errorf("forced whitelist: %v", err)
 	}
-	if _, err := s.BlockedUserAgents().Put(c, core.BlockedUserAgent{Pattern: "(", Match: core.UARegex}); !errors.Is(err, core.ErrInvalid) {
+	if _, err := s.BlockedUserAgents().Put(c, rule.BlockedUserAgent{Pattern: "(", Match: rule.UARegex}); !errors.Is(err, core.ErrInvalid) {
 		t.Errorf("bad regex: %v, want ErrInvalid", err)
 	}
-	if _, err := s.BlockedCountries().Put(c, core.BlockedCountry{Code: "ZZ"}); !errors.Is(err, core.ErrInvalid) {
+	if _, err := s.BlockedCountries().Put(c, rule.BlockedCountry{Code: "ZZ"}); !errors.Is(err, core.ErrInvalid) {
 		t.Errorf("country ZZ: %v, want ErrInvalid", err)
 	}
 	if l, _ := s.BlockedIPs().List(c, core.Query{}); len(l) != 1 {
@@ -215,7 +216,7 @@ func testNormalize(t *testing.T, s core.Store) {
 func testList(t *testing.T, s core.Store) {
 	c := ctx(t)
 	for i := range 10 {
-		if _, err := s.BlockedIPs().Put(c, core.BlockedIP{Network: fmt.Sprintf("192.0.2.%d", i), Disabled: i%3 == 0}); err != nil {
+		if _, err := s.BlockedIPs().Put(c, rule.BlockedIP{Network: fmt.Sprintf("192.0.2.%d", i), Disabled: i%3 == 0}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -255,16 +256,16 @@ func testVersion(t *testing.T, s core.Store) {
 			t.Fatalf("%s did not bump the version (%d -> %d)", what, before, after)
 		}
 	}
-	step("Put", func() error { _, err := s.BlockedIPs().Put(c, core.BlockedIP{Network: "192.0.2.1"}); return err })
+	step("Put", func() error { _, err := s.BlockedIPs().Put(c, rule.BlockedIP{Network: "192.0.2.1"}); return err })
 	step("update", func() error {
-		_, err := s.BlockedIPs().Put(c, core.BlockedIP{Network: "192.0.2.1", Reason: "x"})
+		_, err := s.BlockedIPs().Put(c, rule.BlockedIP{Network: "192.0.2.1", Reason: "x"})
 		return err
 	})
 	step("Delete", func() error { return s.BlockedIPs().Delete(c, "192.0.2.1") })
 	step("PutSettings", func() error { _, err := s.PutSettings(c, core.DefaultSettings()); return err })
-	step("UA Put", func() error { _, err := s.BlockedUserAgents().Put(c, core.BlockedUserAgent{Pattern: "x"}); return err })
+	step("UA Put", func() error { _, err := s.BlockedUserAgents().Put(c, rule.BlockedUserAgent{Pattern: "x"}); return err })
 	before, _ := s.Version(c)
-	_, _ = s.BlockedIPs().Put(c, core.BlockedIP{Network: "bad/99"})
+	_, _ = s.BlockedIPs().Put(c, rule.BlockedIP{Network: "bad/99"})
 	_ = s.AppendEvents(c, []core.Event{{Action: core.ActionIPBlock, IP: "192.0.2.1", Path: "/"}})
 	if after, _ := s.Version(c); after != before {
 		t.Fatalf("a refused write or an event bumped the version (%d -> %d)", before, after)
@@ -398,8 +399,8 @@ func testEvents(t *testing.T, s core.Store) {
 
 func testHits(t *testing.T, s core.Store) {
 	c := ctx(t)
-	a, _ := s.BlockedUserAgents().Put(c, core.BlockedUserAgent{Pattern: "a"})
-	b, _ := s.BlockedUserAgents().Put(c, core.BlockedUserAgent{Pattern: "b", HitCount: 10})
+	a, _ := s.BlockedUserAgents().Put(c, rule.BlockedUserAgent{Pattern: "a"})
+	b, _ := s.BlockedUserAgents().Put(c, rule.BlockedUserAgent{Pattern: "b", HitCount: 10})
 	if err := s.AddHits(c, core.HitUserAgent, map[int64]int64{a.ID: 5, b.ID: 90, 999999: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -411,8 +412,8 @@ func testHits(t *testing.T, s core.Store) {
 	if ga.HitCount != 6 || gb.HitCount != 100 {
 		t.Fatalf("hit counts = %d, %d; want 6, 100", ga.HitCount, gb.HitCount)
 	}
-	r, _ := s.RateLimitRules().Put(c, core.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "1/s"})
-	ip, _ := s.BlockedIPs().Put(c, core.BlockedIP{Network: "192.0.2.1"})
+	r, _ := s.RateLimitRules().Put(c, rule.RateLimitRule{Name: "x", PathPattern: "/x", Rate: "1/s"})
+	ip, _ := s.BlockedIPs().Put(c, rule.BlockedIP{Network: "192.0.2.1"})
 	if err := s.AddHits(c, core.HitRateLimit, map[int64]int64{r.ID: 3}); err != nil {
 		t.Fatal(err)
 	}
@@ -426,13 +427,13 @@ func testHits(t *testing.T, s core.Store) {
 		t.Fatalf("blocked ip count = %d, want 2", g.BlockCount)
 	}
 	// A re-Put (an admin edit, an app re-adding its rules at start) keeps the counters.
-	if _, err := s.BlockedUserAgents().Put(c, core.BlockedUserAgent{Pattern: "a", Description: "edited"}); err != nil {
+	if _, err := s.BlockedUserAgents().Put(c, rule.BlockedUserAgent{Pattern: "a", Description: "edited"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.BlockedIPs().Put(c, core.BlockedIP{Network: "192.0.2.1", Reason: "edited"}); err != nil {
+	if _, err := s.BlockedIPs().Put(c, rule.BlockedIP{Network: "192.0.2.1", Reason: "edited"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RateLimitRules().Put(c, core.RateLimitRule{Name: "x2", PathPattern: "/x", Rate: "2/s"}); err != nil {
+	if _, err := s.RateLimitRules().Put(c, rule.RateLimitRule{Name: "x2", PathPattern: "/x", Rate: "2/s"}); err != nil {
 		t.Fatal(err)
 	}
 	ga, _ = s.BlockedUserAgents().Get(c, "a")
@@ -451,12 +452,12 @@ func testConcurrent(t *testing.T, s core.Store) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			_, err := s.BlockedIPs().Put(c, core.BlockedIP{Network: fmt.Sprintf("192.0.2.%d", i)})
+			_, err := s.BlockedIPs().Put(c, rule.BlockedIP{Network: fmt.Sprintf("192.0.2.%d", i)})
 			errs <- err
 		}()
 		go func() {
 			defer wg.Done()
-			_, err := s.BlockedIPs().Put(c, core.BlockedIP{Network: "198.51.100.1", Reason: fmt.Sprint(i)})
+			_, err := s.BlockedIPs().Put(c, rule.BlockedIP{Network: "198.51.100.1", Reason: fmt.Sprint(i)})
 			errs <- err
 		}()
 	}
@@ -476,7 +477,7 @@ func testTimes(t *testing.T, s core.Store) {
 	c := ctx(t)
 	loc := time.FixedZone("X", 5*3600)
 	exp := time.Date(2031, 6, 1, 10, 0, 0, 0, loc)
-	if _, err := s.BlockedIPs().Put(c, core.BlockedIP{Network: "192.0.2.1", ExpiresAt: exp}); err != nil {
+	if _, err := s.BlockedIPs().Put(c, rule.BlockedIP{Network: "192.0.2.1", ExpiresAt: exp}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.BlockedIPs().Get(c, "192.0.2.1")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // BrowserUA is the User-Agent of benchmark requests: a browser no pattern of
@@ -41,26 +42,26 @@ func BenchEngine(tb testing.TB) *core.Engine {
 	st := memstore.New() // rows written before Start: one snapshot build
 	for i := range 1000 {
 		ip := fmt.Sprintf("198.%d.%d.%d", 18+i/65536, i/256%256, i%256)
-		if _, err := st.BlockedIPs().Put(ctx, core.BlockedIP{Network: ip}); err != nil {
+		if _, err := st.BlockedIPs().Put(ctx, rule.BlockedIP{Network: ip}); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	for i := range 100 {
-		if _, err := st.BlockedIPs().Put(ctx, core.BlockedIP{Network: fmt.Sprintf("100.%d.%d.0/24", 64+i/256, i%256)}); err != nil {
+		if _, err := st.BlockedIPs().Put(ctx, rule.BlockedIP{Network: fmt.Sprintf("100.%d.%d.0/24", 64+i/256, i%256)}); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	for i := range 100 {
-		ua := core.BlockedUserAgent{Pattern: fmt.Sprintf("badbot-%03d", i)}
+		ua := rule.BlockedUserAgent{Pattern: fmt.Sprintf("badbot-%03d", i)}
 		if i < 5 {
-			ua = core.BlockedUserAgent{Pattern: fmt.Sprintf(`scan(ner)?-%d/\d+`, i), Match: core.UARegex}
+			ua = rule.BlockedUserAgent{Pattern: fmt.Sprintf(`scan(ner)?-%d/\d+`, i), Match: rule.UARegex}
 		}
 		if _, err := st.BlockedUserAgents().Put(ctx, ua); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	for _, c := range []string{"RU", "CN", "KP", "IR", "SY", "CU", "BY", "VE", "MM", "SD"} {
-		if _, err := st.BlockedCountries().Put(ctx, core.BlockedCountry{Code: c}); err != nil {
+		if _, err := st.BlockedCountries().Put(ctx, rule.BlockedCountry{Code: c}); err != nil {
 			tb.Fatal(err)
 		}
 	}

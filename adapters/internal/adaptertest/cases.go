@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 type step = func(ctx context.Context, eng *core.Engine) error
@@ -23,7 +24,7 @@ func steps(ss ...step) step {
 	}
 }
 
-func put[T core.Rule](table func(core.Rules) core.Table[T], v T) step {
+func put[T rule.Rule](table func(core.Rules) core.Table[T], v T) step {
 	return func(ctx context.Context, eng *core.Engine) error {
 		_, err := table(eng.Rules()).Put(ctx, v)
 		return err
@@ -31,16 +32,16 @@ func put[T core.Rule](table func(core.Rules) core.Table[T], v T) step {
 }
 
 func blockIP(network string) step {
-	return put(core.Rules.BlockedIPs, core.BlockedIP{Network: network, Reason: "conformance"})
+	return put(core.Rules.BlockedIPs, rule.BlockedIP{Network: network, Reason: "conformance"})
 }
 func blockUA(pattern string) step {
-	return put(core.Rules.BlockedUserAgents, core.BlockedUserAgent{Pattern: pattern})
+	return put(core.Rules.BlockedUserAgents, rule.BlockedUserAgent{Pattern: pattern})
 }
 func blockCountry(code string) step {
-	return put(core.Rules.BlockedCountries, core.BlockedCountry{Code: code})
+	return put(core.Rules.BlockedCountries, rule.BlockedCountry{Code: code})
 }
-func exemptUser(id string, ex core.Exemption) step {
-	return put(core.Rules.WhitelistedUsers, core.WhitelistedUser{UserID: id, Exemption: ex})
+func exemptUser(id string, ex rule.Exemption) step {
+	return put(core.Rules.WhitelistedUsers, rule.WhitelistedUser{UserID: id, Exemption: ex})
 }
 
 func reportOnly(ctx context.Context, eng *core.Engine) error {
@@ -137,37 +138,37 @@ func blockCases() []Case {
 func userExemptionCases() []Case {
 	return []Case{
 		{
-			Name: "user_exempt_all", Setup: steps(exemptUser("alice", core.ExemptAll), blockIP("6.6.6.6")),
+			Name: "user_exempt_all", Setup: steps(exemptUser("alice", rule.ExemptAll), blockIP("6.6.6.6")),
 			Request: Request{Remote: "6.6.6.6:1234", Header: map[string]string{UserHeader: "alice"}},
 			Want:    allowed("6.6.6.6", with(allowedAt("6.6.6.6"), func(x *core.Decision) { x.Reason = core.ReasonUserExempt })),
 		},
 		{
-			Name: "user_exempt_other_user", Setup: steps(exemptUser("alice", core.ExemptAll), blockIP("6.6.6.6")),
+			Name: "user_exempt_other_user", Setup: steps(exemptUser("alice", rule.ExemptAll), blockIP("6.6.6.6")),
 			Request: Request{Remote: "6.6.6.6:1234", Header: map[string]string{UserHeader: "mallory"}},
 			Want:    accessDeny, Events: ipEvent("6.6.6.6", 2, "/"),
 		},
 		{
-			Name: "user_id_case_variant", Setup: steps(exemptUser("alice", core.ExemptAll), blockIP("6.6.6.6")),
+			Name: "user_id_case_variant", Setup: steps(exemptUser("alice", rule.ExemptAll), blockIP("6.6.6.6")),
 			Request: Request{Remote: "6.6.6.6:1234", Header: map[string]string{UserHeader: "Alice"}},
 			Want:    accessDeny, Events: ipEvent("6.6.6.6", 2, "/"),
 		},
 		{
-			Name: "user_exempt_ip_block", Setup: steps(exemptUser("bob", core.ExemptIPBlock), blockIP("6.6.6.6")),
+			Name: "user_exempt_ip_block", Setup: steps(exemptUser("bob", rule.ExemptIPBlock), blockIP("6.6.6.6")),
 			Request: Request{Remote: "6.6.6.6:1234", Header: map[string]string{UserHeader: "bob"}},
 			Want:    allowed("6.6.6.6", allowedAt("6.6.6.6")),
 		},
 		{
-			Name: "user_exempt_ip_block_still_ua_checked", Setup: steps(exemptUser("bob", core.ExemptIPBlock), blockIP("6.6.6.6"), blockUA("conformance")),
+			Name: "user_exempt_ip_block_still_ua_checked", Setup: steps(exemptUser("bob", rule.ExemptIPBlock), blockIP("6.6.6.6"), blockUA("conformance")),
 			Request: Request{Remote: "6.6.6.6:1234", Header: map[string]string{UserHeader: "bob"}},
 			Want:    accessDeny, Events: []Event{event(core.ActionUserAgentBlock, "6.6.6.6", 3, "/")},
 		},
 		{
-			Name: "user_exempt_geo_block", Options: withGeo, Setup: steps(exemptUser("carol", core.ExemptGeoBlock), blockCountry("RU")),
+			Name: "user_exempt_geo_block", Options: withGeo, Setup: steps(exemptUser("carol", rule.ExemptGeoBlock), blockCountry("RU")),
 			Request: Request{Remote: "5.5.5.5:1234", Header: map[string]string{UserHeader: "carol"}},
 			Want:    allowed("5.5.5.5", allowedAt("5.5.5.5")),
 		},
 		{
-			Name: "user_exempt_geo_block_still_ip_checked", Options: withGeo, Setup: steps(exemptUser("carol", core.ExemptGeoBlock), blockCountry("RU"), blockIP("5.5.5.5")),
+			Name: "user_exempt_geo_block_still_ip_checked", Options: withGeo, Setup: steps(exemptUser("carol", rule.ExemptGeoBlock), blockCountry("RU"), blockIP("5.5.5.5")),
 			Request: Request{Remote: "5.5.5.5:1234", Header: map[string]string{UserHeader: "carol"}},
 			Want:    accessDeny, Events: []Event{withCountry(event(core.ActionIPBlock, "5.5.5.5", 3, "/"), "RU")},
 		},
@@ -232,7 +233,7 @@ func exemptPathCases() []Case {
 func reportOnlyCases() []Case {
 	return []Case{
 		{
-			Name: "report_only_rule", Setup: put(core.Rules.BlockedIPs, core.BlockedIP{Network: "6.6.6.6", ReportOnly: true}),
+			Name: "report_only_rule", Setup: put(core.Rules.BlockedIPs, rule.BlockedIP{Network: "6.6.6.6", ReportOnly: true}),
 			Request: Request{Remote: "6.6.6.6:1234"},
 			Want: allowed("6.6.6.6", with(allowedAt("6.6.6.6"), func(x *core.Decision) {
 				x.Action, x.RuleID, x.ReportOnly = core.ActionIPBlock, 1, true
@@ -287,7 +288,7 @@ func clientIPCases() []Case {
 func whitelistAndFailCases() []Case {
 	return []Case{
 		{
-			Name: "whitelisted_ip_beats_block", Setup: steps(put(core.Rules.WhitelistedIPs, core.WhitelistedIP{Network: "6.6.6.6"}), blockIP("6.6.6.0/24")),
+			Name: "whitelisted_ip_beats_block", Setup: steps(put(core.Rules.WhitelistedIPs, rule.WhitelistedIP{Network: "6.6.6.6"}), blockIP("6.6.6.0/24")),
 			Request: Request{Remote: "6.6.6.6:1234"},
 			Want:    allowed("6.6.6.6", with(allowedAt("6.6.6.6"), func(x *core.Decision) { x.RuleID, x.Reason = 1, core.ReasonWhitelistedIP })),
 		},
@@ -302,7 +303,7 @@ func whitelistAndFailCases() []Case {
 func rateLimitCases() []Case {
 	return []Case{
 		{
-			Name: "rate_limited", Setup: steps(put(core.Rules.RateLimitRules, core.RateLimitRule{Name: "conf", PathPattern: "/*", Rate: "1/m"}), spend("3.3.3.3:1234", "/")),
+			Name: "rate_limited", Setup: steps(put(core.Rules.RateLimitRules, rule.RateLimitRule{Name: "conf", PathPattern: "/*", Rate: "1/m"}), spend("3.3.3.3:1234", "/")),
 			Want: func() Response {
 				r := denied(429, "Too many requests")
 				r.Header.Set("Retry-After", "60")
@@ -313,7 +314,7 @@ func rateLimitCases() []Case {
 			Events: []Event{event(core.ActionRateLimit, "3.3.3.3", 1, "/")},
 		},
 		{
-			Name: "rate_limit_exempt_user", Setup: steps(put(core.Rules.RateLimitRules, core.RateLimitRule{Name: "conf", PathPattern: "/*", Rate: "1/m"}), exemptUser("u1", core.ExemptRateLimit), spend("3.3.3.3:1234", "/")),
+			Name: "rate_limit_exempt_user", Setup: steps(put(core.Rules.RateLimitRules, rule.RateLimitRule{Name: "conf", PathPattern: "/*", Rate: "1/m"}), exemptUser("u1", rule.ExemptRateLimit), spend("3.3.3.3:1234", "/")),
 			Request: Request{Header: map[string]string{UserHeader: "u1"}},
 			Want:    hello3,
 		},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wardenkit/warden/adapters/internal/loginguard"
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // loginScenarios are the scenarios of RunLogin, by subtest name.
@@ -109,7 +110,7 @@ var bypassPolicy = core.WithWhitelistPolicy(core.WhitelistBypass)
 
 // whitelistBoss gives boss (ID 42) an ip_block exemption.
 func whitelistBoss(e *loginEnv) error {
-	_, err := e.eng.Rules().WhitelistedUsers().Put(e.ctx(), core.WhitelistedUser{UserID: "42", Exemption: core.ExemptIPBlock})
+	_, err := e.eng.Rules().WhitelistedUsers().Put(e.ctx(), rule.WhitelistedUser{UserID: "42", Exemption: rule.ExemptIPBlock})
 	return err
 }
 
@@ -131,7 +132,7 @@ func loginWhitelistedUserLockedByDefault(t *testing.T, mount LoginMount) {
 // loginWhitelistedIPNeverLocked: the client's address is whitelisted.
 func loginWhitelistedIPNeverLocked(t *testing.T, mount LoginMount) {
 	loginWhitelistedNeverLocked(t, mount, "alice", "203.0.113.7", "1", func(e *loginEnv) error {
-		_, err := e.eng.Rules().WhitelistedIPs().Put(e.ctx(), core.WhitelistedIP{Network: "203.0.113.7"})
+		_, err := e.eng.Rules().WhitelistedIPs().Put(e.ctx(), rule.WhitelistedIP{Network: "203.0.113.7"})
 		return err
 	})
 }
@@ -140,7 +141,7 @@ func loginWhitelistedIPNeverLocked(t *testing.T, mount LoginMount) {
 // whitelisted.
 func loginWhitelistedNetworkIPv6NeverLocked(t *testing.T, mount LoginMount) {
 	loginWhitelistedNeverLocked(t, mount, "carol", "2001:db8::7", "7", func(e *loginEnv) error {
-		_, err := e.eng.Rules().WhitelistedIPs().Put(e.ctx(), core.WhitelistedIP{Network: "2001:db8::/32"})
+		_, err := e.eng.Rules().WhitelistedIPs().Put(e.ctx(), rule.WhitelistedIP{Network: "2001:db8::/32"})
 		return err
 	})
 }

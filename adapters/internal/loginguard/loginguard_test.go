@@ -11,6 +11,7 @@ import (
 	"github.com/wardenkit/warden/adapters/internal/loginguard"
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 type ctxKey struct{}
@@ -27,7 +28,7 @@ func lockout(t *testing.T) *core.Lockout {
 	}
 	t.Cleanup(func() { _ = eng.Close(ctx) })
 	// Whitelisted: attempts never lock, whatever the benchmark loop does.
-	if _, err := eng.Rules().WhitelistedIPs().Put(ctx, core.WhitelistedIP{Network: "203.0.113.7"}); err != nil {
+	if _, err := eng.Rules().WhitelistedIPs().Put(ctx, rule.WhitelistedIP{Network: "203.0.113.7"}); err != nil {
 		t.Fatal(err)
 	}
 	return eng.Lockout()

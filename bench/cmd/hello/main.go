@@ -25,6 +25,7 @@ import (
 	"github.com/wardenkit/warden/adapters/ginwarden"
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 func main() {
@@ -68,23 +69,23 @@ func engine(ctx context.Context) (*core.Engine, error) {
 	st := memstore.New()
 	for i := range 10_000 {
 		a := netip.AddrFrom4([4]byte{100, byte(i >> 16), byte(i >> 8), byte(i)})
-		if _, err := st.BlockedIPs().Put(ctx, core.BlockedIP{Network: a.String()}); err != nil {
+		if _, err := st.BlockedIPs().Put(ctx, rule.BlockedIP{Network: a.String()}); err != nil {
 			return nil, err
 		}
 	}
 	for i := range 100 {
 		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{101, byte(i), 0, 0}), 16)
-		if _, err := st.BlockedIPs().Put(ctx, core.BlockedIP{Network: p.String()}); err != nil {
+		if _, err := st.BlockedIPs().Put(ctx, rule.BlockedIP{Network: p.String()}); err != nil {
 			return nil, err
 		}
 	}
 	for i := range 100 {
-		if _, err := st.BlockedUserAgents().Put(ctx, core.BlockedUserAgent{Pattern: fmt.Sprintf("badbot-%d", i)}); err != nil {
+		if _, err := st.BlockedUserAgents().Put(ctx, rule.BlockedUserAgent{Pattern: fmt.Sprintf("badbot-%d", i)}); err != nil {
 			return nil, err
 		}
 	}
 	for i := range 20 {
-		if _, err := st.RateLimitRules().Put(ctx, core.RateLimitRule{Name: fmt.Sprint("r", i), PathPattern: fmt.Sprintf("/api/v%d/*", i), Rate: "100/s"}); err != nil {
+		if _, err := st.RateLimitRules().Put(ctx, rule.RateLimitRule{Name: fmt.Sprint("r", i), PathPattern: fmt.Sprintf("/api/v%d/*", i), Rate: "100/s"}); err != nil {
 			return nil, err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/geo"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // list is a flag that may be repeated and takes comma-separated values.
@@ -64,7 +65,7 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer, buil
 	defer closeStore()
 	opts := append([]core.Option{core.WithLogger(log)}, storeOpts...)
 	for _, s := range trusted {
-		p, err := core.ParseNetwork(s)
+		p, err := rule.ParseNetwork(s)
 		if err != nil {
 			return fmt.Errorf("-trust-proxy %q: %w", s, err)
 		}
@@ -107,17 +108,17 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer, buil
 func writeRules(ctx context.Context, eng *core.Engine, ips, countries, uas []string) error {
 	rules := eng.Rules()
 	for _, s := range ips {
-		if _, err := rules.BlockedIPs().Put(ctx, core.BlockedIP{Network: s, Reason: "-block-ip"}); err != nil {
+		if _, err := rules.BlockedIPs().Put(ctx, rule.BlockedIP{Network: s, Reason: "-block-ip"}); err != nil {
 			return fmt.Errorf("-block-ip %q: %w", s, err)
 		}
 	}
 	for _, s := range countries {
-		if _, err := rules.BlockedCountries().Put(ctx, core.BlockedCountry{Code: s, Reason: "-block-country"}); err != nil {
+		if _, err := rules.BlockedCountries().Put(ctx, rule.BlockedCountry{Code: s, Reason: "-block-country"}); err != nil {
 			return fmt.Errorf("-block-country %q: %w", s, err)
 		}
 	}
 	for _, s := range uas {
-		if _, err := rules.BlockedUserAgents().Put(ctx, core.BlockedUserAgent{Pattern: s, Category: "custom", Description: "-block-ua"}); err != nil {
+		if _, err := rules.BlockedUserAgents().Put(ctx, rule.BlockedUserAgent{Pattern: s, Category: "custom", Description: "-block-ua"}); err != nil {
 			return fmt.Errorf("-block-ua %q: %w", s, err)
 		}
 	}

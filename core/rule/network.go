@@ -1,4 +1,4 @@
-package core
+package rule
 
 import (
 	"fmt"
@@ -54,7 +54,7 @@ func (b *BlockedIP) normalize() error {
 	if !b.ExpiresAt.IsZero() {
 		b.ExpiresAt = b.ExpiresAt.UTC()
 	}
-	return checkText("BlockedIP", "reason", b.Reason, MaxReasonLen)
+	return CheckText("BlockedIP", "reason", b.Reason, MaxReasonLen)
 }
 
 // broadest is the shortest prefix accepted without Force: v4 bits for IPv4,
@@ -92,10 +92,10 @@ func (w *WhitelistedIP) normalize() error {
 	}
 	w.Network = formatNetwork(p)
 	w.Description = strings.TrimSpace(w.Description)
-	if err := checkText("WhitelistedIP", "description", w.Description, MaxDescriptionLen); err != nil {
+	if err := CheckText("WhitelistedIP", "description", w.Description, MaxDescriptionLen); err != nil {
 		return err
 	}
-	return checkText("WhitelistedIP", "created_by", w.CreatedBy, MaxCreatedByLen)
+	return CheckText("WhitelistedIP", "created_by", w.CreatedBy, MaxCreatedByLen)
 }
 
 // ParseNetwork parses an address ("203.0.113.9", "2001:db8::1") or a CIDR
@@ -142,18 +142,4 @@ func formatNetwork(p netip.Prefix) string {
 		return p.Addr().String()
 	}
 	return p.String()
-}
-
-// internalAddr reports whether a is private, loopback, link-local, CGNAT
-// (100.64.0.0/10) or unspecified: addresses that no GeoIP database places in a
-// country.
-func internalAddr(a netip.Addr) bool {
-	if a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsUnspecified() {
-		return true
-	}
-	if a.Is4() {
-		b := a.As4()
-		return b[0] == 100 && b[1]&0xc0 == 64
-	}
-	return false
 }

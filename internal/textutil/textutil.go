@@ -1,12 +1,14 @@
-package core
+// Package textutil makes text safe to store: valid UTF-8, no NUL bytes, cut
+// on rune boundaries. Every package of the module that stores text uses it.
+package textutil
 
 import (
 	"strings"
 	"unicode/utf8"
 )
 
-// TruncateUTF8 cuts s to at most maxBytes bytes without splitting a rune.
-func TruncateUTF8(s string, maxBytes int) string {
+// Truncate cuts s to at most maxBytes bytes without splitting a rune.
+func Truncate(s string, maxBytes int) string {
 	if len(s) <= maxBytes {
 		return s
 	}
@@ -20,11 +22,11 @@ func TruncateUTF8(s string, maxBytes int) string {
 	return s[:cut]
 }
 
-// CleanText makes s safe to store: invalid UTF-8 is replaced by U+FFFD, NUL bytes
+// Clean makes s safe to store: invalid UTF-8 is replaced by U+FFFD, NUL bytes
 // are removed, and the result is cut to at most maxRunes runes (maxRunes <= 0
 // means no limit). It returns s unchanged, without allocating, when s is
 // already clean and short enough.
-func CleanText(s string, maxRunes int) string {
+func Clean(s string, maxRunes int) string {
 	if maxRunes > 0 && len(s) <= maxRunes && utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
 		return s
 	}

@@ -1,4 +1,4 @@
-package core
+package rule
 
 import (
 	"net/mail"
@@ -24,7 +24,7 @@ func (e *BlockedEmail) normalize() error {
 		return invalid("BlockedEmail", "email", e.Email, "not an e-mail address")
 	}
 	e.Email = addr
-	return checkText("BlockedEmail", "reason", e.Reason, MaxReasonLen)
+	return CheckText("BlockedEmail", "reason", e.Reason, MaxReasonLen)
 }
 
 // NormalizeEmail trims and lower-cases an address and checks its syntax
@@ -73,7 +73,7 @@ func (d *BlockedDomain) normalize() error {
 	if !domainTypes[d.Type] {
 		return invalid("BlockedDomain", "type", d.Type, "must be disposable, spam, competitor or custom")
 	}
-	return checkText("BlockedDomain", "reason", d.Reason, MaxReasonLen)
+	return CheckText("BlockedDomain", "reason", d.Reason, MaxReasonLen)
 }
 
 // NormalizeDomain trims, lower-cases and drops one trailing dot, and checks

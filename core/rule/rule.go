@@ -1,10 +1,13 @@
-package core
+package rule
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/wardenkit/warden/internal/textutil"
 )
 
 // Meta is the bookkeeping every stored row carries. Stores set it on Put; a
@@ -64,7 +67,9 @@ const (
 	MaxCreatedByLen   = 100
 )
 
-func checkText(typ, field, v string, max int) error {
+// CheckText returns a *ValidationError of typ.field when v is not valid
+// UTF-8, holds a NUL byte or is longer than max runes: text no store keeps.
+func CheckText(typ, field, v string, max int) error {
 	if !utf8.ValidString(v) {
 		return invalid(typ, field, v, "not valid UTF-8")
 	}
@@ -89,4 +94,31 @@ func KeepCounters[T Rule](v, old T) T {
 		n.HitCount = any(old).(RateLimitRule).HitCount
 	}
 	return v
+}
+
+// ErrInvalid is wrapped by every *ValidationError, so errors.Is(err,
+// ErrInvalid) tells bad input from a system failure. core.ErrInvalid is the
+// same value.
+var ErrInvalid = errors.New("rule: invalid input")
+
+// ValidationError names the field and the value that were refused and why.
+type ValidationError struct {
+	Type    string // entity, e.g. "BlockedIP"
+	Field   string // field name as stored, e.g. "network"
+	Value   string // the offending value, cut to 100 bytes
+	Problem string // what is wrong with it
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("invalid %s.%s %q: %s", e.Type, e.Field, e.Value, e.Problem)
+}
+
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *ValidationError) Unwrap() error { return ErrInvalid }
+
+func invalid(typ, field, value, problem string) error {
+	if len(value) > 100 {
+		value = textutil.Truncate(value, 100)
+	}
+	return &ValidationError{Type: typ, Field: field, Value: value, Problem: problem}
 }

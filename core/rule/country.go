@@ -1,4 +1,4 @@
-package core
+package rule
 
 import (
 	"strconv"
@@ -33,10 +33,10 @@ func (c *BlockedCountry) normalize() error {
 	if c.AttackCount < 0 {
 		return invalid("BlockedCountry", "attack_count", strconv.FormatInt(c.AttackCount, 10), "must not be negative")
 	}
-	if err := checkText("BlockedCountry", "name", c.Name, MaxNameLen); err != nil {
+	if err := CheckText("BlockedCountry", "name", c.Name, MaxNameLen); err != nil {
 		return err
 	}
-	return checkText("BlockedCountry", "reason", c.Reason, MaxReasonLen)
+	return CheckText("BlockedCountry", "reason", c.Reason, MaxReasonLen)
 }
 
 // AllowedCountry is one entry of the country allow-list, which applies only
@@ -60,7 +60,7 @@ func (c *AllowedCountry) normalize() error {
 	if c.Name = strings.TrimSpace(c.Name); c.Name == "" {
 		c.Name = code
 	}
-	return checkText("AllowedCountry", "name", c.Name, MaxNameLen)
+	return CheckText("AllowedCountry", "name", c.Name, MaxNameLen)
 }
 
 // iso3166 holds every officially assigned ISO 3166-1 alpha-2 code, plus XK
@@ -86,22 +86,4 @@ var countryCodes = func() map[string]bool {
 func NormalizeCountry(code string) (string, bool) {
 	c := strings.ToUpper(strings.TrimSpace(code))
 	return c, countryCodes[c]
-}
-
-// countryIndex maps an upper-case two-letter code to 0..675, or -1.
-func countryIndex(code string) int {
-	if len(code) != 2 {
-		return -1
-	}
-	a, b := code[0], code[1]
-	if a >= 'a' && a <= 'z' {
-		a -= 'a' - 'A'
-	}
-	if b >= 'a' && b <= 'z' {
-		b -= 'a' - 'A'
-	}
-	if a < 'A' || a > 'Z' || b < 'A' || b > 'Z' {
-		return -1
-	}
-	return int(a-'A')*26 + int(b-'A')
 }

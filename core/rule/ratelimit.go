@@ -1,4 +1,4 @@
-package core
+package rule
 
 import (
 	"fmt"
@@ -40,7 +40,7 @@ func (r *RateLimitRule) normalize() error {
 	if r.Name == "" {
 		return invalid(t, "name", r.Name, "must not be empty")
 	}
-	if err := checkText(t, "name", r.Name, MaxNameLen); err != nil {
+	if err := CheckText(t, "name", r.Name, MaxNameLen); err != nil {
 		return err
 	}
 	if !strings.HasPrefix(r.PathPattern, "/") {
@@ -49,7 +49,7 @@ func (r *RateLimitRule) normalize() error {
 	if i := strings.IndexByte(r.PathPattern, '*'); i >= 0 && i != len(r.PathPattern)-1 {
 		return invalid(t, "path_pattern", r.PathPattern, "* is only allowed at the end")
 	}
-	if err := checkText(t, "path_pattern", r.PathPattern, MaxPathLen); err != nil {
+	if err := CheckText(t, "path_pattern", r.PathPattern, MaxPathLen); err != nil {
 		return err
 	}
 	if clean := cleanPattern(r.PathPattern); clean != r.PathPattern {

@@ -1,4 +1,4 @@
-package core
+package rule
 
 import (
 	"strconv"
@@ -43,7 +43,7 @@ func (u *BlockedUserAgent) normalize() error {
 	if strings.TrimSpace(u.Pattern) == "" {
 		return invalid("BlockedUserAgent", "pattern", u.Pattern, "must not be empty")
 	}
-	if err := checkText("BlockedUserAgent", "pattern", u.Pattern, MaxPatternLen); err != nil {
+	if err := CheckText("BlockedUserAgent", "pattern", u.Pattern, MaxPatternLen); err != nil {
 		return err
 	}
 	switch u.Match {
@@ -66,5 +66,5 @@ func (u *BlockedUserAgent) normalize() error {
 	if u.HitCount < 0 {
 		return invalid("BlockedUserAgent", "hit_count", strconv.FormatInt(u.HitCount, 10), "must not be negative")
 	}
-	return checkText("BlockedUserAgent", "description", u.Description, MaxDescriptionLen)
+	return CheckText("BlockedUserAgent", "description", u.Description, MaxDescriptionLen)
 }

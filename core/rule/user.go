@@ -1,4 +1,4 @@
-package core
+package rule
 
 import "time"
 
@@ -31,7 +31,7 @@ func (w *WhitelistedUser) normalize() error {
 	if w.UserID == "" {
 		return invalid("WhitelistedUser", "user_id", w.UserID, "must not be empty")
 	}
-	if err := checkText("WhitelistedUser", "user_id", w.UserID, MaxUserIDLen); err != nil {
+	if err := CheckText("WhitelistedUser", "user_id", w.UserID, MaxUserIDLen); err != nil {
 		return err
 	}
 	switch w.Exemption {
@@ -44,8 +44,8 @@ func (w *WhitelistedUser) normalize() error {
 	if !w.ExpiresAt.IsZero() {
 		w.ExpiresAt = w.ExpiresAt.UTC()
 	}
-	if err := checkText("WhitelistedUser", "created_by", w.CreatedBy, MaxCreatedByLen); err != nil {
+	if err := CheckText("WhitelistedUser", "created_by", w.CreatedBy, MaxCreatedByLen); err != nil {
 		return err
 	}
-	return checkText("WhitelistedUser", "reason", w.Reason, MaxReasonLen)
+	return CheckText("WhitelistedUser", "reason", w.Reason, MaxReasonLen)
 }
