@@ -17,7 +17,7 @@
 //	})
 //
 // Run the middleware after your authentication middleware: user exemptions
-// (core.WhitelistedUser) only apply when WithUser can read the authenticated
+// (rule.WhitelistedUser) only apply when WithUser can read the authenticated
 // user. A user ID taken from anything the client controls, such as an
 // unverified header, lets any client claim an exemption.
 //

@@ -145,7 +145,7 @@ func TestFailPolicy(t *testing.T) {
 }
 
 // The adapter adds at most 2 allocations to Check for an allowed request
-// (DESIGN §9): the request copy that carries the decision and the decision.
+// (the performance budget): the request copy that carries the decision and the decision.
 // Echo v4 applies every middleware (e.Use, group and route level) anew on
 // each request, which costs one closure per middleware per request whatever
 // the middleware does; so each mount is measured against the same app with a

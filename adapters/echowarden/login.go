@@ -180,7 +180,7 @@ func WithSessionKey(key string) SuccessOption {
 
 // LoginSucceeded reports that the password of the attempt LoginGuard began
 // for c's request was right, for the user userID (the application's ID, as
-// in core.WhitelistedUser). It clears the username's failures (not the
+// in rule.WhitelistedUser). It clears the username's failures (not the
 // address's) and returns the LoginMonitor's verdict: issue the session only
 // on core.LoginAllow; ask for a second factor on
 // core.LoginRequireSecondFactor; refuse otherwise, also whenever the error

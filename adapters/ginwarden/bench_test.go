@@ -14,7 +14,7 @@ import (
 
 // BenchmarkGin serves GET / on a hello route in-process, without and with
 // the middleware (every check active; see adaptertest.BenchEngine). The
-// throughput ratio is bare ns/op divided by warden ns/op (DESIGN §9 target
+// throughput ratio is bare ns/op divided by warden ns/op (performance budget target
 // ≥ 0.90). The loopback_ variants send the same request over a keep-alive
 // loopback connection, net/http's work included.
 func BenchmarkGin(b *testing.B) {

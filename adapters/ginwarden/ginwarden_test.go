@@ -158,7 +158,7 @@ func TestFailPolicy(t *testing.T) {
 }
 
 // The adapter adds at most 2 allocations to Check for an allowed request
-// (DESIGN §9): the request copy that carries the decision and the decision.
+// (the performance budget): the request copy that carries the decision and the decision.
 func TestMiddlewareAllocs(t *testing.T) {
 	eng := adaptertest.BenchEngine(t)
 	mw := ginwarden.Middleware(eng, ginwarden.WithUser(func(*gin.Context) string { return "" }))

@@ -165,7 +165,7 @@ func TestRetryAfterHeader(t *testing.T) {
 	}
 }
 
-// The adapter adds at most 2 allocations to Check (DESIGN §9).
+// The adapter adds at most 2 allocations to Check (the performance budget).
 func TestMiddlewareAllocs(t *testing.T) {
 	eng := engine(t)
 	noop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
