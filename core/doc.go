@@ -23,10 +23,7 @@
 // through the Bus or the version poll. Expiry is checked at decision time. A
 // stored row that fails validation is skipped and listed in Stats.
 //
-// Events go to a bounded queue; one goroutine coalesces identical events and
-// stores them in batches, so a request never waits for the database. A full
-// queue drops and counts.
-//
-// An Engine is safe for concurrent use. New does no I/O and starts no
-// goroutine; Start starts the background work and Close stops it.
+// Events go to a bounded queue and are stored in batches by one goroutine, so
+// a request never waits for the database. An Engine is safe for concurrent
+// use; New does no I/O, Start starts the background work, Close stops it.
 package core

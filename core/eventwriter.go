@@ -234,6 +234,11 @@ func (w *eventWriter) drain(b *batcher) {
 	}
 }
 
+// recordCounts reports the lockout records stored and lost.
+func (w *eventWriter) recordCounts() (written, dropped int64) {
+	return w.recordsWritten.Load(), w.recordsDropped.Load()
+}
+
 // unwritten is how many events were accepted and are not stored yet.
 func (w *eventWriter) unwritten() int64 {
 	return int64(len(w.ch)+len(w.crit)) + w.held.Load()

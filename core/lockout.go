@@ -114,6 +114,7 @@ type LockedError struct {
 	RetryAfter time.Duration // until Until, in whole seconds (at least 1); one hour for a lock without end
 }
 
+// Error says until when the login is locked.
 func (e *LockedError) Error() string {
 	if e.Until.IsZero() {
 		return "core: login locked out until unlocked"

@@ -172,10 +172,11 @@ type LockoutStats struct {
 
 // Stats reports the Lockout's counters.
 func (l *Lockout) Stats() LockoutStats {
+	written, dropped := l.d.events.recordCounts()
 	return LockoutStats{
 		Attempts: l.attempts.Load(), Refused: l.refused.Load(), Bypassed: l.bypassed.Load(),
 		Failed: l.failed.Load(), Succeeded: l.succeeded.Load(), Lockouts: l.lockouts.Load(),
-		CounterErrors: l.counterErrors.Load(), RecordsWritten: l.d.events.recordsWritten.Load(), RecordsDropped: l.d.events.recordsDropped.Load(),
+		CounterErrors: l.counterErrors.Load(), RecordsWritten: written, RecordsDropped: dropped,
 	}
 }
 

@@ -74,6 +74,7 @@ const (
 	WhitelistRaisesLimit
 )
 
+// String is the policy's name.
 func (p WhitelistPolicy) String() string {
 	switch p {
 	case WhitelistStandard:

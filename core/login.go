@@ -33,10 +33,19 @@ type loginDeps struct {
 	snapshot   func() *snapshot
 	clientIP   func(*http.Request) (netip.Addr, bool)
 	country    func(*snapshot, netip.Addr) string
-	events     *eventWriter
+	events     loginSink
 	ipv6Prefix int
 	failTrips  *atomic.Int64 // the engine's fail-policy trips
 	running    func() bool   // whether the event writer's goroutine runs
+}
+
+// loginSink is where login protection sends its events and lockout
+// records: the engine's one event writer.
+type loginSink interface {
+	enqueue(Event) bool
+	enqueueLockout(LockoutRecord) bool
+	syncRecords(ctx context.Context, running bool) // store the records queued so far
+	recordCounts() (written, dropped int64)
 }
 
 // settings returns the current snapshot and its settings; before the first

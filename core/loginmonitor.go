@@ -59,6 +59,7 @@ const (
 	LoginRefuse                                  // do not log the user in
 )
 
+// String is the verdict's name.
 func (v LoginVerdict) String() string {
 	switch v {
 	case LoginAllow:

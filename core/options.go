@@ -42,6 +42,7 @@ const (
 	FailFallback
 )
 
+// String is the policy's name.
 func (p FailPolicy) String() string {
 	switch p {
 	case FailClosed:

@@ -18,8 +18,13 @@ type BlockedCountry struct {
 	ReportOnly  bool   `json:"report_only,omitempty"`
 }
 
-func (c BlockedCountry) Key() string     { return c.Code }
-func (c BlockedCountry) IsActive() bool  { return !c.Disabled }
+// Key is the country code, the natural key a store upserts on.
+func (c BlockedCountry) Key() string { return c.Code }
+
+// IsActive reports whether the rule is enforced (not disabled).
+func (c BlockedCountry) IsActive() bool { return !c.Disabled }
+
+// Validate reports the first field that is wrong, as a *ValidationError.
 func (c BlockedCountry) Validate() error { return c.normalize() }
 func (c *BlockedCountry) normalize() error {
 	code, ok := NormalizeCountry(c.Code)
@@ -48,8 +53,13 @@ type AllowedCountry struct {
 	Disabled bool   `json:"disabled,omitempty"`
 }
 
-func (c AllowedCountry) Key() string     { return c.Code }
-func (c AllowedCountry) IsActive() bool  { return !c.Disabled }
+// Key is the country code, the natural key a store upserts on.
+func (c AllowedCountry) Key() string { return c.Code }
+
+// IsActive reports whether the rule is enforced (not disabled).
+func (c AllowedCountry) IsActive() bool { return !c.Disabled }
+
+// Validate reports the first field that is wrong, as a *ValidationError.
 func (c AllowedCountry) Validate() error { return c.normalize() }
 func (c *AllowedCountry) normalize() error {
 	code, ok := NormalizeCountry(c.Code)

@@ -15,8 +15,13 @@ type BlockedEmail struct {
 	AutoBlocked bool   `json:"auto_blocked,omitempty"`
 }
 
-func (e BlockedEmail) Key() string     { return e.Email }
-func (e BlockedEmail) IsActive() bool  { return !e.Disabled }
+// Key is the address, the natural key a store upserts on.
+func (e BlockedEmail) Key() string { return e.Email }
+
+// IsActive reports whether the rule is enforced (not disabled).
+func (e BlockedEmail) IsActive() bool { return !e.Disabled }
+
+// Validate reports the first field that is wrong, as a *ValidationError.
 func (e BlockedEmail) Validate() error { return e.normalize() }
 func (e *BlockedEmail) normalize() error {
 	addr, ok := NormalizeEmail(e.Email)
@@ -58,8 +63,13 @@ type BlockedDomain struct {
 
 var domainTypes = map[string]bool{"disposable": true, "spam": true, "competitor": true, "custom": true}
 
-func (d BlockedDomain) Key() string     { return d.Domain }
-func (d BlockedDomain) IsActive() bool  { return !d.Disabled }
+// Key is the domain, the natural key a store upserts on.
+func (d BlockedDomain) Key() string { return d.Domain }
+
+// IsActive reports whether the rule is enforced (not disabled).
+func (d BlockedDomain) IsActive() bool { return !d.Disabled }
+
+// Validate reports the first field that is wrong, as a *ValidationError.
 func (d BlockedDomain) Validate() error { return d.normalize() }
 func (d *BlockedDomain) normalize() error {
 	dom, ok := NormalizeDomain(d.Domain)

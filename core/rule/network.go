@@ -27,8 +27,13 @@ type BlockedIP struct {
 	Force       bool      `json:"force,omitempty"`
 }
 
-func (b BlockedIP) Key() string     { return b.Network }
-func (b BlockedIP) IsActive() bool  { return !b.Disabled }
+// Key is the network, the natural key a store upserts on.
+func (b BlockedIP) Key() string { return b.Network }
+
+// IsActive reports whether the rule is enforced (not disabled).
+func (b BlockedIP) IsActive() bool { return !b.Disabled }
+
+// Validate reports the first field that is wrong, as a *ValidationError.
 func (b BlockedIP) Validate() error { return b.normalize() }
 func (b *BlockedIP) normalize() error {
 	p, err := ParseNetwork(b.Network)
@@ -78,8 +83,13 @@ type WhitelistedIP struct {
 	Force       bool   `json:"force,omitempty"`
 }
 
-func (w WhitelistedIP) Key() string     { return w.Network }
-func (w WhitelistedIP) IsActive() bool  { return !w.Disabled }
+// Key is the network, the natural key a store upserts on.
+func (w WhitelistedIP) Key() string { return w.Network }
+
+// IsActive reports whether the rule is enforced (not disabled).
+func (w WhitelistedIP) IsActive() bool { return !w.Disabled }
+
+// Validate reports the first field that is wrong, as a *ValidationError.
 func (w WhitelistedIP) Validate() error { return w.normalize() }
 func (w *WhitelistedIP) normalize() error {
 	p, err := ParseNetwork(w.Network)

@@ -31,8 +31,13 @@ type RateLimitRule struct {
 
 var methods = map[string]bool{"ALL": true, "GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "OPTIONS": true}
 
-func (r RateLimitRule) Key() string     { return r.Method + " " + r.PathPattern }
-func (r RateLimitRule) IsActive() bool  { return !r.Disabled }
+// Key is "METHOD /path", the natural key a store upserts on.
+func (r RateLimitRule) Key() string { return r.Method + " " + r.PathPattern }
+
+// IsActive reports whether the rule is enforced (not disabled).
+func (r RateLimitRule) IsActive() bool { return !r.Disabled }
+
+// Validate reports the first field that is wrong, as a *ValidationError.
 func (r RateLimitRule) Validate() error { return r.normalize() }
 func (r *RateLimitRule) normalize() error {
 	const t = "RateLimitRule"

@@ -109,6 +109,7 @@ type ValidationError struct {
 	Problem string // what is wrong with it
 }
 
+// Error says which field of which kind was refused, its value and why.
 func (e *ValidationError) Error() string {
 	return fmt.Sprintf("invalid %s.%s %q: %s", e.Type, e.Field, e.Value, e.Problem)
 }

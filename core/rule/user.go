@@ -24,8 +24,13 @@ type WhitelistedUser struct {
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
-func (w WhitelistedUser) Key() string     { return w.UserID }
-func (w WhitelistedUser) IsActive() bool  { return !w.Disabled }
+// Key is the user ID, the natural key a store upserts on.
+func (w WhitelistedUser) Key() string { return w.UserID }
+
+// IsActive reports whether the exemption applies (not disabled).
+func (w WhitelistedUser) IsActive() bool { return !w.Disabled }
+
+// Validate reports the first field that is wrong, as a *ValidationError.
 func (w WhitelistedUser) Validate() error { return w.normalize() }
 func (w *WhitelistedUser) normalize() error {
 	if w.UserID == "" {

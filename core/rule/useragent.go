@@ -36,8 +36,13 @@ type BlockedUserAgent struct {
 
 var uaCategories = map[string]bool{"bot": true, "scraper": true, "spam": true, "attack": true, "custom": true}
 
-func (u BlockedUserAgent) Key() string     { return u.Pattern }
-func (u BlockedUserAgent) IsActive() bool  { return !u.Disabled }
+// Key is the pattern, the natural key a store upserts on.
+func (u BlockedUserAgent) Key() string { return u.Pattern }
+
+// IsActive reports whether the rule is enforced (not disabled).
+func (u BlockedUserAgent) IsActive() bool { return !u.Disabled }
+
+// Validate reports the first field that is wrong, as a *ValidationError.
 func (u BlockedUserAgent) Validate() error { return u.normalize() }
 func (u *BlockedUserAgent) normalize() error {
 	if strings.TrimSpace(u.Pattern) == "" {
