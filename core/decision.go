@@ -43,6 +43,8 @@ func (d Decision) Message() string {
 		return "Access denied from your region"
 	case d.Status == http.StatusTooManyRequests:
 		return "Too many requests"
+	case d.Status == http.StatusBadRequest:
+		return "Invalid e-mail address"
 	default:
 		return "Access denied"
 	}
@@ -59,4 +61,5 @@ const (
 	ReasonNoClientIP    Reason = "no_client_ip"   // no client address could be resolved (403)
 	ReasonFailClosed    Reason = "fail_closed"    // the engine or a counter failed; denied with 503
 	ReasonFailOpen      Reason = "fail_open"      // the engine failed; allowed by FailOpen
+	ReasonInvalidEmail  Reason = "invalid_email"  // CheckEmail was given a malformed address (400)
 )

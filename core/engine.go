@@ -114,7 +114,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	if !e.started.CompareAndSwap(false, true) {
 		return errors.New("core: Start: already started")
 	}
-	s, err := loadSnapshot(ctx, e.store, e.clock.Now())
+	s, err := loadSnapshot(ctx, e.store, e.clock.Now(), e.cfg.emailProviderRules)
 	switch {
 	case err != nil && !e.cfg.startWithoutStore:
 		e.started.Store(false)
@@ -214,7 +214,7 @@ func (e *Engine) Ready() bool { return e.snap.Load() != nil }
 // Reload rebuilds the snapshot from the store now and waits for it.
 func (e *Engine) Reload(ctx context.Context) error {
 	if !e.started.Load() || e.closed.Load() {
-		s, err := loadSnapshot(ctx, e.store, e.clock.Now())
+		s, err := loadSnapshot(ctx, e.store, e.clock.Now(), e.cfg.emailProviderRules)
 		if err != nil {
 			return fmt.Errorf("core: Reload: %w", err)
 		}

@@ -152,7 +152,8 @@ type coalesceKey struct {
 	ip     string
 	rule   int64
 	path   string
-	window int64 // the second of a folded row; 0 otherwise
+	email  string // the address of an e-mail or login event
+	window int64  // the second of a folded row; 0 otherwise
 }
 
 func (w *eventWriter) key(ev Event) coalesceKey {
@@ -160,7 +161,7 @@ func (w *eventWriter) key(ev Event) coalesceKey {
 	if a, err := netip.ParseAddr(ip); err == nil {
 		ip = groupIP(a, w.cfg.ipv6Prefix)
 	}
-	return coalesceKey{action: ev.Action, ip: ip, rule: ev.RuleID, path: ev.Path}
+	return coalesceKey{action: ev.Action, ip: ip, rule: ev.RuleID, path: ev.Path, email: ev.UserEmail}
 }
 
 func (w *eventWriter) close(ctx context.Context) {

@@ -12,73 +12,31 @@ import (
 	"github.com/wardenkit/warden/core/clientip"
 )
 
-// Clock tells the time. The engine reads it once per decision and passes the
-// value down; clockwork's clocks satisfy it.
-type Clock interface {
-	Now() time.Time
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
-
-// CountryLookup maps an address to its ISO 3166-1 alpha-2 country code.
-// core/geo implements it over MaxMind-format files.
-type CountryLookup interface {
-	Country(netip.Addr) (string, bool)
-}
-
-// FailPolicy decides a request when the engine cannot (no snapshot loaded, a
-// counter store down).
-type FailPolicy int
-
-const (
-	// FailClosed denies with 503 (the default for Check errors).
-	FailClosed FailPolicy = iota
-	// FailOpen lets the request through.
-	FailOpen
-	// FailFallback uses an in-process substitute where one exists (the
-	// in-memory limiter); otherwise it behaves as FailClosed.
-	FailFallback
-)
-
-// String is the policy's name.
-func (p FailPolicy) String() string {
-	switch p {
-	case FailClosed:
-		return "closed"
-	case FailOpen:
-		return "open"
-	case FailFallback:
-		return "fallback"
-	}
-	return fmt.Sprintf("FailPolicy(%d)", int(p))
-}
-
 // DefaultExemptPaths are answered without any check: probes and the favicon.
 func DefaultExemptPaths() []string {
 	return []string{"/health", "/health/", "/ready", "/ready/", "/favicon.ico"}
 }
 
 type config struct {
-	clock             Clock
-	logger            *slog.Logger
-	ipOpts            []clientip.Option
-	resolver          *clientip.Resolver
-	geo               CountryLookup
-	exempt            []string
-	bus               Bus
-	failPolicy        FailPolicy
-	startWithoutStore bool
-	pollInterval      time.Duration
-	rebuildInterval   time.Duration
-	queueSize         int
-	batchSize         int
-	flushInterval     time.Duration
-	ipv6Prefix        int
-	login             loginConfig
-	limiter           Limiter
-	limiterPolicy     FailPolicy
+	clock              Clock
+	logger             *slog.Logger
+	ipOpts             []clientip.Option
+	resolver           *clientip.Resolver
+	geo                CountryLookup
+	exempt             []string
+	bus                Bus
+	failPolicy         FailPolicy
+	startWithoutStore  bool
+	pollInterval       time.Duration
+	rebuildInterval    time.Duration
+	queueSize          int
+	batchSize          int
+	flushInterval      time.Duration
+	ipv6Prefix         int
+	login              loginConfig
+	limiter            Limiter
+	emailProviderRules bool
+	limiterPolicy      FailPolicy
 }
 
 // Option configures an Engine. Options validate their arguments and return
@@ -397,4 +355,12 @@ func WithLoginSourceCaps(perAddress, perNetwork int) Option {
 		cfg.login.sourceCaps = [2]int{perAddress, perNetwork}
 		return nil
 	}
+}
+
+// WithEmailProviderRules makes CheckEmail compare addresses at large
+// providers as their mail servers deliver them: "+tags" dropped (Gmail,
+// Outlook, iCloud, Proton, Fastmail, Yahoo) and dots ignored at Gmail, so
+// "j.doe+x@gmail.com" meets a rule for "jdoe@gmail.com". Off by default.
+func WithEmailProviderRules() Option {
+	return func(cfg *config) error { cfg.emailProviderRules = true; return nil }
 }

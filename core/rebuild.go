@@ -107,7 +107,7 @@ func (r *rebuilder) once(ctx context.Context, force bool) error {
 			return nil
 		}
 	}
-	s, err := loadSnapshot(ctx, e.store, e.clock.Now())
+	s, err := loadSnapshot(ctx, e.store, e.clock.Now(), e.cfg.emailProviderRules)
 	if err != nil {
 		e.log.Warn("warden: rebuild failed; keeping the previous snapshot", "error", err)
 		return err

@@ -44,11 +44,15 @@ type snapshot struct {
 	uaEnforce, uaReport *uamatch.Set
 
 	rates rateSet
+
+	emails             map[string]int64 // normalised address -> rule ID
+	domains            map[string]int64 // punycode domain -> rule ID
+	emailProviderRules bool             // emails keyed with WithEmailProviderRules applied
 }
 
 // loadSnapshot reads every active row and compiles a snapshot. A store error
 // fails the load; a row that fails validation is skipped and reported.
-func loadSnapshot(ctx context.Context, st Store, now time.Time) (*snapshot, error) {
+func loadSnapshot(ctx context.Context, st Store, now time.Time, providerRules bool) (*snapshot, error) {
 	version, err := st.Version(ctx) // before the reads: a concurrent write bumps past it
 	if err != nil {
 		return nil, fmt.Errorf("read version: %w", err)
@@ -57,14 +61,14 @@ func loadSnapshot(ctx context.Context, st Store, now time.Time) (*snapshot, erro
 	if err != nil {
 		return nil, fmt.Errorf("read settings: %w", err)
 	}
-	s := &snapshot{Version: version, BuiltAt: now}
+	s := &snapshot{Version: version, BuiltAt: now, emailProviderRules: providerRules}
 	if settings, err = NormalizeSettings(settings); err != nil {
 		s.Invalid = append(s.Invalid, InvalidRow{Kind: "Settings", ID: 1, Err: err.Error()})
 		settings = DefaultSettings()
 	}
 	s.Settings = settings
 	for _, load := range []func(context.Context, Store) error{
-		s.loadBlockedIPs, s.loadWhitelist, s.loadUsers, s.loadCountries, s.loadUserAgents, s.loadRates,
+		s.loadBlockedIPs, s.loadWhitelist, s.loadUsers, s.loadCountries, s.loadUserAgents, s.loadRates, s.loadEmails,
 	} {
 		if err := load(ctx, st); err != nil {
 			return nil, err

@@ -3,10 +3,13 @@ package rule
 import (
 	"net/mail"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // BlockedEmail is an address the application refuses at sign-up or login
-// (see Engine.EmailBlocked).
+// (core.Engine.CheckEmail). Email is stored normalised (NormalizeEmail).
 type BlockedEmail struct {
 	Meta
 	Email       string `json:"email"`
@@ -32,26 +35,46 @@ func (e *BlockedEmail) normalize() error {
 	return CheckText("BlockedEmail", "reason", e.Reason, MaxReasonLen)
 }
 
-// NormalizeEmail trims and lower-cases an address and checks its syntax
-// (one "@", a non-empty local part, a valid domain).
+// NormalizeEmail is the form addresses are stored and compared in: trimmed,
+// the local part case-folded (Unicode), the domain lower-cased with an
+// internationalised name in punycode (NormalizeDomain). It checks the syntax
+// (one "@", a local part of at most 64 bytes, a valid domain) and reports
+// false for anything else.
 func NormalizeEmail(s string) (string, bool) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if s == "" || len(s) > MaxEmailLen || strings.Count(s, "@") != 1 {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 4*MaxEmailLen || strings.Count(s, "@") != 1 {
 		return "", false
 	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" {
+	local, dom, _ := strings.Cut(s, "@")
+	dom, ok := NormalizeDomain(dom)
+	if !ok || local == "" || len(local) > 64 || !utf8.ValidString(local) {
 		return "", false
 	}
-	_, dom, _ := strings.Cut(s, "@")
-	if _, ok := NormalizeDomain(dom); !ok {
+	local = foldCase(local)
+	a, err := mail.ParseAddress("<" + local + "@" + dom + ">")
+	if err != nil || a.Name != "" {
 		return "", false
 	}
-	return s, true
+	out := local + "@" + dom
+	if len(out) > MaxEmailLen {
+		return "", false
+	}
+	return out, true
 }
 
-// BlockedDomain is an e-mail domain the application refuses; sub-domains of
-// a blocked domain are blocked too.
+// foldCase lower-cases s with Unicode simple case folding.
+func foldCase(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || (c >= 'A' && c <= 'Z') {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+// BlockedDomain is an e-mail domain the application refuses
+// (core.Engine.CheckEmail); every sub-domain of a blocked domain is blocked
+// too. Domain is stored in punycode (NormalizeDomain).
 type BlockedDomain struct {
 	Meta
 	Domain     string `json:"domain"`
@@ -86,11 +109,23 @@ func (d *BlockedDomain) normalize() error {
 	return CheckText("BlockedDomain", "reason", d.Reason, MaxReasonLen)
 }
 
-// NormalizeDomain trims, lower-cases and drops one trailing dot, and checks
-// the labels (letters, digits, hyphens, 1-63 bytes, at least two labels).
+// NormalizeDomain trims, lower-cases and drops one trailing dot, converts an
+// internationalised name to punycode (IDNA 2008 lookup rules), and checks the
+// labels (letters, digits, hyphens and underscores, 1-63 bytes, at least
+// two labels).
 func NormalizeDomain(s string) (string, bool) {
 	s = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), ".")
-	if s == "" || len(s) > MaxDomainLen {
+	if s == "" || len(s) > 4*MaxDomainLen {
+		return "", false
+	}
+	if !isASCII(s) {
+		a, err := idna.Lookup.ToASCII(s)
+		if err != nil {
+			return "", false
+		}
+		s = a
+	}
+	if len(s) > MaxDomainLen {
 		return "", false
 	}
 	labels := strings.Split(s, ".")
@@ -109,4 +144,13 @@ func NormalizeDomain(s string) (string, bool) {
 		}
 	}
 	return s, true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

@@ -24,7 +24,10 @@ const (
 	// sub-packages, the adapters, bunstore and redisstore.
 	maxFuncLines = 80
 	// maxCoreDocLines bounds `go doc -all ./core`: the API a user must read.
-	maxCoreDocLines = 1100
+	// 1,100 for the restructuring (1,579 before it); raised by 30 for the
+	// e-mail check (Engine.CheckEmail, ReasonInvalidEmail,
+	// WithEmailProviderRules).
+	maxCoreDocLines = 1130
 )
 
 // funcDirs are the trees whose functions maxFuncLines bounds.
