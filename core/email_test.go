@@ -84,7 +84,9 @@ func TestCheckEmailSwitchesAndReportOnly(t *testing.T) {
 	if d, _ := e.eng.CheckEmail(e.ctx(), nil, "x@spam.example"); !d.Allowed {
 		t.Fatalf("domain blocking off: %+v", d)
 	}
-	e.settings(func(s *core.Settings) { s.EmailBlockingEnabled, s.DomainBlockingEnabled, s.ReportOnly = true, true, true })
+	e.settings(func(s *core.Settings) {
+		s.EmailBlockingEnabled, s.DomainBlockingEnabled, s.ReportOnly = true, true, true
+	})
 	d, _ := e.eng.CheckEmail(e.ctx(), nil, "bad@example.com")
 	if !d.Allowed || !d.ReportOnly || d.Action != core.ActionEmailBlock {
 		t.Fatalf("report-only: %+v", d)
