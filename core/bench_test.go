@@ -174,7 +174,9 @@ func BenchmarkCheckDenyIP(b *testing.B) {
 	}
 }
 
-// The allow path's allocation budget (at most 2) gated as a test.
+// The allow path allocates nothing (the performance budget), gated as a
+// test. Under the race detector sync.Pools are emptied at random, so the
+// gate is loose there; CI runs the *Allocs* tests once more without it.
 func TestCheckAllowPathAllocs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds 100,000 rules")
@@ -187,8 +189,12 @@ func TestCheckAllowPathAllocs(t *testing.T) {
 			t.Fatal("denied")
 		}
 	})
-	if n > 2 {
-		t.Fatalf("Check allow path: %.1f allocs per call, budget 2", n)
+	budget := 0.0
+	if raceOn {
+		budget = 2
+	}
+	if n > budget {
+		t.Fatalf("Check allow path: %.1f allocs per call, budget %v", n, budget)
 	}
 	t.Logf("Check allow path: %.1f allocs per call", n)
 }

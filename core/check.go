@@ -39,7 +39,7 @@ func (e *Engine) Check(ctx context.Context, req Request) (Decision, error) {
 // checkState is one request on its way through the steps.
 type checkState struct {
 	r   *http.Request
-	req *Request
+	req Request
 	s   *snapshot
 	d   Decision
 	now time.Time
@@ -75,7 +75,7 @@ func (e *Engine) evaluate(ctx context.Context, req Request) (Decision, error) {
 		return Decision{ClientIP: ip}, ErrNotStarted
 	}
 	now := e.clock.Now()
-	c := checkState{r: r, req: &req, s: s, now: now, ns: now.UnixNano(), d: Decision{Allowed: true, ClientIP: ip}}
+	c := checkState{r: r, req: req, s: s, now: now, ns: now.UnixNano(), d: Decision{Allowed: true, ClientIP: ip}}
 	if id, ok := s.white.Lookup(ip); ok {
 		return Decision{Allowed: true, ClientIP: ip, RuleID: id, Reason: ReasonWhitelistedIP}, nil
 	}
