@@ -58,27 +58,49 @@ func (u *Set) Match(ua string) int64 {
 	if u.Empty() {
 		return 0
 	}
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	lower, ascii := lowerCheck((*bp)[:0], ua)
-	*bp = lower
+	t := text{ua: ua}
+	defer t.release()
 	if len(u.exact) > 0 {
-		if id, ok := u.exact[string(lower)]; ok {
+		if id, ok := u.exact[string(t.lowered())]; ok {
 			return id
 		}
 	}
 	if id := u.matchUnicode(ua); id != 0 {
 		return id
 	}
-	if found := u.scan(ua, lower, ascii); found != 0 || u.always == nil || !u.always.MatchString(ua) {
+	if found := u.scan(&t); found != 0 || u.always == nil || !u.always.MatchString(ua) {
 		return found
 	}
 	for _, ri := range u.alwaysIdx {
-		if u.regexMatch(ri, ua, lower, ascii) {
+		if u.regexMatch(ri, &t) {
 			return u.reIDs[ri]
 		}
 	}
 	return 0
+}
+
+// text is the User-Agent being matched, lower-cased only when a pattern
+// needs it (an exact pattern, or a regex whose literal occurred).
+type text struct {
+	ua    string
+	buf   *[]byte
+	lower []byte
+	ascii bool
+}
+
+func (t *text) lowered() []byte {
+	if t.buf == nil {
+		t.buf = bufPool.Get().(*[]byte)
+		t.lower, t.ascii = lowerCheck((*t.buf)[:0], t.ua)
+		*t.buf = t.lower
+	}
+	return t.lower
+}
+
+func (t *text) release() {
+	if t.buf != nil {
+		bufPool.Put(t.buf)
+	}
 }
 
 // maxAnchoredTries is how many occurrences of its literals an anchored regex
@@ -89,11 +111,11 @@ const maxAnchoredTries = 8
 // scan runs the automaton; contains patterns match outright, and a regex
 // runs when one of its literals occurs: anchored at the occurrence when
 // every match starts with a literal, else once over the whole text.
-func (u *Set) scan(ua string, lower []byte, ascii bool) int64 {
+func (u *Set) scan(t *text) int64 {
 	var tries [64]uint8 // per regex: anchored tries so far; 255 = ran on the whole text
 	var found int64
 	// The automaton folds ASCII case itself; it only reads the bytes.
-	u.ac.ScanAt(unsafe.Slice(unsafe.StringData(ua), len(ua)), func(p, end int) bool {
+	u.ac.ScanAt(unsafe.Slice(unsafe.StringData(t.ua), len(t.ua)), func(p, end int) bool {
 		if p < len(u.cIDs) {
 			found = u.cIDs[p]
 			return true
@@ -104,9 +126,9 @@ func (u *Set) scan(ua string, lower []byte, ascii bool) int64 {
 				continue // already ran on the whole text and did not match
 			}
 			var hit bool
-			if a := u.anchored[ri]; ascii && a != nil && u.sims[ri] != nil && ri < len(tries) && tries[ri] < maxAnchoredTries {
+			if a := u.anchored[ri]; a != nil && u.sims[ri] != nil && ri < len(tries) && tries[ri] < maxAnchoredTries && t.isASCII() {
 				tries[ri]++
-				at := lower[end-len(u.lits[j]):]
+				at := t.lower[end-len(u.lits[j]):]
 				switch u.sims[ri].run(at) {
 				case nfaMatch:
 					hit = true
@@ -114,7 +136,7 @@ func (u *Set) scan(ua string, lower []byte, ascii bool) int64 {
 					hit = a.Match(at)
 				}
 			} else {
-				hit = u.regexMatch(ri, ua, lower, ascii)
+				hit = u.regexMatch(ri, t)
 				if ri < len(tries) {
 					tries[ri] = 255
 				}
@@ -132,11 +154,17 @@ func (u *Set) scan(ua string, lower []byte, ascii bool) int64 {
 // regexMatch runs regex ri: case-sensitively over the lower-cased text when
 // the User-Agent is ASCII and the regex could be rewritten (Go's regexp then
 // skips to its literal prefix), else with (?i) over the original.
-func (u *Set) regexMatch(ri int, ua string, lower []byte, ascii bool) bool {
-	if f := u.fast[ri]; ascii && f != nil {
-		return f.Match(lower)
+func (u *Set) regexMatch(ri int, t *text) bool {
+	if f := u.fast[ri]; f != nil && t.isASCII() {
+		return f.Match(t.lower)
 	}
-	return u.res[ri].MatchString(ua)
+	return u.res[ri].MatchString(t.ua)
+}
+
+// isASCII lowers the text if it was not yet, and reports whether it is ASCII.
+func (t *text) isASCII() bool {
+	t.lowered()
+	return t.ascii
 }
 
 func (u *Set) matchUnicode(ua string) int64 {
