@@ -132,3 +132,89 @@ func (n *nfa) add(q *sparse, pc uint32, text []byte, pos int) bool {
 	}
 	return false
 }
+
+// follow is what may come after one literal of a regex that every match
+// starts with: the bytes a match can continue with, or any when the
+// simulation cannot tell (a match already possible, or an assertion that
+// looks at the next byte).
+type follow struct {
+	any  bool
+	next [128]bool // ASCII: the text is ASCII when the filter is used
+}
+
+// after simulates the program over lit from its start and returns the
+// follow set at lit's end.
+func (n *nfa) after(lit string) *follow {
+	f := &follow{}
+	sc := &nfaScratch{}
+	sc.size(len(n.prog.Inst))
+	cur, next := &sc.cur, &sc.next
+	text := []byte(lit)
+	if n.add(cur, uint32(n.prog.Start), text, 0) {
+		f.any = true
+		return f
+	}
+	for pos := 0; pos < len(text); pos++ {
+		next.dense = next.dense[:0]
+		for _, pc := range cur.dense {
+			// At the literal's end the next byte is unknown: an assertion
+			// there makes the filter give up.
+			if n.consumes(&n.prog.Inst[pc], rune(text[pos])) && n.addAt(next, n.prog.Inst[pc].Out, text, pos+1, f) {
+				f.any = true
+				return f
+			}
+		}
+		cur, next = next, cur
+		if f.any {
+			return f
+		}
+	}
+	for _, pc := range cur.dense {
+		for b := range f.next {
+			if n.consumes(&n.prog.Inst[pc], rune(b)) {
+				f.next[b] = true
+			}
+		}
+	}
+	return f
+}
+
+// addAt is add for the follow computation: an empty-width assertion at the
+// literal's end sets f.any.
+func (n *nfa) addAt(q *sparse, pc uint32, text []byte, pos int, f *follow) bool {
+	if pos == len(text) && n.prog.Inst[pc].Op == syntax.InstEmptyWidth {
+		f.any = true
+		return false
+	}
+	if q.has(pc) {
+		return false
+	}
+	q.insert(pc)
+	i := &n.prog.Inst[pc]
+	switch i.Op {
+	case syntax.InstMatch:
+		return true
+	case syntax.InstAlt, syntax.InstAltMatch:
+		return n.addAt(q, i.Out, text, pos, f) || n.addAt(q, i.Arg, text, pos, f)
+	case syntax.InstNop, syntax.InstCapture:
+		return n.addAt(q, i.Out, text, pos, f)
+	case syntax.InstEmptyWidth:
+		before, after := rune(-1), rune(-1)
+		if pos > 0 {
+			before = rune(text[pos-1])
+		}
+		if pos < len(text) {
+			after = rune(text[pos])
+		}
+		if syntax.EmptyOp(i.Arg)&^syntax.EmptyOpContext(before, after) == 0 {
+			return n.addAt(q, i.Out, text, pos, f)
+		}
+	}
+	return false
+}
+
+// allows reports whether a match may continue at text[end:] (text is the
+// lower-cased User-Agent).
+func (f *follow) allows(text []byte, end int) bool {
+	return f.any || (end < len(text) && text[end] < 128 && f.next[text[end]])
+}

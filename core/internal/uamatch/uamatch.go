@@ -33,6 +33,7 @@ type Set struct {
 	cIDs      []int64          // rule ID per contains pattern
 	litRegex  [][]int          // regexes per literal (AC index - len(cIDs))
 	lits      []string         // the literal of each AC index past the contains patterns
+	follows   [][]*follow      // per literal, per regex of litRegex: what may follow it
 	res       []*regexp.Regexp // (?i), for User-Agents with non-ASCII bytes
 	fast      []*regexp.Regexp // case-sensitive over the ASCII-lower-cased text; nil: use res
 	anchored  []*regexp.Regexp // fast, anchored, for regexes whose every match starts with a literal
@@ -121,12 +122,15 @@ func (u *Set) scan(t *text) int64 {
 			return true
 		}
 		j := p - len(u.cIDs)
-		for _, ri := range u.litRegex[j] {
+		for k, ri := range u.litRegex[j] {
 			if ri < len(tries) && tries[ri] == 255 {
 				continue // already ran on the whole text and did not match
 			}
 			var hit bool
 			if a := u.anchored[ri]; a != nil && u.sims[ri] != nil && ri < len(tries) && tries[ri] < maxAnchoredTries && t.isASCII() {
+				if f := u.follows[j][k]; f != nil && !f.allows(t.lower, end) {
+					continue // the byte after the literal cannot continue a match
+				}
 				tries[ri]++
 				at := t.lower[end-len(u.lits[j]):]
 				switch u.sims[ri].run(at) {
@@ -268,6 +272,15 @@ func (b *Builder) Build() (*Set, error) {
 				patterns = append(patterns, lit)
 			}
 			s.litRegex[j] = append(s.litRegex[j], i)
+		}
+	}
+	s.follows = make([][]*follow, len(s.litRegex))
+	for j, ris := range s.litRegex {
+		s.follows[j] = make([]*follow, len(ris))
+		for k, ri := range ris {
+			if s.anchored[ri] != nil && b.sims[ri] != nil {
+				s.follows[j][k] = b.sims[ri].after(s.lits[j])
+			}
 		}
 	}
 	m, err := acmatch.BuildFold(patterns)

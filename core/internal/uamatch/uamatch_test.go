@@ -2,6 +2,8 @@ package uamatch
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -189,4 +191,43 @@ func FuzzMatch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ua string) {
 		_ = s.Match(ua) // must not panic
 	})
+}
+
+// The prefilters (literals, anchored simulation, follow sets) must never
+// change an answer: every Set decision equals running each regex with
+// (?i) over the whole text.
+func TestRegexShortcutsAgreeWithRegexp(t *testing.T) {
+	patterns := []string{`sqlmap/\d`, `(?:curl|wget|python-requests)/\d+`, `nikto$`, `\bzgrab`, `^masscan`,
+		`bot[0-9]{2,3}x`, `a.c`, `Ärger\d`, `scan(?:ner)?/[a-z]+`, `hydra.*\d{3}`}
+	var b Builder
+	for i, p := range patterns {
+		if err := b.Regex(p, int64(i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res []*regexp.Regexp
+	for _, p := range patterns {
+		res = append(res, regexp.MustCompile("(?i)"+p))
+	}
+	alphabet := []string{"sqlmap/", "SQLMAP/", "1", "x", " ", "curl/", "wget/", "python-requests/", "nikto", "zgrab", "azgrab",
+		"masscan", "bot", "12", "123", "abc", "ärger", "ÄRGER", "7", "scan", "scanner/", "q", "hydra", "999", "/", "é"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := range 20000 {
+		var sb strings.Builder
+		for range rng.IntN(8) + 1 {
+			sb.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		ua := sb.String()
+		want := false
+		for _, re := range res {
+			want = want || re.MatchString(ua)
+		}
+		if got := s.Match(ua) != 0; got != want {
+			t.Fatalf("case %d: Match(%q) = %v, regexp says %v", n, ua, got, want)
+		}
+	}
 }
