@@ -102,6 +102,9 @@ func (systemClock) Now() time.Time { return time.Now() }
 // ErrInvalidOption, a DSN Open cannot read wraps ErrInvalidDSN, and an
 // unreachable database is an error "bunstore: Open <scheme>: …" (Open pings
 // it, bounded by ctx and by a 10 s connect timeout when the DSN sets none).
+// A DSN whose charset or quoting settings would let a value escape bun's
+// quoting is refused, and a connection whose session does so anyway fails
+// with ErrUnsafeSession (see the package documentation, Quoting).
 func Open(ctx context.Context, dsnText string, opts ...Option) (*Store, error) {
 	cfg := config{clock: systemClock{}}
 	for i, o := range opts {
@@ -176,7 +179,7 @@ func open(ctx context.Context, d *dsn, cfg config) (*Store, error) {
 			s.rdb = bun.NewDB(rdb, sqlitedialect.New())
 		}
 	case dialect.PG:
-		wdb = stdlib.OpenDB(*d.pg)
+		wdb = stdlib.OpenDB(*d.pg, stdlib.OptionAfterConnect(checkPostgresSession))
 		if err := pingPool(ctx, wdb, cfg); err != nil {
 			return nil, err
 		}
@@ -187,7 +190,7 @@ func open(ctx context.Context, d *dsn, cfg config) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		wdb = sql.OpenDB(conn)
+		wdb = sql.OpenDB(mysqlConnector{conn})
 		if err := pingPool(ctx, wdb, cfg); err != nil {
 			return nil, err
 		}

@@ -23,10 +23,33 @@
 // power cut may lose the last transactions). A mysql:// URL is translated
 // into the driver's configuration with parseTime=true, loc=UTC and the
 // session time zone set to UTC, whatever the URL says; its other
-// parameters (tls, timeout, charset, system variables…) go to the driver.
+// parameters (tls, timeout, system variables…) go to the driver.
 // PostgreSQL and MySQL connections time out after 10 s unless the DSN says
 // otherwise. Errors never contain the password; Redacted gives a DSN fit for
 // logs.
+//
+// # Quoting
+//
+// bun writes values into the SQL text (it quotes them itself rather than
+// sending bound parameters), which is safe only in a session that reads
+// quotes the way bun writes them. The store therefore forces one:
+//
+//   - MySQL/MariaDB: utf8mb4 only. A charset, collation or character_set_* /
+//     collation_* parameter naming anything else (charset=gbk, the attack
+//     where a multi-byte character swallows the escaping backslash) and a
+//     sql_mode with NO_BACKSLASH_ESCAPES are refused by Open with
+//     ErrInvalidDSN; every connection runs SET NAMES utf8mb4.
+//   - PostgreSQL: standard_conforming_strings=on and client_encoding=UTF8
+//     are sent in every connection's startup packet, overriding a server,
+//     database or role default; a DSN (or PGOPTIONS) that sets either to
+//     anything else, directly or through options=-c …, is refused.
+//
+// Every new connection of the pool is then checked (character_set_client,
+// _connection and _results and sql_mode; the two PostgreSQL settings as the
+// server reports them) before it is used: one that a server-side setting
+// changed anyway (init_connect, a pooler) is closed and its error wraps
+// ErrUnsafeSession, so Open or the query that needed it fails rather than
+// run SQL from a User-Agent. SQLite needs none of this.
 //
 // # Migrations
 //

@@ -149,6 +149,9 @@ func parseURL(scheme, raw string) (*url.URL, error) {
 	return u, nil
 }
 
+// parsePostgres reads a postgres:// URL with pgx, refusing the settings that
+// make bun's quoting unsafe and forcing standard_conforming_strings=on and
+// client_encoding=UTF8 (see checkPostgresParams).
 func parsePostgres(scheme, raw string) (*dsn, error) {
 	d := &dsn{scheme: scheme, dialect: dialect.PG, secrets: urlSecrets(raw)}
 	if !strings.HasPrefix(strings.ToLower(raw), scheme+"://") {
@@ -159,6 +162,9 @@ func parsePostgres(scheme, raw string) (*dsn, error) {
 	}
 	cfg, err := pgx.ParseConfig(raw)
 	if err != nil {
+		return nil, d.redact(fmt.Errorf("%s DSN: %w", scheme, err))
+	}
+	if err := checkPostgresParams(cfg.RuntimeParams); err != nil {
 		return nil, d.redact(fmt.Errorf("%s DSN: %w", scheme, err))
 	}
 	if cfg.ConnectTimeout == 0 {
@@ -172,8 +178,10 @@ func parsePostgres(scheme, raw string) (*dsn, error) {
 }
 
 // parseMySQL translates mysql://user:pass@host:port/db?params into the
-// go-sql-driver configuration, with parseTime=true, loc=UTC and the session
-// time zone set to UTC. "?socket=/path" connects through a unix socket.
+// go-sql-driver configuration, with parseTime=true, loc=UTC, the session
+// time zone set to UTC and the charset to utf8mb4 (a DSN asking for another
+// is refused, see checkMySQLParams). "?socket=/path" connects through a unix
+// socket.
 func parseMySQL(scheme, raw string) (*dsn, error) {
 	d := &dsn{scheme: scheme, dialect: dialect.MySQL, secrets: urlSecrets(raw)}
 	if !strings.HasPrefix(strings.ToLower(raw), scheme+"://") {
@@ -188,6 +196,9 @@ func parseMySQL(scheme, raw string) (*dsn, error) {
 		return nil, fmt.Errorf("%s DSN needs one database name in its path (%s://user:password@host:port/dbname)", scheme, scheme)
 	}
 	q := u.Query()
+	if err := checkMySQLParams(q); err != nil {
+		return nil, d.redact(fmt.Errorf("%s DSN: %w", scheme, err))
+	}
 	netw, addr := "tcp", u.Host
 	if sock := q.Get("socket"); sock != "" {
 		netw, addr = "unix", sock
@@ -213,6 +224,15 @@ func parseMySQL(scheme, raw string) (*dsn, error) {
 		cfg.Params = map[string]string{}
 	}
 	cfg.Params["time_zone"] = "'+00:00'"
+	// SET NAMES on every connection: the handshake's collation alone is
+	// ignored by a server started with character-set-client-handshake=OFF.
+	coll := cfg.Collation
+	if coll == "" {
+		coll = mysqlCollation
+	}
+	if err := cfg.Apply(mysql.Charset("utf8mb4", coll)); err != nil {
+		return nil, fmt.Errorf("%s DSN: %w", scheme, err)
+	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = defaultConnectTimeout
 	}

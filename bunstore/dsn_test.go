@@ -32,16 +32,19 @@ func TestParseDSN(t *testing.T) {
 		{"postgres", "postgres://warden:" + secret + "@db.internal:5432/warden?sslmode=disable", dialect.PG, false, ""},
 		{"postgresql", "postgresql://warden@db.internal/warden?sslmode=disable&search_path=sec", dialect.PG, false, ""},
 		{"mysql", "mysql://warden:" + secret + "@db.internal:3307/warden", dialect.MySQL, false,
-			"warden:" + secret + "@tcp(db.internal:3307)/warden?parseTime=true&timeout=10s&time_zone=%27%2B00%3A00%27"},
+			"warden:" + secret + "@tcp(db.internal:3307)/warden?charset=utf8mb4&collation=utf8mb4_general_ci&parseTime=true&timeout=10s&time_zone=%27%2B00%3A00%27"},
 		{"mysql_default_port", "mysql://root@127.0.0.1/test", dialect.MySQL, false,
-			"root@tcp(127.0.0.1:3306)/test?parseTime=true&timeout=10s&time_zone=%27%2B00%3A00%27"},
+			"root@tcp(127.0.0.1:3306)/test?charset=utf8mb4&collation=utf8mb4_general_ci&parseTime=true&timeout=10s&time_zone=%27%2B00%3A00%27"},
 		{"mysql_escaped_password", "mysql://u:p%40ss%2Fw%3Ard@h:3306/db", dialect.MySQL, false,
-			"u:p@ss/w:rd@tcp(h:3306)/db?parseTime=true&timeout=10s&time_zone=%27%2B00%3A00%27"},
+			"u:p@ss/w:rd@tcp(h:3306)/db?charset=utf8mb4&collation=utf8mb4_general_ci&parseTime=true&timeout=10s&time_zone=%27%2B00%3A00%27"},
 		{"mysql_params_kept_time_forced", "mysql://u@h/db?parseTime=false&loc=Local&tls=skip-verify&timeout=3s", dialect.MySQL, false,
-			"u@tcp(h:3306)/db?parseTime=true&timeout=3s&tls=skip-verify&time_zone=%27%2B00%3A00%27"},
+			"u@tcp(h:3306)/db?charset=utf8mb4&collation=utf8mb4_general_ci&parseTime=true&timeout=3s&tls=skip-verify&time_zone=%27%2B00%3A00%27"},
 		{"mysql_socket", "mysql://u@localhost/db?socket=/run/mysqld/mysqld.sock", dialect.MySQL, false,
-			"u@unix(/run/mysqld/mysqld.sock)/db?parseTime=true&timeout=10s&time_zone=%27%2B00%3A00%27"},
+			"u@unix(/run/mysqld/mysqld.sock)/db?charset=utf8mb4&collation=utf8mb4_general_ci&parseTime=true&timeout=10s&time_zone=%27%2B00%3A00%27"},
 		{"mariadb_alias", "mariadb://u@h/db", dialect.MySQL, false, ""},
+		{"mysql_utf8mb4_kept", "mysql://u@h/db?charset=utf8mb4&collation=utf8mb4_unicode_ci&character_set_results='utf8mb4'", dialect.MySQL, false,
+			"u@tcp(h:3306)/db?charset=utf8mb4&collation=utf8mb4_unicode_ci&parseTime=true&timeout=10s&character_set_results=%27utf8mb4%27&time_zone=%27%2B00%3A00%27"},
+		{"postgres_standard_conforming_strings_on", "postgres://u@h/db?standard_conforming_strings=on&client_encoding=utf-8", dialect.PG, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,6 +73,9 @@ func TestParseDSNPostgresConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := d.pg
+	if c.RuntimeParams["standard_conforming_strings"] != "on" || c.RuntimeParams["client_encoding"] != "UTF8" {
+		t.Fatalf("runtime params %v; want standard_conforming_strings=on and client_encoding=UTF8 forced", c.RuntimeParams)
+	}
 	if c.Host != "db.internal" || c.Port != 6543 || c.Database != "wdb" || c.User != "warden" || c.Password != secret ||
 		c.RuntimeParams["search_path"] != "sec" || c.ConnectTimeout != defaultConnectTimeout {
 		t.Fatalf("config = host %s port %d db %s user %s params %v timeout %v", c.Host, c.Port, c.Database, c.User,
@@ -117,6 +123,31 @@ func TestParseDSNErrors(t *testing.T) {
 		{"mysql_bad_port", "mysql://u:" + secret + "@h:x/db", "mysql DSN"},
 		{"mysql_bad_param", "mysql://u:" + secret + "@h/db?parseTime=maybe", "mysql DSN"},
 		{"mysql_not_url", "mysql:u:" + secret + "@tcp(h)/db", "must be a URL"},
+		// Settings under which bun's quoting is unsafe (see session.go).
+		{"mysql_charset_gbk", "mysql://u:" + secret + "@h/db?charset=gbk", "mysql DSN: charset=gbk is refused: warden needs a utf8mb4 connection"},
+		{"mysql_charset_list_gbk_first", "mysql://u:" + secret + "@h/db?charset=gbk,utf8mb4", "charset=gbk,utf8mb4 is refused"},
+		{"mysql_charset_utf8mb3", "mysql://u:" + secret + "@h/db?charset=utf8", "charset=utf8 is refused"},
+		{"mysql_collation_gbk", "mysql://u:" + secret + "@h/db?collation=gbk_chinese_ci", "collation=gbk_chinese_ci is refused"},
+		{"mysql_character_set_client_gbk", "mysql://u:" + secret + "@h/db?character_set_client=gbk", "character_set_client=gbk is refused"},
+		{"mysql_character_set_connection_sjis", "mysql://u:" + secret + "@h/db?character_set_connection='sjis'",
+			"character_set_connection='sjis' is refused"},
+		{"mysql_collation_connection_big5", "mysql://u:" + secret + "@h/db?COLLATION_CONNECTION=big5_bin", "COLLATION_CONNECTION=big5_bin is refused"},
+		{"mysql_charset_smuggled_in_a_value", "mysql://u:" + secret + "@h/db?autocommit=1,character_set_client=gbk",
+			"autocommit=1,character_set_client=gbk is refused"},
+		{"mysql_sql_mode_no_backslash_escapes", "mysql://u:" + secret + "@h/db?sql_mode='ANSI,no_backslash_escapes'",
+			"sql_mode='ANSI,no_backslash_escapes' is refused: warden needs backslash escapes"},
+		{"postgres_standard_conforming_strings_off", "postgres://u:" + secret + "@h/db?standard_conforming_strings=off",
+			"postgres DSN: standard_conforming_strings=off is refused: warden needs standard_conforming_strings=on"},
+		{"postgres_standard_conforming_strings_false", "postgres://u:" + secret + "@h/db?standard_conforming_strings=false",
+			"standard_conforming_strings=false is refused"},
+		{"postgres_options_c", "postgres://u:" + secret + "@h/db?options=-c%20standard_conforming_strings%3Doff",
+			"options=-c standard_conforming_strings=off is refused"},
+		{"postgres_options_long_dashes", "postgres://u:" + secret + "@h/db?options=--standard-conforming-strings%3Doff",
+			"options=--standard-conforming-strings=off is refused"},
+		{"postgres_options_client_encoding", "postgres://u:" + secret + "@h/db?options=-c%20client_encoding%3DSJIS",
+			"options=-c client_encoding=SJIS is refused"},
+		{"postgres_client_encoding_gbk", "postgres://u:" + secret + "@h/db?client_encoding=GBK",
+			"client_encoding=GBK is refused: warden needs standard_conforming_strings=on and client_encoding=UTF8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,6 +170,15 @@ func TestParseDSNErrors(t *testing.T) {
 				t.Fatalf("Redacted(%q) = %q keeps the password", tt.dsn, r)
 			}
 		})
+	}
+}
+
+// PGOPTIONS reaches the startup packet as "options": refused like the DSN's.
+func TestParseDSNPostgresEnvOptions(t *testing.T) {
+	t.Setenv("PGOPTIONS", "-c standard_conforming_strings=off")
+	_, err := parseDSN("postgres://u@h/db")
+	if err == nil || !strings.Contains(err.Error(), "options=-c standard_conforming_strings=off is refused") {
+		t.Fatalf("parseDSN with PGOPTIONS turning standard_conforming_strings off = %v", err)
 	}
 }
 

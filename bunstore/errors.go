@@ -20,6 +20,14 @@ var (
 	// host or database name, or a parameter the driver refuses. A database
 	// that does not answer is a different error.
 	ErrInvalidDSN = errors.New("bunstore: invalid DSN")
+	// ErrUnsafeSession is wrapped by the error of Open (or of a later
+	// query that opens a connection) when a new connection reports a
+	// setting under which bun's quoting is unsafe, although the store set
+	// it: a MySQL charset other than utf8mb4 or NO_BACKSLASH_ESCAPES,
+	// PostgreSQL's standard_conforming_strings off or a client_encoding
+	// other than UTF8. A server-side setting (init_connect, a pooler) is
+	// changing the session; the connection is closed unused.
+	ErrUnsafeSession = errors.New("bunstore: unsafe session settings")
 )
 
 // kindError reads as err and matches kind too with errors.Is, so that a
