@@ -65,6 +65,30 @@ func BenchmarkAllow(b *testing.B) {
 			b.Fatal("denied")
 		}
 	})
+	// A flood of unique keys at a full shard of 16,384 (the default cap's
+	// share): each new key takes the place of the one that just went idle.
+	b.Run("new_key_at_full_shard", func(b *testing.B) {
+		const n = 1 << 14
+		m := newMemory(b, ratelimit.WithShards(1), ratelimit.WithMaxKeys(n))
+		l := ratelimit.Limit{N: 1, Period: time.Second}
+		step := (time.Second + n - 1) / n
+		key := func(i int) []ratelimit.Key {
+			return []ratelimit.Key{{Rule: 1, IP: netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), Limit: l}}
+		}
+		dst := make([]ratelimit.Result, 0, 1)
+		i := 0
+		for ; i < n; i++ {
+			dst, _ = m.Allow(now0.Add(time.Duration(i)*step), key(i), dst[:0])
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			var err error
+			if dst, err = m.Allow(now0.Add(time.Duration(i)*step), key(i), dst[:0]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
 	b.Run("parallel_many_keys", func(b *testing.B) {
 		m := newMemory(b)
 		const n = 1 << 14

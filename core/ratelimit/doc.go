@@ -59,27 +59,34 @@
 // by Sweep, called every sweep interval by the goroutine Start starts
 // (WithSweepInterval, default 1 minute, clock set by WithClock), never on
 // the request path of an existing key. An idle counter behaves exactly like
-// an absent one, so sweeping never changes a decision; tables shrink again
-// after a spike. And there is a hard cap on live counters (WithMaxKeys,
-// default 1,000,000), divided evenly among the shards, so the fullest shard
-// reaches its share a few per cent before the total does. A counter takes
-// about 110 to 200 bytes plus its Value (at most MaxValueLen bytes, copied
-// on insert so that a caller's buffer is never pinned): about 200 MB at the
-// default cap, in the worst case.
+// an absent one, so removing it never changes a decision; tables shrink
+// again after a spike. And there is a hard cap on live counters
+// (WithMaxKeys, default 1,000,000), divided evenly among the shards, so the
+// fullest shard reaches its share a few per cent before the total does. A
+// counter takes about 120 to 250 bytes plus its Value (at most MaxValueLen
+// bytes, copied on insert so that a caller's buffer is never pinned): about
+// 250 MB at the default cap, in the worst case.
 //
 // # Overflow policy
 //
-// When a new key arrives at a full shard, Allow first sweeps that shard of
-// idle counters, inline; that is cheap when nothing can be idle, because the
-// shard keeps a lower bound on its TATs. If the shard is still full the new
-// key is refused with an error wrapping ErrFull, nothing is consumed, and
-// Stats().Overflows counts it. A live counter is never evicted or reset to
-// make room: that would hand a fresh burst to whoever is being limited, and
-// let a client with many addresses wipe the counters of others. Requests on
-// existing keys are unaffected. The engine answers the error with its
-// FailPolicy (deny with 503 by default, or let the request through if the
-// operator chose to fail open), so a flood of new keys costs at most the
-// service to new clients, and shows in Stats.
+// A full shard means that many counters in debt at once, not that many
+// clients seen: when a new key arrives at a full shard, Allow first evicts
+// idle counters from it, as many as the new keys need. Each shard files its
+// counters in a min-heap by the TAT they had when filed (TATs only grow, so
+// that is a lower bound): seeing that nothing is idle costs O(1), and each
+// eviction O(log n). A counter renewed since it was filed is filed again,
+// work paid for by the request that renewed it; the hot path of an existing
+// key never touches the heap. So a flood of unique keys whose counters go
+// idle as fast as new ones arrive costs a few hundred nanoseconds per key at
+// a full shard, not a scan of the shard. If every counter of the shard is in
+// debt, the new key is refused with an error wrapping ErrFull, nothing is
+// consumed, and Stats().Overflows counts it. A live counter is never evicted
+// or reset to make room: that would hand a fresh burst to whoever is being
+// limited, and let a client with many addresses wipe the counters of others.
+// Requests on existing keys are unaffected. The engine answers the error
+// with its FailPolicy (deny with 503 by default, or let the request through
+// if the operator chose to fail open), so a flood of new keys costs at most
+// the service to new clients, and shows in Stats.
 //
 // # Concurrency
 //

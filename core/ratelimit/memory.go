@@ -45,7 +45,7 @@ func (systemClock) Now() time.Time { return time.Now() }
 // Stats are Memory's counters.
 type Stats struct {
 	Keys      int    // live counters now
-	Swept     uint64 // idle counters removed, by Sweep, the sweeper and inline sweeps
+	Swept     uint64 // idle counters removed, by Sweep, the sweeper and evictions at a full shard
 	Overflows uint64 // new keys refused with ErrFull
 }
 
@@ -250,8 +250,9 @@ func checkNow(now time.Time) (int64, error) {
 //
 // On error nothing is consumed and dst is returned as it was. Errors: a key
 // with an invalid Limit or a Value over MaxValueLen, or a now outside
-// 1970..MaxUnixNano (ErrInvalid); a new key meeting a full shard (ErrFull,
-// counted in Stats().Overflows).
+// 1970..MaxUnixNano (ErrInvalid); a new key meeting a full shard whose
+// counters are all in debt (ErrFull, counted in Stats().Overflows): idle
+// counters make room first.
 func (m *Memory) Allow(now time.Time, keys []Key, dst []Result) ([]Result, error) {
 	switch len(keys) {
 	case 0:
@@ -285,7 +286,7 @@ func (m *Memory) allowOne(now time.Time, k *Key, dst []Result) ([]Result, error)
 			s.t.ents[e].tat = newTAT
 		} else {
 			if len(s.t.ents) >= s.max {
-				s.swept += uint64(s.t.sweep(ns))
+				s.swept += uint64(s.t.evict(ns, len(s.t.ents)-s.max+1))
 			}
 			if len(s.t.ents) >= s.max {
 				s.overflows++
@@ -422,19 +423,28 @@ func unconsumed(ns int64, es []pending, rs []Result) {
 	}
 }
 
-// makeRoom makes room for the new keys, shard by shard, sweeping a shard
-// that would go over its cap. It reports false, and counts an overflow, when
-// a shard is still too full. The shards of the keys are locked.
+// makeRoom makes room for the new keys, shard by shard, evicting idle
+// counters (TAT at or before now, the same as no counter) from a shard that
+// would go over its cap. It reports false, and counts an overflow, when a
+// shard is still too full: every counter in it is live. The shards of the
+// keys are locked.
 func (m *Memory) makeRoom(ns int64, keys []Key, es []pending, order []uint32) bool {
 	for _, si := range order {
 		s := &m.shards[si]
-		if len(s.t.ents)+newKeys(es, si) <= s.max {
-			continue
-		}
-		if n := s.t.sweep(ns); n > 0 {
+		for {
+			over := len(s.t.ents) + newKeys(es, si) - s.max
+			if over <= 0 {
+				break
+			}
+			n := s.t.evict(ns, over)
+			if n == 0 {
+				s.overflows++
+				return false
+			}
 			s.swept += uint64(n)
-			// Sweeping may have removed keys of this call (idle ones, whose
-			// decision does not change); look them up again.
+			// Eviction moves entries, and may have removed idle keys of
+			// this call (whose decision does not change): look them up
+			// again. A key removed is new now, so the loop checks again.
 			for i := range es {
 				if e := &es[i]; e.si == si {
 					if e.dup >= 0 {
@@ -444,10 +454,6 @@ func (m *Memory) makeRoom(ns int64, keys []Key, es []pending, order []uint32) bo
 					}
 				}
 			}
-		}
-		if len(s.t.ents)+newKeys(es, si) > s.max {
-			s.overflows++
-			return false
 		}
 	}
 	return true
@@ -498,8 +504,9 @@ func insertSorted(s []uint32, v uint32) []uint32 {
 
 // Sweep removes every idle counter (TAT at or before now) and returns how
 // many it removed; a now outside 1970..MaxUnixNano removes nothing. It
-// locks one shard at a time, for a scan of that shard. Removing an idle counter
-// never changes a decision; a live counter is never removed.
+// locks one shard at a time, for O(log n) per counter removed (or renewed
+// since it was last looked at). Removing an idle counter never changes a
+// decision; a live counter is never removed.
 func (m *Memory) Sweep(now time.Time) int {
 	ns, err := checkNow(now)
 	if err != nil {

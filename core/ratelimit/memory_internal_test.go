@@ -28,16 +28,23 @@ func TestInsertSorted(t *testing.T) {
 	}
 }
 
-// TestShardLowBound: the lower bound on TATs lets sweep skip a shard where
-// nothing can be idle, and stays a true lower bound.
-func TestShardLowBound(t *testing.T) {
+// TestShardDueBound: the root of the due heap is a lower bound on every TAT
+// of the shard, so a sweep where nothing can be idle does nothing, and it
+// stays a true bound.
+func TestShardDueBound(t *testing.T) {
 	m, err := NewMemory(WithShards(1), WithMaxKeys(100))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &m.shards[0]
-	if s.t.low != math.MaxInt64 {
-		t.Fatalf("empty shard low = %d", s.t.low)
+	root := func() int64 {
+		if len(s.t.due) == 0 {
+			return math.MaxInt64
+		}
+		return s.t.due[0].tat
+	}
+	if root() != math.MaxInt64 {
+		t.Fatalf("empty shard root = %d", root())
 	}
 	now := time.Unix(1_900_000_000, 0)
 	l := Limit{N: 1, Period: time.Minute}
@@ -45,14 +52,14 @@ func TestShardLowBound(t *testing.T) {
 	if _, err := m.Allow(now, []Key{{Rule: 1, Limit: h}, {Rule: 2, Limit: l}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if want := now.Add(time.Minute).UnixNano(); s.t.low != want {
-		t.Fatalf("low = %d, want %d", s.t.low, want)
+	if want := now.Add(time.Minute).UnixNano(); root() != want {
+		t.Fatalf("root = %d, want %d", root(), want)
 	}
-	if n := m.Sweep(now.Add(time.Minute - 1)); n != 0 || s.t.low != now.Add(time.Minute).UnixNano() {
-		t.Fatalf("early sweep: %d removed, low %d", n, s.t.low)
+	if n := m.Sweep(now.Add(time.Minute - 1)); n != 0 || root() != now.Add(time.Minute).UnixNano() {
+		t.Fatalf("early sweep: %d removed, root %d", n, root())
 	}
-	if n := m.Sweep(now.Add(time.Minute)); n != 1 || s.t.low != now.Add(time.Hour).UnixNano() {
-		t.Fatalf("sweep: %d removed, low %d", n, s.t.low)
+	if n := m.Sweep(now.Add(time.Minute)); n != 1 || root() != now.Add(time.Hour).UnixNano() {
+		t.Fatalf("sweep: %d removed, root %d", n, root())
 	}
 }
 
@@ -118,11 +125,12 @@ func TestTableAgainstMap(t *testing.T) {
 					t.Fatal("unreachable")
 				}
 			}
+			checkDue(t, &tb)
 		}
 		for step := range 20000 {
 			k := Key{Rule: int64(rng.IntN(300))}
 			h := hashOf(k)
-			switch op := rng.IntN(10); {
+			switch op := rng.IntN(11); {
 			case op < 6:
 				tat := int64(rng.IntN(1000)) + 1
 				if e := tb.find(&k, h); e >= 0 {
@@ -137,6 +145,27 @@ func TestTableAgainstMap(t *testing.T) {
 					tb.remove(e)
 				}
 				delete(ref, k)
+			case op == 9:
+				// Evict a few idle entries: those, and only those.
+				now, want := int64(rng.IntN(300)), 1+rng.IntN(4)
+				idle := 0
+				for _, tat := range ref {
+					if tat <= now {
+						idle++
+					}
+				}
+				n := tb.evict(now, want)
+				if n != min(want, idle) {
+					t.Fatalf("evict(%d, %d) removed %d of %d idle", now, want, n, idle)
+				}
+				for k, tat := range ref {
+					if tb.find(&k, hashOf(k)) < 0 {
+						if tat > now {
+							t.Fatalf("evict removed a live entry (TAT %d > %d)", tat, now)
+						}
+						delete(ref, k)
+					}
+				}
 			default:
 				now := int64(rng.IntN(300))
 				n := tb.sweep(now)
@@ -156,6 +185,27 @@ func TestTableAgainstMap(t *testing.T) {
 			}
 		}
 		check(-1)
+	}
+}
+
+// checkDue checks the due heap: one item per entry, each pointing at its
+// entry and back, filed under a lower bound of the entry's TAT, in heap
+// order.
+func checkDue(t *testing.T, tb *table) {
+	t.Helper()
+	if len(tb.due) != len(tb.ents) {
+		t.Fatalf("%d heap items for %d entries", len(tb.due), len(tb.ents))
+	}
+	for i, it := range tb.due {
+		if int(tb.ents[it.ent].due) != i {
+			t.Fatalf("heap item %d points at entry %d, which points at %d", i, it.ent, tb.ents[it.ent].due)
+		}
+		if it.tat > tb.ents[it.ent].tat {
+			t.Fatalf("heap item %d filed at %d, above its entry's TAT %d", i, it.tat, tb.ents[it.ent].tat)
+		}
+		if p := (i - 1) / 2; i > 0 && tb.due[p].tat > it.tat {
+			t.Fatalf("heap order broken at %d", i)
+		}
 	}
 }
 

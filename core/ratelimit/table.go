@@ -14,8 +14,16 @@ import (
 //     already computed to pick the shard (top bits: home slot; middle bits:
 //     tag; low bits: shard);
 //   - an update writes only the entry's TAT;
-//   - a sweep scans a slice, and removal is a backward shift (no
-//     tombstones) plus a swap with the last entry.
+//   - removal is a backward shift (no tombstones) plus a swap with the last
+//     entry.
+//
+// Beside it, due is a min-heap with one item per entry: the entry's TAT when
+// it was filed. TATs only grow, so a filed TAT is a lower bound on the
+// entry's TAT, and the heap's root says in O(1) whether any counter can be
+// idle. evict pops idle counters from it in O(log n) each; an entry renewed
+// since it was filed (its TAT grew past now) is filed again, work paid for by
+// the request that renewed it. Updating a TAT never touches the heap, so the
+// hot path does not either.
 //
 // Go's map would hash the 72-byte Key field by field on every lookup and
 // again on every store, which is most of the cost of Allow.
@@ -24,20 +32,27 @@ import (
 type table struct {
 	index []uint64
 	ents  []entry
-	shift uint  // 64 - log2(len(index))
-	low   int64 // lower bound on every TAT in ents (TATs only grow); MaxInt64 when empty
+	due   []dueItem // min-heap on tat; due[ents[e].due].ent == e
+	shift uint      // 64 - log2(len(index))
 }
 
 type entry struct {
 	key  Key
 	tat  int64
 	hash uint64
+	due  int32 // position of the entry's item in due
+}
+
+// dueItem files entry ent under tat, a lower bound on its TAT.
+type dueItem struct {
+	tat int64
+	ent int32
 }
 
 const minIndex = 8
 
 func newTable() table {
-	return table{index: make([]uint64, minIndex), shift: 64 - 3, low: math.MaxInt64}
+	return table{index: make([]uint64, minIndex), shift: 64 - 3}
 }
 
 func tagOf(h uint64) uint64 { return h >> 16 << 32 }
@@ -79,9 +94,10 @@ func (t *table) insert(k *Key, h uint64, tat int64) int {
 	e := len(t.ents)
 	key := *k
 	key.Value = strings.Clone(k.Value)
-	t.ents = append(t.ents, entry{key: key, tat: tat, hash: h})
+	t.ents = append(t.ents, entry{key: key, tat: tat, hash: h, due: int32(len(t.due))})
 	t.place(h, e)
-	t.low = min(t.low, tat)
+	t.due = append(t.due, dueItem{tat: tat, ent: int32(e)})
+	t.up(len(t.due) - 1)
 	return e
 }
 
@@ -106,6 +122,7 @@ func (t *table) resize(n int) {
 
 // remove deletes entry e; the last entry takes its position.
 func (t *table) remove(e int) {
+	t.unfile(int(t.ents[e].due))
 	// Backward-shift deletion of e's slot.
 	mask := len(t.index) - 1
 	i := t.slotOf(e)
@@ -127,31 +144,91 @@ func (t *table) remove(e int) {
 		s := t.slotOf(last)
 		t.ents[e] = t.ents[last]
 		t.index[s] = t.index[s]&^math.MaxUint32 | uint64(e+1)
+		t.due[t.ents[e].due].ent = int32(e)
 	}
 	t.ents[last] = entry{} // drop the references
 	t.ents = t.ents[:last]
 }
 
-// sweep removes the entries whose TAT is at or before now and returns how
-// many it removed. An idle counter behaves exactly like an absent one.
-func (t *table) sweep(now int64) int {
-	if now < t.low {
-		return 0 // every TAT is later than now
-	}
+// evict removes up to want entries whose TAT is at or before now, those
+// filed earliest first, and returns how many it removed. An idle counter
+// behaves exactly like an absent one; a live counter is never removed.
+func (t *table) evict(now int64, want int) int {
 	n := 0
-	low := int64(math.MaxInt64)
-	// Downwards: remove moves the last entry, already kept, into e.
-	for e := len(t.ents) - 1; e >= 0; e-- {
-		if tat := t.ents[e].tat; tat <= now {
-			t.remove(e)
-			n++
-		} else {
-			low = min(low, tat)
+	for n < want && len(t.due) > 0 && t.due[0].tat <= now {
+		e := int(t.due[0].ent)
+		if tat := t.ents[e].tat; tat > now {
+			t.due[0].tat = tat // renewed since it was filed
+			t.down(0)
+			continue
 		}
+		t.remove(e)
+		n++
 	}
-	t.low = low
-	t.shrink()
 	return n
+}
+
+// sweep removes every entry whose TAT is at or before now, returns how many
+// it removed, and gives memory back.
+func (t *table) sweep(now int64) int {
+	n := t.evict(now, math.MaxInt)
+	if n > 0 {
+		t.shrink()
+	}
+	return n
+}
+
+// unfile removes the heap item at i.
+func (t *table) unfile(i int) {
+	last := len(t.due) - 1
+	if i != last {
+		t.due[i] = t.due[last]
+		t.ents[t.due[i].ent].due = int32(i)
+	}
+	t.due = t.due[:last]
+	if i < last {
+		t.down(i)
+		t.up(i)
+	}
+}
+
+// up and down restore the heap order from item i, keeping each entry's
+// position in due.
+func (t *table) up(i int) {
+	it := t.due[i]
+	for i > 0 {
+		p := (i - 1) / 2
+		if t.due[p].tat <= it.tat {
+			break
+		}
+		t.due[i] = t.due[p]
+		t.ents[t.due[i].ent].due = int32(i)
+		i = p
+	}
+	t.due[i] = it
+	t.ents[it.ent].due = int32(i)
+}
+
+func (t *table) down(i int) {
+	it := t.due[i]
+	n := len(t.due)
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && t.due[c+1].tat < t.due[c].tat {
+			c++
+		}
+		if it.tat <= t.due[c].tat {
+			break
+		}
+		t.due[i] = t.due[c]
+		t.ents[t.due[i].ent].due = int32(i)
+		i = c
+	}
+	t.due[i] = it
+	t.ents[it.ent].due = int32(i)
 }
 
 // shrink gives memory back after a spike: Go slices, like maps, keep their
@@ -159,6 +236,9 @@ func (t *table) sweep(now int64) int {
 func (t *table) shrink() {
 	if n := len(t.ents); cap(t.ents) >= 256 && n < cap(t.ents)/4 {
 		t.ents = append(make([]entry, 0, 2*n), t.ents...)
+	}
+	if n := len(t.due); cap(t.due) >= 256 && n < cap(t.due)/4 {
+		t.due = append(make([]dueItem, 0, 2*n), t.due...)
 	}
 	if len(t.index) >= 256 && len(t.ents)*8 < len(t.index) {
 		n := minIndex
