@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,10 +52,19 @@ import (
 // would have fit), and if that call fails they time out into failures after
 // the reservation timeout. Fail, Release and Status are atomic per slot.
 //
-// Each call has the Store's deadline (WithTimeout, default 50 ms) and a
-// circuit breaker (WithBreaker); errors are returned as they are, and the
-// Lockout applies its fail policy (core.WithLockoutFailPolicy). Attempts
-// never returns attempt.ErrFull: memory is bounded by the expiries
+// Each step has a deadline (WithLoginTimeout, default 250 ms: longer than
+// the limiter's) that holds whatever the client's options; a step that
+// reaches it returns an error wrapping context.DeadlineExceeded. A circuit
+// breaker (WithBreaker) stops calling a dead Redis, one that refuses
+// connections or has sent no reply for WithSilence, and the steps it
+// refuses return at once an error wrapping ErrCircuitOpen; a slow reply
+// does not open it. On every error the Lockout applies its fail policy
+// (core.WithLockoutFailPolicy). A step whose caller has left may still
+// reach Redis: a reservation made so is counted as a failure once its
+// reservation timeout passes, as for any attempt that never reports its
+// outcome. Stats counts the calls, errors and breaker trips.
+//
+// Attempts never returns attempt.ErrFull: memory is bounded by the expiries
 // and by Redis's maxmemory, which should use a noeviction or volatile-*
 // policy (an evicted lock is a lifted lock).
 //
@@ -66,30 +77,52 @@ import (
 //
 // An Attempts is safe for concurrent use.
 type Attempts struct {
-	rdb     redis.UniversalClient
-	prefix  string // "<store prefix>att"
-	timeout time.Duration
-	split   bool // Cluster: one script call per hash slot
-	breaker breaker
+	rdb          redis.UniversalClient
+	prefix       string // "<store prefix>att"
+	timeout      time.Duration
+	startTimeout time.Duration
+	split        bool // Cluster: one script call per hash slot
+	guard        *guard
+	breaker      breaker
+	st           counters
 }
 
 var _ attempt.Counter = (*Attempts)(nil)
 
-// Attempts returns the shared login attempt counter.
+// Attempts returns the shared login attempt counter, with a breaker of its
+// own.
 func (s *Store) Attempts() *Attempts {
-	a := &Attempts{rdb: s.rdb, prefix: s.prefix + "att", timeout: s.timeout, breaker: breaker{max: s.breakMax, cooldown: s.breakCool}}
+	a := &Attempts{rdb: s.rdb, prefix: s.prefix + "att", timeout: s.loginTimeout, startTimeout: s.startTimeout,
+		guard: s.guard, breaker: breaker{max: s.breakMax, cooldown: s.breakCool}}
 	_, a.split = s.rdb.(*redis.ClusterClient)
 	return a
 }
 
 // Start loads the script (SCRIPT LOAD), so that the first step takes one
 // round trip rather than two. It is optional: a step whose script the server
-// does not know sends it again.
+// does not know sends it again. It returns by WithStartTimeout (default 1 s)
+// with an error when Redis does not answer.
 func (a *Attempts) Start(ctx context.Context) error {
-	if err := attemptScript.Load(ctx, a.rdb).Err(); err != nil {
+	err := a.guarded(ctx, "Start", a.startTimeout, func(ctx context.Context) error {
+		return attemptScript.Load(ctx, a.rdb).Err()
+	})
+	if err != nil {
 		return fmt.Errorf("redisstore: Attempts.Start: script load: %w", err)
 	}
 	return nil
+}
+
+// Stats reports the counter's calls, errors and breaker trips.
+func (a *Attempts) Stats() Stats { return a.st.stats(a.guard) }
+
+// guarded runs fn under the breaker and deadline d. Errors come back
+// unwrapped, but for the breaker's, which names method.
+func (a *Attempts) guarded(ctx context.Context, method string, d time.Duration, fn func(context.Context) error) error {
+	if !a.breaker.allow() {
+		a.st.open.Add(1)
+		return errorf(ErrCircuitOpen, "redisstore: Attempts.%s: circuit open: Redis is not called until the cool-down ends", method)
+	}
+	return a.guard.do(ctx, d, &a.breaker, &a.st, fn)
 }
 
 // hashTag is the part of key that Redis Cluster hashes: the text between the
@@ -195,10 +228,15 @@ func (a *Attempts) eval(ctx context.Context, c *call, keys []attempt.Key) (bool,
 	if err != nil {
 		return false, nil, err
 	}
-	if len(raw) != 1+9*len(keys) {
-		return false, nil, fmt.Errorf("script returned %d values for %d keys", len(raw), len(keys))
+	return decodeStates(raw, len(keys))
+}
+
+// decodeStates reads the script's reply for n keys.
+func decodeStates(raw []int64, n int) (bool, []attempt.State, error) {
+	if len(raw) != 1+9*n {
+		return false, nil, fmt.Errorf("script returned %d values for %d keys", len(raw), n)
 	}
-	st := make([]attempt.State, len(keys))
+	st := make([]attempt.State, n)
 	for i := range st {
 		v := raw[1+9*i : 10+9*i]
 		st[i] = attempt.State{Failures: int(v[0]), Reserved: int(v[1]), Locked: v[2] == 1, LockedNow: v[8] == 1}
@@ -256,34 +294,44 @@ func (a *Attempts) run(ctx context.Context, c *call, keys []attempt.Key) (bool, 
 		return true, []attempt.State{}, nil
 	}
 	if !a.breaker.allow() {
+		a.st.open.Add(1)
 		return false, nil, errorf(ErrCircuitOpen, "redisstore: Attempts.%s: circuit open: Redis is not called until the cool-down ends", c.name)
 	}
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
+	// The step may outlive run (guard.do): it gets copies of what the
+	// caller may reuse.
+	cc, keys := *c, slices.Clone(keys)
 	var ok bool
 	var st []attempt.State
-	var err error
-	if g := a.groups(keys); len(g) == 1 {
-		ok, st, err = a.eval(ctx, c, keys)
-	} else if c.op == "reserve" {
-		ok, st, err = a.reserveSplit(ctx, c, keys, g)
-	} else {
-		ok, st, err = true, make([]attempt.State, len(keys)), nil
-		for _, idx := range g {
-			var gst []attempt.State
-			if _, gst, err = a.eval(ctx, c, pick(keys, idx)); err != nil {
-				break
-			}
-			for j, i := range idx {
-				st[i] = gst[j]
-			}
-		}
-	}
-	a.breaker.done(err)
+	err := a.guard.do(ctx, a.timeout, &a.breaker, &a.st, func(ctx context.Context) (err error) {
+		ok, st, err = a.step(ctx, &cc, keys)
+		return err
+	})
 	if err != nil {
 		return false, nil, fmt.Errorf("redisstore: Attempts.%s: %w", c.name, err)
 	}
 	return ok, st, nil
+}
+
+// step runs one step: one script call, or one per slot on Cluster.
+func (a *Attempts) step(ctx context.Context, c *call, keys []attempt.Key) (bool, []attempt.State, error) {
+	g := a.groups(keys)
+	switch {
+	case len(g) == 1:
+		return a.eval(ctx, c, keys)
+	case c.op == "reserve":
+		return a.reserveSplit(ctx, c, keys, g)
+	}
+	st := make([]attempt.State, len(keys))
+	for _, idx := range g {
+		_, gst, err := a.eval(ctx, c, pick(keys, idx))
+		if err != nil {
+			return false, nil, err
+		}
+		for j, i := range idx {
+			st[i] = gst[j]
+		}
+	}
+	return true, st, nil
 }
 
 // reserveSplit reserves slot by slot. After a refusal the remaining slots
@@ -387,7 +435,7 @@ func (a *Attempts) Status(ctx context.Context, now time.Time, p attempt.Policy, 
 }
 
 // Reset implements attempt.Counter: one DEL (on Cluster, one DEL per
-// slot in one pipeline).
+// slot in one pipeline), under the deadline WithLoginTimeout.
 func (a *Attempts) Reset(ctx context.Context, keys []string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redisstore: Attempts.Reset: %w", err)
@@ -395,27 +443,25 @@ func (a *Attempts) Reset(ctx context.Context, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	if !a.breaker.allow() {
-		return errorf(ErrCircuitOpen, "redisstore: Attempts.Reset: circuit open: Redis is not called until the cool-down ends")
+	ks := make([]string, 0, 3*len(keys))
+	for _, k := range keys {
+		ks = a.redisKeys(ks, k)
 	}
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
-	var err error
-	if !a.split {
-		ks := make([]string, 0, 3*len(keys))
-		for _, k := range keys {
-			ks = a.redisKeys(ks, k)
+	err := a.guarded(ctx, "Reset", a.timeout, func(ctx context.Context) error {
+		if !a.split {
+			return a.rdb.Del(ctx, ks...).Err()
 		}
-		err = a.rdb.Del(ctx, ks...).Err()
-	} else {
-		_, err = a.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, k := range keys {
-				p.Del(ctx, a.redisKeys(nil, k)...)
+		_, err := a.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i := 0; i < len(ks); i += 3 {
+				p.Del(ctx, ks[i:i+3]...)
 			}
 			return nil
 		})
+		return err
+	})
+	if errors.Is(err, ErrCircuitOpen) {
+		return err
 	}
-	a.breaker.done(err)
 	if err != nil {
 		return fmt.Errorf("redisstore: Attempts.Reset: %w", err)
 	}

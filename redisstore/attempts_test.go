@@ -76,7 +76,7 @@ func cleanPrefix(tb testing.TB, rdb redis.UniversalClient, p string) {
 func newAttempts(tb testing.TB, rdb redis.UniversalClient, p string) *redisstore.Attempts {
 	tb.Helper()
 	cleanPrefix(tb, rdb, p)
-	s, err := redisstore.New(rdb, redisstore.WithPrefix(p), redisstore.WithTimeout(5*time.Second))
+	s, err := redisstore.New(rdb, redisstore.WithPrefix(p), redisstore.WithLoginTimeout(5*time.Second))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -675,7 +675,9 @@ func testOneRoundTrip(t *testing.T, b backend, keys []core.LockoutKey) {
 // Redis down: the counter returns an error, the Lockout's fail policy
 // decides, and the breaker stops calling Redis.
 func TestAttemptsRedisDown(t *testing.T) {
-	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 20 * time.Millisecond, MaxRetries: -1})
+	// One dial per call: go-redis reports the refused connection at once,
+	// which the breaker counts, rather than dialling again past the deadline.
+	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 20 * time.Millisecond, DialerRetries: 1, MaxRetries: -1})
 	defer dead.Close()
 	ctx := context.Background()
 	a := core.Attempt{Username: "alice", IP: netip.MustParseAddr("203.0.113.7")}

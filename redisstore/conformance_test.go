@@ -105,7 +105,7 @@ func TestLimiterConformance(t *testing.T) {
 func newLimiter(t *testing.T, rdb redis.UniversalClient) *redisstore.Limiter {
 	p := prefix()
 	cleanPrefix(t, rdb, p)
-	s, err := redisstore.New(rdb, redisstore.WithPrefix(p), redisstore.WithTimeout(5*time.Second))
+	s, err := redisstore.New(rdb, redisstore.WithPrefix(p), redisstore.WithLimiterTimeout(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -49,59 +47,58 @@ return res
 
 // Limiter is a rate limiter on Redis: one script call per request, whatever
 // the number of matching rules, on the server's clock. Keys are hashed (they
-// hold user IDs and header values) and expire when idle. Each call has a
-// deadline (default 50 ms) and a circuit breaker stops calling a failing
-// Redis for a cool-down, so a slow Redis cannot stall requests; the engine's
-// FailPolicy then decides. Safe for concurrent use.
+// hold user IDs and header values) and expire when idle.
+//
+// Each call has a deadline (WithLimiterTimeout, default 50 ms) that holds
+// whatever the client's options; a call that reaches it returns an error
+// wrapping context.DeadlineExceeded. A circuit breaker (WithBreaker) stops
+// calling a dead Redis, one that refuses connections or has sent no reply
+// for WithSilence, and the calls it refuses return at once an error wrapping
+// ErrCircuitOpen; a slow reply under load does not open it. On every error
+// the engine's limiter fail policy decides (core.WithLimiterFailPolicy).
+// Safe for concurrent use.
 type Limiter struct {
-	rdb     redis.UniversalClient
-	prefix  string
-	timeout time.Duration
-	cluster bool
-	breaker breaker
-}
-
-// WithTimeout sets the deadline of one counter call (default 50 ms).
-func WithTimeout(d time.Duration) Option {
-	return func(s *Store) error {
-		if d <= 0 || d > 10*time.Second {
-			return errorf(ErrInvalidOption, "redisstore: WithTimeout: %s is out of range (0, 10s]", d)
-		}
-		s.timeout = d
-		return nil
-	}
-}
-
-// WithBreaker opens the circuit after failures consecutive errors and keeps it
-// open for cooldown (defaults 5 and 1 s).
-func WithBreaker(failures int, cooldown time.Duration) Option {
-	return func(s *Store) error {
-		if failures < 1 || cooldown <= 0 {
-			return errorf(ErrInvalidOption, "redisstore: WithBreaker: failures %d, cooldown %s: want failures >= 1 and cooldown > 0", failures, cooldown)
-		}
-		s.breakMax, s.breakCool = failures, cooldown
-		return nil
-	}
+	rdb          redis.UniversalClient
+	prefix       string
+	timeout      time.Duration
+	startTimeout time.Duration
+	cluster      bool
+	guard        *guard
+	breaker      breaker
+	st           counters
 }
 
 // errLimiterOpen is a value: a call refused by the open breaker allocates
 // nothing.
 var errLimiterOpen = errorf(ErrCircuitOpen, "redisstore: Limiter.Allow: circuit open: Redis is not called until the cool-down ends")
 
-// Limiter returns the rate limiter.
+// Limiter returns a rate limiter with a breaker of its own.
 func (s *Store) Limiter() *Limiter {
-	l := &Limiter{rdb: s.rdb, prefix: s.prefix + "rl:", timeout: s.timeout, breaker: breaker{max: s.breakMax, cooldown: s.breakCool}}
+	l := &Limiter{rdb: s.rdb, prefix: s.prefix + "rl:", timeout: s.limitTimeout, startTimeout: s.startTimeout,
+		guard: s.guard, breaker: breaker{max: s.breakMax, cooldown: s.breakCool}}
 	_, l.cluster = s.rdb.(*redis.ClusterClient)
 	return l
 }
 
-// Start loads the script (SCRIPT LOAD) so the first request needs one round trip.
+// Start loads the script (SCRIPT LOAD) so the first request needs one round
+// trip. It returns by WithStartTimeout (default 1 s) with an error when Redis
+// does not answer; requests then send the script themselves.
 func (l *Limiter) Start(ctx context.Context) error {
-	if err := gcraScript.Load(ctx, l.rdb).Err(); err != nil {
+	if !l.breaker.allow() {
+		l.st.open.Add(1)
+		return errorf(ErrCircuitOpen, "redisstore: Limiter.Start: circuit open: Redis is not called until the cool-down ends")
+	}
+	err := l.guard.do(ctx, l.startTimeout, &l.breaker, &l.st, func(ctx context.Context) error {
+		return gcraScript.Load(ctx, l.rdb).Err()
+	})
+	if err != nil {
 		return fmt.Errorf("redisstore: Limiter.Start: script load: %w", err)
 	}
 	return nil
 }
+
+// Stats reports the limiter's calls, errors and breaker trips.
+func (l *Limiter) Stats() Stats { return l.st.stats(l.guard) }
 
 // key is the Redis key of one counter: hashed, hash-tagged so a Cluster
 // keeps it in one slot.
@@ -124,30 +121,35 @@ func (l *Limiter) key(k ratelimit.Key) string {
 
 // Allow decides every key of one request in one round trip and appends one
 // result per key to dst. now is ignored: Redis's clock decides, so replicas
-// with skewed clocks share one limit.
+// with skewed clocks share one limit. It returns by the deadline; on an
+// error dst is returned unchanged.
 func (l *Limiter) Allow(ctx context.Context, _ time.Time, keys []ratelimit.Key, dst []ratelimit.Result) ([]ratelimit.Result, error) {
 	if len(keys) == 0 {
 		return dst, nil
 	}
 	if !l.breaker.allow() {
+		l.st.open.Add(1)
 		return dst, errLimiterOpen
 	}
-	ctx, cancel := context.WithTimeout(ctx, l.timeout)
-	defer cancel()
+	// The arguments are built here: the call may outlive Allow, and the
+	// caller reuses keys.
+	ks, args := l.args(keys)
 	var raw []any
-	var err error
-	if l.cluster {
-		raw, err = l.pipelined(ctx, keys)
-	} else {
-		raw, err = l.eval(ctx, l.rdb, keys)
-	}
-	l.breaker.done(err)
+	err := l.guard.do(ctx, l.timeout, &l.breaker, &l.st, func(ctx context.Context) (err error) {
+		if l.cluster {
+			raw, err = l.pipelined(ctx, ks, args)
+		} else {
+			raw, err = gcraScript.Run(ctx, l.rdb, ks, args...).Slice()
+		}
+		return err
+	})
 	if err != nil {
 		return dst, fmt.Errorf("redisstore: Limiter.Allow: %w", err)
 	}
 	return decode(raw, keys, dst)
 }
 
+// args returns the Redis keys and the script's arguments, two per key.
 func (l *Limiter) args(keys []ratelimit.Key) ([]string, []any) {
 	ks := make([]string, len(keys))
 	args := make([]any, 0, 2*len(keys))
@@ -160,20 +162,13 @@ func (l *Limiter) args(keys []ratelimit.Key) ([]string, []any) {
 	return ks, args
 }
 
-func (l *Limiter) eval(ctx context.Context, c redis.Scripter, keys []ratelimit.Key) ([]any, error) {
-	ks, args := l.args(keys)
-	v, err := gcraScript.Run(ctx, c, ks, args...).Slice()
-	return v, err
-}
-
 // pipelined sends one script call per key in one pipeline (Cluster: keys
 // live in different slots). Atomicity across keys is then per key only.
-func (l *Limiter) pipelined(ctx context.Context, keys []ratelimit.Key) ([]any, error) {
-	cmds := make([]*redis.Cmd, len(keys))
+func (l *Limiter) pipelined(ctx context.Context, ks []string, args []any) ([]any, error) {
+	cmds := make([]*redis.Cmd, len(ks))
 	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i := range keys {
-			ks, args := l.args(keys[i : i+1])
-			cmds[i] = gcraScript.EvalSha(ctx, p, ks, args...)
+		for i := range ks {
+			cmds[i] = gcraScript.EvalSha(ctx, p, ks[i:i+1], args[2*i:2*i+2]...)
 		}
 		return nil
 	})
@@ -181,12 +176,12 @@ func (l *Limiter) pipelined(ctx context.Context, keys []ratelimit.Key) ([]any, e
 		if err := gcraScript.Load(ctx, l.rdb).Err(); err != nil {
 			return nil, err
 		}
-		return l.pipelined(ctx, keys)
+		return l.pipelined(ctx, ks, args)
 	}
 	if err != nil {
 		return nil, err
 	}
-	out := make([]any, 0, len(keys))
+	out := make([]any, 0, len(ks))
 	for _, c := range cmds {
 		v, err := c.Slice()
 		if err != nil {
@@ -224,44 +219,4 @@ func decode(raw []any, keys []ratelimit.Key, dst []ratelimit.Result) ([]ratelimi
 		})
 	}
 	return dst, nil
-}
-
-// breaker is a consecutive-failure circuit breaker.
-type breaker struct {
-	mu       sync.Mutex
-	max      int
-	cooldown time.Duration
-	fails    int
-	openTill time.Time
-	probing  bool
-}
-
-func (b *breaker) allow() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.fails < b.max {
-		return true
-	}
-	if time.Now().Before(b.openTill) || b.probing {
-		return false
-	}
-	b.probing = true // half-open: one call tests the water
-	return true
-}
-
-func (b *breaker) done(err error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.probing = false
-	if errors.Is(err, context.Canceled) { // the caller gave up: says nothing about Redis
-		return
-	}
-	if err == nil {
-		b.fails = 0
-		return
-	}
-	b.fails++
-	if b.fails >= b.max {
-		b.openTill = time.Now().Add(b.cooldown)
-	}
 }

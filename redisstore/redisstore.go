@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -13,38 +12,38 @@ import (
 	"github.com/wardenkit/warden/core"
 )
 
-// Store holds the Redis client and the key prefix shared by its parts.
+// Store holds the Redis client, the key prefix and the deadlines shared by
+// its parts. Every call its Limiter and Attempts make to Redis runs under a
+// deadline of its own that holds whatever the client's options (see
+// WithLimiterTimeout); a client built as redis.NewClient(&redis.Options{Addr:
+// addr}) is all it needs. A Store is safe for concurrent use.
 type Store struct {
-	rdb       redis.UniversalClient
-	prefix    string
-	timeout   time.Duration
-	breakMax  int
-	breakCool time.Duration
+	rdb          redis.UniversalClient
+	prefix       string
+	limitTimeout time.Duration
+	loginTimeout time.Duration
+	startTimeout time.Duration
+	breakMax     int
+	breakCool    time.Duration
+	silence      time.Duration
+	maxInFlight  int
+	guard        *guard
 }
 
-// Option configures a Store.
-type Option func(*Store) error
-
-// WithPrefix sets the prefix of every key and channel (default "warden:").
-// Replicas of one installation must share it; two installations on one Redis
-// must not.
-func WithPrefix(p string) Option {
-	return func(s *Store) error {
-		if p == "" || strings.ContainsAny(p, " {}\r\n") {
-			return errorf(ErrInvalidOption, "redisstore: WithPrefix: %q is empty or holds a space, a brace or a line break", p)
-		}
-		s.prefix = p
-		return nil
-	}
-}
-
-// New wraps a client. It does no I/O. Errors of the options read
+// New wraps a client. It does no I/O and accepts any client, whatever its
+// timeouts and ContextTimeoutEnabled. Errors of the options read
 // "redisstore: WithX: value: problem" and wrap ErrInvalidOption.
 func New(rdb redis.UniversalClient, opts ...Option) (*Store, error) {
 	if rdb == nil {
 		return nil, errors.New("redisstore: New: nil client")
 	}
-	s := &Store{rdb: rdb, prefix: "warden:", timeout: 50 * time.Millisecond, breakMax: 5, breakCool: time.Second}
+	s := &Store{
+		rdb: rdb, prefix: "warden:",
+		limitTimeout: DefaultLimiterTimeout, loginTimeout: DefaultLoginTimeout,
+		startTimeout: DefaultStartTimeout,
+		breakMax:     DefaultBreakerFailures, breakCool: DefaultBreakerCooldown, silence: DefaultSilence,
+		maxInFlight: DefaultMaxInFlight,
+	}
 	for i, o := range opts {
 		if o == nil {
 			return nil, errorf(ErrInvalidOption, "redisstore: New: option %d is nil", i)
@@ -53,6 +52,7 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Store, error) {
 			return nil, err
 		}
 	}
+	s.guard = newGuard(s.maxInFlight, s.silence)
 	return s, nil
 }
 

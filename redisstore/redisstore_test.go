@@ -232,7 +232,9 @@ func testLimiterShared(t *testing.T, b backend) {
 	st := memstore.New()
 	var engines []*core.Engine
 	for _, rdb := range b.clients(t, 2) {
-		s, _ := redisstore.New(rdb, redisstore.WithPrefix(p))
+		// A generous deadline: a call that timed out on a busy machine
+		// would be counted in process (the fallback), not shared.
+		s, _ := redisstore.New(rdb, redisstore.WithPrefix(p), redisstore.WithLimiterTimeout(5*time.Second))
 		eng, err := core.New(st, core.WithLimiter(s.Limiter()), core.WithLogger(slog.New(slog.DiscardHandler)))
 		if err != nil {
 			t.Fatal(err)
@@ -267,7 +269,9 @@ func testLimiterShared(t *testing.T, b backend) {
 }
 
 func TestLimiterBreaker(t *testing.T) {
-	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 20 * time.Millisecond, MaxRetries: -1})
+	// One dial per call: go-redis reports the refused connection at once,
+	// which the breaker counts, rather than dialling again past the deadline.
+	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 20 * time.Millisecond, DialerRetries: 1, MaxRetries: -1})
 	defer dead.Close()
 	s, _ := redisstore.New(dead, redisstore.WithBreaker(2, time.Hour))
 	l := s.Limiter()
@@ -302,7 +306,7 @@ func TestLimiterDeadline(t *testing.T) {
 	// No client-side read timeout: only the limiter's deadline can end the call.
 	silent := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), MaxRetries: -1, ReadTimeout: -1, WriteTimeout: -1, ContextTimeoutEnabled: true})
 	defer silent.Close()
-	s, _ := redisstore.New(silent, redisstore.WithTimeout(50*time.Millisecond))
+	s, _ := redisstore.New(silent, redisstore.WithLimiterTimeout(50*time.Millisecond))
 	keys := []ratelimit.Key{{Rule: 1, IP: netip.MustParseAddr("3.3.3.3"), Limit: ratelimit.Limit{N: 1, Period: time.Minute}}}
 	done := make(chan error, 1)
 	go func() { _, err := s.Limiter().Allow(context.Background(), time.Now(), keys, nil); done <- err }()
