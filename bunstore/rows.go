@@ -28,6 +28,7 @@ var columnLimits = map[string]map[string]int{
 	"security_whitelisted_user": {"user_id": 150, "exemption_type": 20, "reason": 2000, "created_by": 100},
 	"security_blocked_email":    {"email": 254, "reason": 2000},
 	"security_blocked_domain":   {"domain": 253, "domain_type": 20, "reason": 2000},
+	"security_feed_state":       {"url_hash": 64, "url": 2000, "etag": 1000, "last_modified": 100},
 	"security_rate_limit_rule": {
 		"name": 100, "path_pattern": 255, "method": 10, "rate": 64, "key_by": 100,
 	},
@@ -170,6 +171,10 @@ type blockedUserAgentRow struct {
 	IsAutoSynced bool   `bun:"is_auto_synced"`
 	BlockCount   int64  `bun:"block_count"`
 	ReportOnly   bool   `bun:"report_only"`
+	// SyncDisabled marks a row the list sync deactivated (see sync.go). No
+	// rule field carries it, so every Put writes false: an operator's
+	// write takes the row back from the sync.
+	SyncDisabled bool `bun:"sync_disabled"`
 }
 
 func (r *blockedUserAgentRow) fromRule(v rule.BlockedUserAgent) {
@@ -231,6 +236,7 @@ type blockedDomainRow struct {
 	Reason       string `bun:"reason"`
 	IsActive     bool   `bun:"is_active"`
 	IsAutoSynced bool   `bun:"is_auto_synced"`
+	SyncDisabled bool   `bun:"sync_disabled"` // see blockedUserAgentRow.SyncDisabled
 }
 
 func (r *blockedDomainRow) fromRule(v rule.BlockedDomain) {

@@ -26,6 +26,7 @@ type Store struct {
 	settings  *core.Settings
 	events    []core.Event // ascending ID
 	loginTabs loginTables
+	feeds     map[string]feedState // by source URL (sync.go)
 
 	blockedIPs        table[rule.BlockedIP]
 	whitelistedIPs    table[rule.WhitelistedIP]
@@ -48,7 +49,7 @@ func WithNow(now func() time.Time) Option { return func(s *Store) { s.now = now 
 
 // New returns an empty Store.
 func New(opts ...Option) *Store {
-	s := &Store{now: time.Now}
+	s := &Store{now: time.Now, feeds: map[string]feedState{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -87,9 +88,14 @@ type table[T rule.Rule] struct {
 	s    *Store
 	name string       // the Store method that returns it, for errors
 	rows map[string]T // by key
+	// syncDisabled holds the keys of the rows the list sync deactivated
+	// (sync.go); Put and Delete forget a key.
+	syncDisabled map[string]bool
 }
 
-func (t *table[T]) init(s *Store, name string) { t.s, t.name, t.rows = s, name, map[string]T{} }
+func (t *table[T]) init(s *Store, name string) {
+	t.s, t.name, t.rows, t.syncDisabled = s, name, map[string]T{}, map[string]bool{}
+}
 
 // ctxErr is ctx.Err() wrapped with the table and the method, or nil.
 func (t *table[T]) ctxErr(ctx context.Context, method string) error {
@@ -155,6 +161,7 @@ func (t *table[T]) Put(ctx context.Context, v T) (T, error) {
 	}
 	v = rule.ApplyMeta(v, m)
 	t.rows[v.Key()] = v
+	delete(t.syncDisabled, v.Key())
 	t.s.version++
 	return v, nil
 }
@@ -169,6 +176,7 @@ func (t *table[T]) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("memstore: %s.Delete %q: %w", t.name, key, core.ErrNotFound)
 	}
 	delete(t.rows, key)
+	delete(t.syncDisabled, key)
 	t.s.version++
 	return nil
 }
