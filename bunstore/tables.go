@@ -16,7 +16,7 @@ import (
 	"github.com/wardenkit/warden/internal/textutil"
 )
 
-// The rule tables. Each Put normalises its row (core.Normalize) and upserts
+// The rule tables. Each Put normalises its row (rule.Normalize) and upserts
 // it on its key; see core.Table for the contract.
 
 func (s *Store) BlockedIPs() core.Table[rule.BlockedIP]               { return s.blockedIPs }

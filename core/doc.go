@@ -14,8 +14,9 @@
 // Check runs the steps in order (exempt path, client IP, whitelisted IP, user
 // exemption, blocked IP, User-Agent, country, rate limits) and stops at the
 // first denial. Denials are values (Decision), not errors; when the engine
-// cannot decide, the fail policy answers (default 503). The allow path does
-// no I/O, takes no lock and does not allocate.
+// cannot decide, the fail policy answers (default 503). The allow path reads
+// an immutable snapshot and does not allocate; only a matching rate rule
+// touches shared counters (a shard lock, or one Redis round trip).
 //
 // The Store is the source of truth. A write through Engine.Rules or
 // Engine.PutSettings goes to the store, is announced on the Bus and is

@@ -90,7 +90,7 @@ func New(store Store, opts ...Option) (*Engine, error) {
 	for _, p := range cfg.exempt {
 		e.exempt[p] = struct{}{}
 	}
-	e.values = newValueCap(defaultRateValuesPerSource)
+	e.values = newValueCap(cmp.Or(cfg.rateValuesPerSource, defaultRateValuesPerSource))
 	if err := e.initLimiter(); err != nil {
 		return nil, fmt.Errorf("core: New: %w", err)
 	}
@@ -315,27 +315,28 @@ func (e *Engine) changed(ctx context.Context) {
 
 // Stats is a point-in-time report for metrics and health pages.
 type Stats struct {
-	SnapshotVersion  int64         `json:"snapshot_version"`
-	SnapshotBuiltAt  time.Time     `json:"snapshot_built_at,omitzero"`
-	SnapshotAge      time.Duration `json:"snapshot_age"`
-	Rebuilds         int64         `json:"rebuilds"`
-	RebuildErrors    int64         `json:"rebuild_errors"`
-	LastRebuildError string        `json:"last_rebuild_error,omitempty"`
-	InvalidRows      []InvalidRow  `json:"invalid_rows,omitempty"`
-	EventsQueued     int64         `json:"events_queued"`
-	EventsWritten    int64         `json:"events_written"`
-	EventsCoalesced  int64         `json:"events_coalesced"`
-	EventsDropped    int64         `json:"events_dropped"`
-	EventsRejected   int64         `json:"events_rejected"`
-	EventsFolded     int64         `json:"events_folded"`            // denials folded into per-source summary rows
-	CriticalOverflow int64         `json:"critical_events_overflow"` // critical events that found their reserved queue full
-	FailPolicyTrips  int64         `json:"fail_policy_trips"`
-	LimiterFailures  int64         `json:"limiter_failures"`
+	SnapshotVersion   int64         `json:"snapshot_version"`
+	SnapshotBuiltAt   time.Time     `json:"snapshot_built_at,omitzero"`
+	SnapshotAge       time.Duration `json:"snapshot_age"`
+	Rebuilds          int64         `json:"rebuilds"`
+	RebuildErrors     int64         `json:"rebuild_errors"`
+	LastRebuildError  string        `json:"last_rebuild_error,omitempty"`
+	InvalidRows       []InvalidRow  `json:"invalid_rows,omitempty"`
+	EventsQueued      int64         `json:"events_queued"`
+	EventsWritten     int64         `json:"events_written"`
+	EventsCoalesced   int64         `json:"events_coalesced"`
+	EventsDropped     int64         `json:"events_dropped"`
+	EventsRejected    int64         `json:"events_rejected"`
+	EventsFolded      int64         `json:"events_folded"`            // denials folded into per-source summary rows
+	CriticalOverflow  int64         `json:"critical_events_overflow"` // critical events that found their reserved queue full
+	RateValueOverflow int64         `json:"rate_value_overflow"`      // requests whose header/user value shared its source's counter
+	FailPolicyTrips   int64         `json:"fail_policy_trips"`
+	LimiterFailures   int64         `json:"limiter_failures"`
 }
 
 // Stats reports snapshot, rebuild, event and fail-policy figures.
 func (e *Engine) Stats() Stats {
-	st := Stats{FailPolicyTrips: e.failTrips.Load(), LimiterFailures: e.limiterTrips.Load()}
+	st := Stats{FailPolicyTrips: e.failTrips.Load(), LimiterFailures: e.limiterTrips.Load(), RateValueOverflow: e.values.overflows.Load()}
 	if s := e.snap.Load(); s != nil {
 		st.SnapshotVersion, st.SnapshotBuiltAt = s.Version, s.BuiltAt
 		st.SnapshotAge = e.clock.Now().Sub(s.BuiltAt)

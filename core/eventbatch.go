@@ -126,12 +126,38 @@ func (w *eventWriter) store(ctx context.Context, batch []Event) []Event {
 		}
 		w.bisect(ctx, chunk)
 	}
-	if over := len(retry) - w.cfg.queueSize; over > 0 { // bounded: drop the oldest
-		w.dropped.Add(int64(over))
-		w.held.Add(-int64(over))
-		retry = slices.Clone(retry[over:])
+	if over := len(retry) - w.cfg.queueSize; over > 0 {
+		retry = w.trim(retry, over)
 	}
 	return retry
+}
+
+// trim drops n events from a retry backlog (the store is down and it outgrew
+// the queue): the oldest ordinary ones first, critical ones only when
+// nothing else is left.
+func (w *eventWriter) trim(retry []Event, n int) []Event {
+	w.dropped.Add(int64(n))
+	w.held.Add(-int64(n))
+	ordinary := 0
+	for _, ev := range retry {
+		if !critical(ev.Action) {
+			ordinary++
+		}
+	}
+	dropOrdinary := min(n, ordinary)
+	dropCritical := n - dropOrdinary
+	kept := make([]Event, 0, len(retry)-n)
+	for _, ev := range retry {
+		switch {
+		case !critical(ev.Action) && dropOrdinary > 0:
+			dropOrdinary--
+		case critical(ev.Action) && dropCritical > 0:
+			dropCritical--
+		default:
+			kept = append(kept, ev)
+		}
+	}
+	return kept
 }
 
 // bisect stores the rows of a refused batch that the store accepts.

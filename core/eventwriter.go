@@ -184,6 +184,9 @@ func (w *eventWriter) run(ctx context.Context) {
 		select {
 		case ev := <-w.crit:
 			b.add(ev)
+			if len(b.pending) >= w.cfg.batchSize {
+				b.flush(ctx)
+			}
 		case ev := <-w.ch:
 			b.add(ev)
 			if len(b.pending) >= w.cfg.batchSize {
@@ -207,12 +210,7 @@ func (w *eventWriter) run(ctx context.Context) {
 
 // drain stores what is queued, within the deadline Close was given.
 func (w *eventWriter) drain(b *batcher) {
-	dctx := context.WithoutCancel(*w.drainBy.Load())
-	if d, ok := (*w.drainBy.Load()).Deadline(); ok {
-		var cancel context.CancelFunc
-		dctx, cancel = context.WithDeadline(dctx, d)
-		defer cancel()
-	}
+	dctx := *w.drainBy.Load() // Close's context: its deadline and its cancellation end the drain
 	for {
 		select {
 		case ev := <-w.crit:

@@ -49,7 +49,8 @@ type Lockout struct {
 	counterErrors, lastWarn                                  atomic.Int64
 
 	releaseMu     sync.Mutex
-	releasedSince time.Time // where the next look for released records starts
+	releasedSince time.Time           // where the next look for released records starts
+	applied       map[int64]time.Time // releases already applied, by record ID
 }
 
 // UserLookup resolves a username typed into a login form to the user's ID

@@ -23,7 +23,9 @@ type LockoutKey string
 
 const (
 	// LockoutByUserAndIP counts failures per username and client address
-	// (IPv6 grouped by the engine's prefix). Limit: max_login_attempts.
+	// (IPv6 grouped by the engine's prefix). Limit: max_login_attempts. A
+	// source past its username caps counts new usernames on its
+	// LockoutBySource key instead (WithLoginSourceCaps).
 	LockoutByUserAndIP LockoutKey = "user_ip"
 	// LockoutByIP counts failures per client address, whatever the
 	// username: it stops password spraying. Limit: 10 × max_login_attempts.

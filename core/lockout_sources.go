@@ -42,6 +42,14 @@ type sourceTracker struct {
 	groups     map[string]map[string]int64 // group -> account -> last seen (unix ns)
 	entries    int
 	lastSweep  int64 // unix ns of the last sweep of every group
+	overflows  int64 // attempts counted on an overflow key
+}
+
+// stats reports the usernames tracked and the attempts that overflowed.
+func (s *sourceTracker) stats() (tracked int, overflows int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.entries, s.overflows
 }
 
 func newSourceTracker(perAddress, perNetwork int) *sourceTracker {
@@ -74,16 +82,17 @@ func (s *sourceTracker) track(narrow, wide, account string, now time.Time, windo
 	ns, exp := now.UnixNano(), now.Add(-window).UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	over := ""
-	for i, g := range [2]string{"a:" + narrow, "n:" + wide} {
-		if i == 1 && wide == "" {
-			break
-		}
-		if !s.admit(g, account, ns, exp, s.caps[i]) {
-			over = [2]string{narrow, wide}[i] // the network wins when both are over
-		}
+	// The network first: a username it does not admit is tracked nowhere,
+	// so one network holds at most its cap whatever its addresses do.
+	if wide != "" && !s.admit("n:"+wide, account, ns, exp, s.caps[1]) {
+		s.overflows++
+		return wide
 	}
-	return over
+	if !s.admit("a:"+narrow, account, ns, exp, s.caps[0]) {
+		s.overflows++
+		return narrow
+	}
+	return ""
 }
 
 // admit tracks account in group g unless g is at its cap (or the tracker is

@@ -18,25 +18,26 @@ func DefaultExemptPaths() []string {
 }
 
 type config struct {
-	clock              Clock
-	logger             *slog.Logger
-	ipOpts             []clientip.Option
-	resolver           *clientip.Resolver
-	geo                CountryLookup
-	exempt             []string
-	bus                Bus
-	failPolicy         FailPolicy
-	startWithoutStore  bool
-	pollInterval       time.Duration
-	rebuildInterval    time.Duration
-	queueSize          int
-	batchSize          int
-	flushInterval      time.Duration
-	ipv6Prefix         int
-	login              loginConfig
-	limiter            Limiter
-	emailProviderRules bool
-	limiterPolicy      FailPolicy
+	clock               Clock
+	logger              *slog.Logger
+	ipOpts              []clientip.Option
+	resolver            *clientip.Resolver
+	geo                 CountryLookup
+	exempt              []string
+	bus                 Bus
+	failPolicy          FailPolicy
+	startWithoutStore   bool
+	pollInterval        time.Duration
+	rebuildInterval     time.Duration
+	queueSize           int
+	batchSize           int
+	flushInterval       time.Duration
+	ipv6Prefix          int
+	login               loginConfig
+	limiter             Limiter
+	emailProviderRules  bool
+	rateValuesPerSource int
+	limiterPolicy       FailPolicy
 }
 
 // Option configures an Engine. Options validate their arguments and return
@@ -294,8 +295,10 @@ func WithWhitelistPolicy(p WhitelistPolicy) Option {
 }
 
 // WithUserLookup sets how a username typed at login is resolved to a user ID
-// for the whitelist (see UserLookup). Without it the username itself is
-// taken as the user ID.
+// (see UserLookup): attempts then count on the user's ID, so a username and
+// its e-mail address share one counter, and user whitelists apply to it.
+// Without it the username's skeleton (NormalizeUsername) is the counter and
+// the username as typed the user ID.
 func WithUserLookup(f UserLookup) Option {
 	return func(cfg *config) error {
 		if f == nil {
@@ -363,4 +366,19 @@ func WithLoginSourceCaps(perAddress, perNetwork int) Option {
 // "j.doe+x@gmail.com" meets a rule for "jdoe@gmail.com". Off by default.
 func WithEmailProviderRules() Option {
 	return func(cfg *config) error { cfg.emailProviderRules = true; return nil }
+}
+
+// WithRateValueCap sets how many distinct header or user values one address
+// (IPv6: its /64) may have counted apart per rate-limit rule within the
+// rule's period (default 1,000). Past it, the address's further values share
+// one counter, so a client inventing a value per request cannot fill the
+// limiter; such requests are counted in Stats.RateValueOverflow.
+func WithRateValueCap(n int) Option {
+	return func(cfg *config) error {
+		if n < 1 || n > 1_000_000 {
+			return fmt.Errorf("WithRateValueCap: %d out of range 1..1000000", n)
+		}
+		cfg.rateValuesPerSource = n
+		return nil
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,9 +33,10 @@ type capKey struct {
 }
 
 type valueCap struct {
-	seed   maphash.Seed
-	limit  int
-	shards [64]capShard
+	seed      maphash.Seed
+	limit     int
+	overflows atomic.Int64 // values that shared their source's counter
+	shards    [64]capShard
 }
 
 type capShard struct {
@@ -78,6 +80,7 @@ func (c *valueCap) admit(rule int64, ip netip.Addr, value string, now time.Time,
 		}
 	}
 	if len(set) >= c.limit || s.entries >= perShard {
+		c.overflows.Add(1)
 		return false
 	}
 	if set == nil {

@@ -226,6 +226,9 @@ func TestRateLimiterFillDoesNotSwitchLimitsOff(t *testing.T) {
 		e.check("203.0.113.7", "/api/x", "", func(r *http.Request) { r.Header.Set("X-API-Key", key) })
 	}
 	t.Logf("limiter holds %d keys after the flood", m.Len())
+	if n := e.eng.Stats().RateValueOverflow; n != int64(maxKeys+maxKeys/20-1000) {
+		t.Fatalf("Stats.RateValueOverflow = %d; want every value past the first 1,000", n)
+	}
 	allowed := 0
 	for range 50 {
 		if d := e.check("198.51.100.1", "/login", "", method("POST")); d.Allowed {
@@ -235,4 +238,114 @@ func TestRateLimiterFillDoesNotSwitchLimitsOff(t *testing.T) {
 	if allowed != 5 {
 		t.Fatalf("a fresh IP got %d of 50 POST /login through a 5/m rule after the flood; want exactly 5", allowed)
 	}
+}
+
+// A release is applied once: a lock taken after an unlock is not lifted by a
+// later rebuild of the engine (an unrelated rule change).
+func TestReleaseIsAppliedOnce(t *testing.T) {
+	e := newLoginEnv(t)
+	ip := "203.0.113.7"
+	for range 5 {
+		e.fail("alice", ip)
+	}
+	if n, err := e.lo.Unlock(e.ctx(), core.UnlockRequest{Username: "alice", By: "ops"}); err != nil || n != 1 {
+		t.Fatalf("Unlock = %d, %v", n, err)
+	}
+	put(e.env, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "192.0.2.1"}) // a rebuild
+	e.clock.Add(10 * time.Minute)
+	for range 5 {
+		e.fail("alice", ip)
+	}
+	e.locked("alice", ip)
+	put(e.env, e.eng.Rules().BlockedIPs(), rule.BlockedIP{Network: "192.0.2.2"}) // another rebuild
+	if err := e.eng.Reload(e.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	e.locked("alice", ip) // still locked: the old release must not apply again
+}
+
+// One network holds at most its cap of tracked usernames, whatever its
+// addresses do, and a network's overflow lock can be listed and unlocked by
+// the network, which other processes learn of through the store.
+func TestSourceCapsPerNetworkAndNetworkUnlock(t *testing.T) {
+	e := newLoginEnv(t)
+	for n := range 500 {
+		ip := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0xab, 0xcd, byte(n >> 8), byte(n), 15: 1})
+		for u := range 10 {
+			tk, err := e.lo.Begin(e.ctx(), core.Attempt{Username: fmt.Sprintf("u%d-%d", n, u), IP: ip})
+			if err != nil {
+				continue
+			}
+			_ = e.lo.Fail(e.ctx(), tk)
+		}
+	}
+	st := e.lo.Stats()
+	if st.TrackedNames > 2*200 || st.SourceOverflow == 0 {
+		t.Fatalf("tracked %d usernames for one /48 (cap 200 per network, each also per address), %d overflows", st.TrackedNames, st.SourceOverflow)
+	}
+	locked, err := e.lo.ListLocked(e.ctx(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var network string
+	for _, r := range locked {
+		if r.Scope == core.LockoutBySource {
+			network = r.IP
+		}
+	}
+	if network != "2001:db8:abcd::/48" {
+		t.Fatalf("source lock on %q; want the /48 (locked: %+v)", network, locked)
+	}
+	n, err := e.lo.Unlock(e.ctx(), core.UnlockRequest{IP: network, By: "ops"})
+	if err != nil || n < 1 {
+		t.Fatalf("Unlock(%s) = %d, %v; want the source record released", network, n, err)
+	}
+	if _, err := e.lo.Begin(e.ctx(), core.Attempt{Username: "new-name", IP: netip.MustParseAddr("2001:db8:abcd:ffff::1")}); err != nil {
+		t.Fatalf("after the network unlock: %v", err)
+	}
+}
+
+// Close with a context that is cancelled (no deadline), as a signal handler
+// cancels it, returns and leaves no goroutine behind.
+func TestCloseOnCancelWithoutDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &slowStore{Store: memstore.New()}
+		eng := startEngine(t, st, core.WithEventQueue(100, time.Minute))
+		st.hole = true
+		eng.RecordEvent(core.Event{Action: core.ActionAdmin, IP: "192.0.2.1"})
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		if err := eng.Close(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Close = %v; want context.Canceled and the lost events named", err)
+		}
+		synctest.Wait()
+	})
+}
+
+// With the store down and the backlog over the queue, ordinary events are
+// dropped before critical ones.
+func TestBacklogKeepsCriticalEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newPicky()
+		eng := startEngine(t, st, core.WithEventQueue(20, 10*time.Millisecond))
+		st.fail.Store(true)
+		eng.RecordEvent(core.Event{Action: core.ActionLockout, IP: "192.0.2.9", Details: "the one that matters"})
+		for round := range 5 {
+			for i := range 15 {
+				eng.RecordEvent(core.Event{Action: core.ActionIPBlock, IP: fmt.Sprintf("192.0.2.%d", i), Path: fmt.Sprint("/", round, "/", i)})
+			}
+			time.Sleep(15 * time.Millisecond)
+			synctest.Wait()
+		}
+		st.fail.Store(false)
+		time.Sleep(15 * time.Millisecond)
+		synctest.Wait()
+		if err := eng.Close(context.Background()); err != nil {
+			t.Logf("Close: %v", err)
+		}
+		evs, err := st.failingStore.Store.Events(context.Background(), core.EventQuery{Action: core.ActionLockout})
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("LOCKOUT stored %d times, %v; want once (dropped %d ordinary events)", len(evs), err, eng.Stats().EventsDropped)
+		}
+	})
 }
