@@ -217,15 +217,17 @@ type blockedEmailRow struct {
 	Reason        string `bun:"reason"`
 	IsActive      bool   `bun:"is_active"`
 	IsAutoBlocked bool   `bun:"is_auto_blocked"`
+	ReportOnly    bool   `bun:"report_only"`
 }
 
 func (r *blockedEmailRow) fromRule(v rule.BlockedEmail) {
-	*r = blockedEmailRow{Email: v.Email, Reason: v.Reason, IsActive: !v.Disabled, IsAutoBlocked: v.AutoBlocked}
+	*r = blockedEmailRow{Email: v.Email, Reason: v.Reason, IsActive: !v.Disabled, IsAutoBlocked: v.AutoBlocked,
+		ReportOnly: v.ReportOnly}
 }
 
 func (r *blockedEmailRow) toRule() rule.BlockedEmail {
 	return rule.BlockedEmail{Meta: r.core(), Email: r.Email, Reason: r.Reason, Disabled: !r.IsActive,
-		AutoBlocked: r.IsAutoBlocked}
+		AutoBlocked: r.IsAutoBlocked, ReportOnly: r.ReportOnly}
 }
 
 type blockedDomainRow struct {
@@ -237,16 +239,17 @@ type blockedDomainRow struct {
 	IsActive     bool   `bun:"is_active"`
 	IsAutoSynced bool   `bun:"is_auto_synced"`
 	SyncDisabled bool   `bun:"sync_disabled"` // see blockedUserAgentRow.SyncDisabled
+	ReportOnly   bool   `bun:"report_only"`
 }
 
 func (r *blockedDomainRow) fromRule(v rule.BlockedDomain) {
 	*r = blockedDomainRow{Domain: v.Domain, DomainType: v.Type, Reason: v.Reason, IsActive: !v.Disabled,
-		IsAutoSynced: v.AutoSynced}
+		IsAutoSynced: v.AutoSynced, ReportOnly: v.ReportOnly}
 }
 
 func (r *blockedDomainRow) toRule() rule.BlockedDomain {
 	return rule.BlockedDomain{Meta: r.core(), Domain: r.Domain, Type: r.DomainType, Reason: r.Reason,
-		Disabled: !r.IsActive, AutoSynced: r.IsAutoSynced}
+		Disabled: !r.IsActive, AutoSynced: r.IsAutoSynced, ReportOnly: r.ReportOnly}
 }
 
 type rateLimitRuleRow struct {

@@ -52,21 +52,28 @@ func (e *Engine) CheckEmail(ctx context.Context, r *http.Request, address string
 		d.Allowed, d.Status, d.Reason = false, http.StatusBadRequest, ReasonInvalidEmail
 		return d, nil
 	}
-	if id, ok := s.emails[string(addr)]; set.EmailBlockingEnabled && ok {
-		e.emailHit(r, &d, s, ActionEmailBlock, id, string(addr))
-	} else if id, ok := s.blockedDomain(addr[at+1:]); set.DomainBlockingEnabled && ok {
-		e.emailHit(r, &d, s, ActionDomainBlock, id, string(addr))
+	if m, ok := s.emails[string(addr)]; set.EmailBlockingEnabled && ok {
+		e.emailHit(r, &d, s, ActionEmailBlock, m, string(addr))
+	} else if m, ok := s.blockedDomain(addr[at+1:]); set.DomainBlockingEnabled && ok {
+		e.emailHit(r, &d, s, ActionDomainBlock, m, string(addr))
 	}
 	return d, nil
+}
+
+// emailRule is one compiled blocked address or domain.
+type emailRule struct {
+	id         int64
+	reportOnly bool
 }
 
 var emailBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // emailHit turns d into a denial (or, in report-only mode, records what
 // would have been denied).
-func (e *Engine) emailHit(r *http.Request, d *Decision, s *snapshot, a Action, id int64, addr string) {
+func (e *Engine) emailHit(r *http.Request, d *Decision, s *snapshot, a Action, m emailRule, addr string) {
+	id := m.id
 	ev := Event{CreatedAt: e.clock.Now(), Action: a, RuleID: id, UserEmail: addr}
-	if s.Settings.ReportOnly {
+	if s.Settings.ReportOnly || m.reportOnly {
 		d.ReportOnly, d.Action, d.RuleID = true, a, id
 		ev.Action, ev.Details = ActionWouldBlock, string(a)
 	} else {
@@ -86,14 +93,14 @@ func (e *Engine) emailHit(r *http.Request, d *Decision, s *snapshot, a Action, i
 
 // blockedDomain looks domain and each parent domain up ("a.b.example",
 // "b.example", "example").
-func (s *snapshot) blockedDomain(domain []byte) (int64, bool) {
+func (s *snapshot) blockedDomain(domain []byte) (emailRule, bool) {
 	for {
-		if id, ok := s.domains[string(domain)]; ok {
-			return id, true
+		if m, ok := s.domains[string(domain)]; ok {
+			return m, true
 		}
 		i := indexByte(domain, '.')
 		if i < 0 {
-			return 0, false
+			return emailRule{}, false
 		}
 		domain = domain[i+1:]
 	}
@@ -213,7 +220,7 @@ func (s *snapshot) loadEmails(ctx context.Context, st Store) error {
 	if err != nil {
 		return fmt.Errorf("list blocked emails: %w", err)
 	}
-	s.emails = make(map[string]int64, len(emails))
+	s.emails = make(map[string]emailRule, len(emails))
 	for _, r := range emails {
 		n, err := rule.Normalize(r)
 		if err != nil {
@@ -228,13 +235,13 @@ func (s *snapshot) loadEmails(ctx context.Context, st Store) error {
 			at := strings.IndexByte(key, '@')
 			key = string(providerLocal([]byte(key[:at]), []byte(key[at+1:]))) + key[at:]
 		}
-		s.emails[key] = n.ID
+		s.emails[key] = emailRule{id: n.ID, reportOnly: n.ReportOnly}
 	}
 	domains, err := st.BlockedDomains().List(ctx, Query{ActiveOnly: true})
 	if err != nil {
 		return fmt.Errorf("list blocked domains: %w", err)
 	}
-	s.domains = make(map[string]int64, len(domains))
+	s.domains = make(map[string]emailRule, len(domains))
 	for _, r := range domains {
 		n, err := rule.Normalize(r)
 		if err != nil {
@@ -242,7 +249,7 @@ func (s *snapshot) loadEmails(ctx context.Context, st Store) error {
 			continue
 		}
 		if n.IsActive() {
-			s.domains[n.Domain] = n.ID
+			s.domains[n.Domain] = emailRule{id: n.ID, reportOnly: n.ReportOnly}
 		}
 	}
 	return nil

@@ -91,6 +91,24 @@ func TestCheckEmailSwitchesAndReportOnly(t *testing.T) {
 	if !d.Allowed || !d.ReportOnly || d.Action != core.ActionEmailBlock {
 		t.Fatalf("report-only: %+v", d)
 	}
+	// A report-only rule, with the global switch off.
+	e.settings(func(s *core.Settings) { s.ReportOnly = false })
+	put(e, e.eng.Rules().BlockedDomains(), rule.BlockedDomain{Domain: "trial.example", ReportOnly: true})
+	if d, _ := e.eng.CheckEmail(e.ctx(), nil, "x@a.trial.example"); !d.Allowed || !d.ReportOnly || d.Action != core.ActionDomainBlock {
+		t.Fatalf("report-only domain rule: %+v", d)
+	}
+	if d, _ := e.eng.CheckEmail(e.ctx(), nil, "x@spam.example"); d.Allowed {
+		t.Fatal("an enforcing rule let through after a report-only one was added")
+	}
+	var would int
+	for _, ev := range e.events() {
+		if ev.Action == core.ActionWouldBlock && ev.Details == string(core.ActionDomainBlock) {
+			would++
+		}
+	}
+	if would != 1 {
+		t.Fatalf("%d WOULD_BLOCK events for the report-only domain; want 1", would)
+	}
 }
 
 func TestCheckEmailProviderRules(t *testing.T) {

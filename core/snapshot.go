@@ -45,9 +45,9 @@ type snapshot struct {
 
 	rates rateSet
 
-	emails             map[string]int64 // normalised address -> rule ID
-	domains            map[string]int64 // punycode domain -> rule ID
-	emailProviderRules bool             // emails keyed with WithEmailProviderRules applied
+	emails             map[string]emailRule // normalised address
+	domains            map[string]emailRule // punycode domain
+	emailProviderRules bool                 // emails keyed with WithEmailProviderRules applied
 }
 
 // loadSnapshot reads every active row and compiles a snapshot. A store error

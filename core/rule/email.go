@@ -16,6 +16,7 @@ type BlockedEmail struct {
 	Reason      string `json:"reason,omitempty"`
 	Disabled    bool   `json:"disabled,omitempty"`
 	AutoBlocked bool   `json:"auto_blocked,omitempty"`
+	ReportOnly  bool   `json:"report_only,omitempty"` // record WOULD_BLOCK, let the address through
 }
 
 // Key is the address, the natural key a store upserts on.
@@ -82,6 +83,7 @@ type BlockedDomain struct {
 	Reason     string `json:"reason,omitempty"`
 	Disabled   bool   `json:"disabled,omitempty"`
 	AutoSynced bool   `json:"auto_synced,omitempty"`
+	ReportOnly bool   `json:"report_only,omitempty"` // record WOULD_BLOCK, let the address through
 }
 
 var domainTypes = map[string]bool{"disposable": true, "spam": true, "competitor": true, "custom": true}

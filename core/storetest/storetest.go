@@ -134,14 +134,20 @@ func testTables(t *testing.T, newStore func(t *testing.T) core.Store) {
 	})
 	t.Run("BlockedEmail", func(t *testing.T) {
 		s := newStore(t)
-		crud(t, s.BlockedEmails(), rule.BlockedEmail{Email: " Spam@Example.com "}, rule.BlockedEmail{Email: "x@y.org"})
-		if _, err := s.BlockedEmails().Get(ctx(t), "x@y.org"); err != nil {
-			t.Fatal(err)
+		crud(t, s.BlockedEmails(), rule.BlockedEmail{Email: " Spam@Example.com "}, rule.BlockedEmail{Email: "x@y.org", ReportOnly: true})
+		if got, err := s.BlockedEmails().Get(ctx(t), "x@y.org"); err != nil || !got.ReportOnly {
+			t.Fatalf("Get = %+v, %v; want report_only kept", got, err)
 		}
 	})
 	t.Run("BlockedDomain", func(t *testing.T) {
 		s := newStore(t)
-		crud(t, s.BlockedDomains(), rule.BlockedDomain{Domain: "Mailinator.com"}, rule.BlockedDomain{Domain: "spam.example", Type: "spam"})
+		crud(t, s.BlockedDomains(), rule.BlockedDomain{Domain: "Mailinator.com"}, rule.BlockedDomain{Domain: "spam.example", Type: "spam", ReportOnly: true})
+		if got, err := s.BlockedDomains().Get(ctx(t), "spam.example"); err != nil || !got.ReportOnly || got.Type != "spam" {
+			t.Fatalf("Get = %+v, %v; want type and report_only kept", got, err)
+		}
+		if got, err := s.BlockedDomains().Put(ctx(t), rule.BlockedDomain{Domain: "BÜCHER.example"}); err != nil || got.Domain != "xn--bcher-kva.example" {
+			t.Fatalf("Put(IDN) = %+v, %v; want the punycode key", got, err)
+		}
 	})
 	t.Run("RateLimitRule", func(t *testing.T) {
 		s := newStore(t)
