@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,17 +51,23 @@ import (
 // would have fit), and if that call fails they time out into failures after
 // the reservation timeout. Fail, Release and Status are atomic per slot.
 //
-// Each step has a deadline (WithLoginTimeout, default 250 ms: longer than
-// the limiter's) that holds whatever the client's options; a step that
-// reaches it returns an error wrapping context.DeadlineExceeded. A circuit
-// breaker (WithBreaker) stops calling a dead Redis, one that refuses
-// connections or has sent no reply for WithSilence, and the steps it
-// refuses return at once an error wrapping ErrCircuitOpen; a slow reply
-// does not open it. On every error the Lockout applies its fail policy
-// (core.WithLockoutFailPolicy). A step whose caller has left may still
-// reach Redis: a reservation made so is counted as a failure once its
-// reservation timeout passes, as for any attempt that never reports its
-// outcome. Stats counts the calls, errors and breaker trips.
+// Deadlines hold whatever the client's options (ContextTimeoutEnabled or
+// not). A step gives up when Redis has sent no reply at all since it was
+// made, to it or to any other call of the Store, within WithLoginTimeout
+// (default 250 ms), and in any case after WithLoginMaxWait (default 2 s): a
+// step queued behind a burst waits while the burst is being answered, so
+// load is not taken for an outage. Steps that wait at the same time share
+// round trips (WithLoginPipeline): each is still one script call of its own,
+// and a quiet counter sends each alone, at once. A step that gives up
+// returns an error wrapping context.DeadlineExceeded. A circuit breaker
+// (WithBreaker) stops calling a dead Redis, one that refuses connections or
+// has sent no reply for WithSilence, and the steps it refuses return at once
+// an error wrapping ErrCircuitOpen; a slow reply does not open it. On every
+// error the Lockout applies its fail policy (core.WithLockoutFailPolicy). A
+// step whose caller has left is not sent if it is still queued, but one
+// already sent may still reach Redis: a reservation made so is counted as a
+// failure once its reservation timeout passes, as for any attempt that never
+// reports its outcome. Stats counts the calls, errors and breaker trips.
 //
 // Attempts never returns attempt.ErrFull: memory is bounded by the expiries
 // and by Redis's maxmemory, which should use a noeviction or volatile-*
@@ -78,11 +83,13 @@ import (
 // An Attempts is safe for concurrent use.
 type Attempts struct {
 	rdb          redis.UniversalClient
-	prefix       string // "<store prefix>att"
-	timeout      time.Duration
+	prefix       string        // "<store prefix>att"
+	timeout      time.Duration // patience: the longest a step waits with no reply from Redis
+	maxWait      time.Duration // the longest a step waits
 	startTimeout time.Duration
 	split        bool // Cluster: one script call per hash slot
 	guard        *guard
+	batch        *batcher
 	breaker      breaker
 	st           counters
 }
@@ -92,9 +99,10 @@ var _ attempt.Counter = (*Attempts)(nil)
 // Attempts returns the shared login attempt counter, with a breaker of its
 // own.
 func (s *Store) Attempts() *Attempts {
-	a := &Attempts{rdb: s.rdb, prefix: s.prefix + "att", timeout: s.loginTimeout, startTimeout: s.startTimeout,
-		guard: s.guard, breaker: breaker{max: s.breakMax, cooldown: s.breakCool}}
+	a := &Attempts{rdb: s.rdb, prefix: s.prefix + "att", timeout: s.loginTimeout, maxWait: s.loginMaxWait,
+		startTimeout: s.startTimeout, guard: s.guard, breaker: breaker{max: s.breakMax, cooldown: s.breakCool}}
 	_, a.split = s.rdb.(*redis.ClusterClient)
+	a.batch = &batcher{g: s.guard, rdb: s.rdb, st: &a.st, calls: s.loginCalls, size: s.loginBatch}
 	return a
 }
 
@@ -224,7 +232,7 @@ func (c *call) args(a *Attempts, keys []attempt.Key) ([]string, []any) {
 // eval runs one script call for keys, all in one slot.
 func (a *Attempts) eval(ctx context.Context, c *call, keys []attempt.Key) (bool, []attempt.State, error) {
 	ks, args := c.args(a, keys)
-	raw, err := attemptScript.Run(ctx, a.rdb, ks, args...).Int64Slice()
+	raw, err := a.batch.exec(ctx, a.timeout, ks, args)
 	if err != nil {
 		return false, nil, err
 	}
@@ -297,16 +305,10 @@ func (a *Attempts) run(ctx context.Context, c *call, keys []attempt.Key) (bool, 
 		a.st.open.Add(1)
 		return false, nil, errorf(ErrCircuitOpen, "redisstore: Attempts.%s: circuit open: Redis is not called until the cool-down ends", c.name)
 	}
-	// The step may outlive run (guard.do): it gets copies of what the
-	// caller may reuse.
-	cc, keys := *c, slices.Clone(keys)
-	var ok bool
-	var st []attempt.State
-	err := a.guard.do(ctx, a.timeout, &a.breaker, &a.st, func(ctx context.Context) (err error) {
-		ok, st, err = a.step(ctx, &cc, keys)
-		return err
-	})
-	if err != nil {
+	sctx, cancel := context.WithTimeout(ctx, a.maxWait)
+	ok, st, err := a.step(sctx, c, keys)
+	cancel()
+	if err = a.guard.report(ctx, a.maxWait, a.timeout, err, &a.breaker, &a.st); err != nil {
 		return false, nil, fmt.Errorf("redisstore: Attempts.%s: %w", c.name, err)
 	}
 	return ok, st, nil
@@ -364,31 +366,29 @@ func (a *Attempts) reserveSplit(ctx context.Context, c *call, keys []attempt.Key
 	if ok {
 		return true, st, nil
 	}
-	uctx := ctx
-	if err != nil { // the deadline may be spent: give the undo its own
-		var cancel context.CancelFunc
-		uctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), a.timeout)
-		defer cancel()
-	}
 	uc := *c
 	uc.op = "undo"
+	if err != nil { // the deadline may be spent: the undo goes on without the caller
+		for _, idx := range made {
+			ks, args := uc.args(a, pick(keys, idx))
+			go func() {
+				uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.timeout)
+				defer cancel()
+				a.batch.exec(uctx, a.timeout, ks, args) // on failure they time out into failures
+			}()
+		}
+		return false, nil, err
+	}
 	for _, idx := range made {
-		_, gst, uerr := a.eval(uctx, &uc, pick(keys, idx))
+		_, gst, uerr := a.eval(ctx, &uc, pick(keys, idx))
 		if uerr != nil {
-			undo := fmt.Errorf("dropping the reservations of a refused attempt (they time out into failures): %w", uerr)
-			if err != nil {
-				return false, nil, fmt.Errorf("%w; then %w", err, undo)
-			}
-			return false, nil, undo
+			return false, nil, fmt.Errorf("dropping the reservations of a refused attempt (they time out into failures): %w", uerr)
 		}
 		for j, i := range idx {
 			ln := st[i].LockedNow
 			st[i] = gst[j]
 			st[i].LockedNow = ln
 		}
-	}
-	if err != nil {
-		return false, nil, err
 	}
 	return false, st, nil
 }

@@ -52,14 +52,15 @@ func (b *breaker) done(o outcome) bool {
 
 // counters are the figures of one Limiter or Attempts.
 type counters struct {
-	calls, errors, deadlines, dead, trips, open atomic.Int64
+	calls, roundTrips, errors, deadlines, dead, trips, open atomic.Int64
 }
 
 // Stats counts what a Limiter or an Attempts did since it was made. Every
 // error it returned left the decision to the engine's fail policy
 // (core.WithLimiterFailPolicy, core.WithLockoutFailPolicy).
 type Stats struct {
-	Calls       int64 `json:"calls"`         // calls sent to Redis (not those that found no free slot)
+	Calls       int64 `json:"calls"`         // calls sent to Redis (not those that found no free slot, or whose caller left first)
+	RoundTrips  int64 `json:"round_trips"`   // script calls and pipelines sent: fewer than Calls when steps shared a pipeline
 	Errors      int64 `json:"errors"`        // calls that returned an error, whatever the cause
 	Deadlines   int64 `json:"deadlines"`     // of those, calls that reached their deadline without a reply
 	Dead        int64 `json:"dead"`          // of those, failures the breaker counted (connection errors, deadlines after a silence)
@@ -70,7 +71,7 @@ type Stats struct {
 
 func (c *counters) stats(g *guard) Stats {
 	return Stats{
-		Calls: c.calls.Load(), Errors: c.errors.Load(), Deadlines: c.deadlines.Load(),
+		Calls: c.calls.Load(), RoundTrips: c.roundTrips.Load(), Errors: c.errors.Load(), Deadlines: c.deadlines.Load(),
 		Dead: c.dead.Load(), Trips: c.trips.Load(), CircuitOpen: c.open.Load(), Abandoned: g.abandoned.Load(),
 	}
 }

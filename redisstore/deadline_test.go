@@ -22,8 +22,14 @@ import (
 	"github.com/wardenkit/warden/redisstore"
 )
 
-// slack is what a call may take past its deadline.
-const slack = 50 * time.Millisecond
+// slack is what a call may take past its deadline: 50 ms in the tests of
+// the deadlines themselves, calls one at a time; loadSlack where many
+// goroutines share a loaded machine (a bound that only fails when the
+// call waited for its reply).
+const (
+	slack     = 50 * time.Millisecond
+	loadSlack = 150 * time.Millisecond
+)
 
 // blackHole is a Redis that accepts connections on loopback, reads what it
 // is sent and never answers. Closing it (cut) ends every connection.
@@ -80,6 +86,12 @@ var rlKeys = []ratelimit.Key{{Rule: 1, IP: netip.MustParseAddr("3.3.3.3"), Limit
 // timed runs f and fails the test when it takes longer than d + slack or
 // (unless want is nil) returns no error wrapping want.
 func timed(t *testing.T, name string, d time.Duration, want error, f func() error) (time.Duration, error) {
+	t.Helper()
+	return timedWithin(t, name, d, slack, want, f)
+}
+
+// timedWithin is timed with a slack of its own.
+func timedWithin(t *testing.T, name string, d, slack time.Duration, want error, f func() error) (time.Duration, error) {
 	t.Helper()
 	start := time.Now()
 	err := f()
@@ -241,7 +253,9 @@ func slowProxy(t *testing.T, upstream string, slow *atomic.Bool, delay time.Dura
 // A Redis that answers, but late, under load: calls past their deadline
 // fail alone, the breaker stays closed.
 func TestBreakerStaysClosedWhenRedisIsSlow(t *testing.T) {
-	const delay = 2 * redisstore.DefaultLimiterTimeout
+	// Replies far later than the deadline (a call that waited for one would
+	// fail loadLimiter's bound), yet well within the silence.
+	const delay = 6 * redisstore.DefaultLimiterTimeout
 	for _, c := range []struct {
 		name string
 		late func(i int) bool
@@ -274,7 +288,7 @@ func TestBreakerStaysClosedWhenRedisIsSlow(t *testing.T) {
 
 // loadLimiter calls l from workers goroutines, each with a key of its own,
 // for d, and returns how the calls ended. It fails the test when a call
-// takes longer than its deadline plus slack.
+// takes longer than its deadline plus loadSlack.
 func loadLimiter(t *testing.T, l *redisstore.Limiter, workers int, d time.Duration) map[string]int {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -285,7 +299,7 @@ func loadLimiter(t *testing.T, l *redisstore.Limiter, workers int, d time.Durati
 			keys := []ratelimit.Key{{Rule: 1, IP: netip.AddrFrom4([4]byte{10, 0, 0, byte(w)}), Limit: ratelimit.Limit{N: 1000, Period: time.Second}}}
 			for time.Now().Before(end) {
 				k := "ok"
-				if _, err := timed(t, "Limiter.Allow", redisstore.DefaultLimiterTimeout, nil, func() error {
+				if _, err := timedWithin(t, "Limiter.Allow", redisstore.DefaultLimiterTimeout, loadSlack, nil, func() error {
 					_, err := l.Allow(context.Background(), time.Now(), keys, nil)
 					return err
 				}); errors.Is(err, context.DeadlineExceeded) {
@@ -316,7 +330,7 @@ func TestAbandonedCallsAreBounded(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Go(func() {
-			timed(t, "Limiter.Allow", redisstore.DefaultLimiterTimeout, context.DeadlineExceeded, func() error {
+			timedWithin(t, "Limiter.Allow", redisstore.DefaultLimiterTimeout, loadSlack, context.DeadlineExceeded, func() error {
 				_, err := l.Allow(context.Background(), time.Now(), rlKeys, nil)
 				return err
 			})
@@ -337,6 +351,58 @@ func TestAbandonedCallsAreBounded(t *testing.T) {
 	}
 }
 
+// A step queued behind others waits past WithLoginTimeout while Redis keeps
+// answering them, up to WithLoginMaxWait; a slow Redis is not taken for a
+// dead one.
+func TestLoginStepWaitsWhileRedisAnswers(t *testing.T) {
+	const delay = 100 * time.Millisecond // every reply: the queue moves, slowly
+	mr := miniredis.RunT(t)
+	var slow atomic.Bool
+	// One round trip at a time, one step each: a queue.
+	const maxWait = time.Second
+	s, _ := redisstore.New(defaultClient(t, slowProxy(t, mr.Addr(), &slow, delay, func(int) bool { return true })),
+		redisstore.WithLoginPipeline(1, 1), redisstore.WithLoginMaxWait(maxWait))
+	a := s.Attempts()
+	ctx := context.Background()
+	keys := []attempt.Key{{Key: "ip:{203.0.113.7}", Limit: 5}}
+	if _, err := a.Status(ctx, time.Now(), pol, keys); err != nil { // the connection is up
+		t.Fatal(err)
+	}
+	slow.Store(true)
+	const n = 20 // about 2 s of queue: the last ones pass maxWait
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ok, late int
+	var longest time.Duration
+	for range n {
+		wg.Go(func() {
+			start := time.Now()
+			_, err := a.Status(ctx, time.Now(), pol, keys)
+			took := time.Since(start)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+				longest = max(longest, took)
+			case errors.Is(err, context.DeadlineExceeded) && took <= maxWait+loadSlack:
+				late++
+			default:
+				t.Errorf("after %v: %v", took, err)
+			}
+		})
+	}
+	wg.Wait()
+	st := a.Stats()
+	t.Logf("%d answered (the last after %v), %d gave up at the most wait; stats %+v", ok, longest, late, st)
+	if longest <= redisstore.DefaultLoginTimeout || late == 0 {
+		t.Fatalf("want steps answered after more than %v and steps that gave up at %v", redisstore.DefaultLoginTimeout, maxWait)
+	}
+	if st.Dead != 0 || st.Trips != 0 {
+		t.Fatalf("a slow Redis was taken for a dead one: %+v", st)
+	}
+}
+
 func TestDeadlineOptionsRefuseOutOfRange(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	defer rdb.Close()
@@ -344,10 +410,13 @@ func TestDeadlineOptionsRefuseOutOfRange(t *testing.T) {
 		"limiter_timeout_zero":   redisstore.WithLimiterTimeout(0),
 		"limiter_timeout_11s":    redisstore.WithLimiterTimeout(11 * time.Second),
 		"login_timeout_negative": redisstore.WithLoginTimeout(-time.Second),
+		"login_max_wait_zero":    redisstore.WithLoginMaxWait(0),
 		"start_timeout_2m":       redisstore.WithStartTimeout(2 * time.Minute),
 		"silence_zero":           redisstore.WithSilence(0),
 		"breaker_no_failures":    redisstore.WithBreaker(0, time.Second),
 		"max_in_flight_zero":     redisstore.WithMaxInFlight(0),
+		"pipeline_no_calls":      redisstore.WithLoginPipeline(0, 64),
+		"pipeline_no_steps":      redisstore.WithLoginPipeline(4, 0),
 	} {
 		if _, err := redisstore.New(rdb, o); !errors.Is(err, redisstore.ErrInvalidOption) {
 			t.Errorf("%s: %v; want ErrInvalidOption", name, err)

@@ -23,32 +23,36 @@
 // attempt.Memory for the same calls: one Lua script per Begin, Fail or
 // Succeed settles the stored, timestamped attempts against the limits and
 // cool-off passed in that call, so changed settings apply to existing
-// counters; a reservation is made on all of an attempt's keys or none.
-// Unlike the limiter it runs on the caller's clock (the now of each call),
-// so replicas need synchronised clocks. Counters are sorted sets of failures
-// and reservations plus a lock time, named after the Lockout's keys, whose
-// usernames are hashed; they expire max(cool-off, 24 h) plus the reservation
-// timeout after their last change, except locks without end (cool-off 0),
-// kept until Unlock. The breaker is as for the limiter, and on failure the
-// Lockout's fail policy decides (core.WithLockoutFailPolicy). On Cluster,
-// the keys bound to the client address share a slot and one script; the
-// opt-in username-only key lives elsewhere and needs a second call, so
+// counters; a reservation is made on all of an attempt's keys or none. Steps
+// waiting at the same time share round trips (WithLoginPipeline), so a burst
+// of logins costs Redis and the client a few dozen round trips rather than
+// one each. Unlike the limiter it runs on the caller's clock (the now of
+// each call), so replicas need synchronised clocks. Counters are sorted sets
+// of failures and reservations plus a lock time, named after the Lockout's
+// keys, whose usernames are hashed; they expire max(cool-off, 24 h) plus the
+// reservation timeout after their last change, except locks without end
+// (cool-off 0), kept until Unlock. The breaker is as for the limiter, and on
+// failure the Lockout's fail policy decides (core.WithLockoutFailPolicy). On
+// Cluster, the keys bound to the client address share a slot and one script;
+// the opt-in username-only key lives elsewhere and needs a second call, so
 // Reserve is all or nothing by compensation (a reservation made in the first
 // slot is dropped when the second refuses) rather than atomically.
 //
 // Deadlines hold whatever the client's options: go-redis honours a context's
 // deadline on the socket only with ContextTimeoutEnabled, so every call runs
 // apart from its caller, who returns at the deadline: the limiter's 50 ms
-// (WithLimiterTimeout); a login step's 250 ms (WithLoginTimeout); Start's
-// 1 s (WithStartTimeout). A call left behind runs on until the client's own
-// ReadTimeout ends it, holding one of WithMaxInFlight slots (1,000), so its
-// goroutines stay bounded. The breakers tell a dead Redis from a busy one:
-// after 5 calls in a row that end in a connection error, or at their
-// deadline when Redis has sent no reply to any call for 1 s (WithSilence),
-// the breaker opens for 1 s (WithBreaker) and calls fail at once with
-// ErrCircuitOpen; a deadline while replies still come never counts, nor does
-// a caller's cancelled context. Limiter.Stats and Attempts.Stats count the
-// calls, deadlines, dead calls and trips.
+// (WithLimiterTimeout); a login step's 250 ms if Redis has sent no reply at
+// all since it was made, and at most 2 s while Redis answers others
+// (WithLoginTimeout, WithLoginMaxWait); Start's 1 s (WithStartTimeout). A
+// call left behind runs on until the client's own ReadTimeout ends it,
+// holding one of WithMaxInFlight slots (1,000), so its goroutines stay
+// bounded. The breakers tell a dead Redis from a busy one: after 5 calls in
+// a row that end in a connection error, or at their deadline when Redis has
+// sent no reply to any call for 1 s (WithSilence), the breaker opens for 1 s
+// (WithBreaker) and calls fail at once with ErrCircuitOpen; a deadline while
+// replies still come never counts, nor does a caller's cancelled context.
+// Limiter.Stats and Attempts.Stats count the calls, deadlines, dead calls
+// and trips.
 //
 // The bus carries only version numbers; the rules themselves are always read
 // from the store. Pub/sub loses messages while a connection is down, so the

@@ -35,6 +35,7 @@ type guard struct {
 	running   atomic.Int64 // calls holding a slot
 	abandoned atomic.Int64 // of those, calls whose context ended first
 	heard     atomic.Int64 // ns since base: the last reply, or the end of an idle spell
+	replied   atomic.Int64 // ns since base: the last reply
 }
 
 // outcome is what a finished or abandoned call says about the server.
@@ -148,15 +149,21 @@ func (g *guard) end(c *inflight, replied bool) (abandoned bool) {
 		abandoned = true
 	}
 	if replied {
-		g.hear(g.now())
+		now := g.now()
+		g.hear(now)
+		g.replied.Store(now) // a late writer may store an older time: by a hair
 	}
 	g.running.Add(-1)
 	<-g.slots
 	return abandoned
 }
 
-// errAbandoned stands for "no result by the deadline" until report names it.
-var errAbandoned = errors.New("abandoned")
+// errAbandoned stands for "no result by the deadline" until report names
+// it; errNoProgress for "no reply from Redis at all for the patience".
+var (
+	errAbandoned  = errors.New("abandoned")
+	errNoProgress = errors.New("no progress")
+)
 
 // do runs fn with a context that ends after d (or with ctx), in a
 // goroutine of its own, and returns its error, or at the deadline an error
@@ -167,9 +174,10 @@ func (g *guard) do(ctx context.Context, d time.Duration, b *breaker, st *counter
 	cctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	if !g.acquire(cctx) {
-		return g.report(ctx, d, errAbandoned, b, st)
+		return g.report(ctx, d, d, errAbandoned, b, st)
 	}
 	st.calls.Add(1)
+	st.roundTrips.Add(1)
 	c := g.begin(cctx, nil)
 	done := make(chan error, 1)
 	go func() {
@@ -187,13 +195,17 @@ func (g *guard) do(ctx context.Context, d time.Duration, b *breaker, st *counter
 			err = errAbandoned
 		}
 	}
-	return g.report(ctx, d, err, b, st)
+	return g.report(ctx, d, d, err, b, st)
 }
 
 // report turns errAbandoned into the caller's error (its context's, or a
-// deadline after d), judges err, counts it in st and tells b.
-func (g *guard) report(ctx context.Context, d time.Duration, err error, b *breaker, st *counters) error {
-	if err == errAbandoned {
+// deadline after d) and errNoProgress into a deadline after patience,
+// judges err, counts it in st and tells b.
+func (g *guard) report(ctx context.Context, d, patience time.Duration, err error, b *breaker, st *counters) error {
+	switch {
+	case errors.Is(err, errNoProgress):
+		err = fmt.Errorf("no reply from Redis for %s: %w", patience, context.DeadlineExceeded)
+	case errors.Is(err, errAbandoned):
 		if err = ctx.Err(); err == nil {
 			err = fmt.Errorf("no reply within %s: %w", d, context.DeadlineExceeded)
 		}

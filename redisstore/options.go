@@ -9,9 +9,12 @@ import (
 const (
 	// DefaultLimiterTimeout is the deadline of one Limiter.Allow.
 	DefaultLimiterTimeout = 50 * time.Millisecond
-	// DefaultLoginTimeout is the deadline of one step of Attempts: longer
-	// than the limiter's.
+	// DefaultLoginTimeout is how long a step of Attempts waits for any
+	// reply at all from Redis: longer than the limiter's deadline.
 	DefaultLoginTimeout = 250 * time.Millisecond
+	// DefaultLoginMaxWait is the most a step of Attempts waits while Redis
+	// keeps answering other calls (a burst queued ahead of it).
+	DefaultLoginMaxWait = 2 * time.Second
 	// DefaultStartTimeout is the deadline of Limiter.Start and
 	// Attempts.Start (SCRIPT LOAD).
 	DefaultStartTimeout = time.Second
@@ -24,6 +27,10 @@ const (
 	DefaultSilence = time.Second
 	// DefaultMaxInFlight bounds the calls of a Store at once.
 	DefaultMaxInFlight = 1000
+	// DefaultLoginCalls and DefaultLoginBatch: at most 4 round trips of one
+	// Attempts in flight, each carrying at most 16 steps.
+	DefaultLoginCalls = 4
+	DefaultLoginBatch = 16
 )
 
 // Option configures a Store.
@@ -56,16 +63,34 @@ func WithLimiterTimeout(d time.Duration) Option {
 	}
 }
 
-// WithLoginTimeout sets the deadline of one step of Attempts (Reserve,
-// Fail, Release, Status, Reset; default 250 ms, at most 10 s). At the
-// deadline the step returns an error wrapping context.DeadlineExceeded and
-// the Lockout's fail policy decides (core.WithLockoutFailPolicy).
+// WithLoginTimeout sets how long a step of Attempts (Reserve, Fail,
+// Release, Status) waits for Redis to send any reply at all, to it or to
+// another call of the Store, after the step was made (default 250 ms, at
+// most 10 s); and the deadline of Reset. Once Redis has answered something,
+// a step queued behind a burst waits on for its own reply, up to
+// WithLoginMaxWait: load is not an outage. A step that gives up returns an
+// error wrapping context.DeadlineExceeded and the Lockout's fail policy
+// decides (core.WithLockoutFailPolicy).
 func WithLoginTimeout(d time.Duration) Option {
 	return func(s *Store) error {
 		if d <= 0 || d > 10*time.Second {
 			return errorf(ErrInvalidOption, "redisstore: WithLoginTimeout: %s is out of range (0, 10s]", d)
 		}
 		s.loginTimeout = d
+		return nil
+	}
+}
+
+// WithLoginMaxWait sets the most a step of Attempts waits, however busy
+// Redis is (default 2 s, at most 1 min; a WithLoginTimeout above it takes
+// its place). Past it the step returns an error wrapping
+// context.DeadlineExceeded and the Lockout's fail policy decides.
+func WithLoginMaxWait(d time.Duration) Option {
+	return func(s *Store) error {
+		if d <= 0 || d > time.Minute {
+			return errorf(ErrInvalidOption, "redisstore: WithLoginMaxWait: %s is out of range (0, 1m]", d)
+		}
+		s.loginMaxWait = d
 		return nil
 	}
 }
@@ -127,6 +152,26 @@ func WithMaxInFlight(n int) Option {
 			return errorf(ErrInvalidOption, "redisstore: WithMaxInFlight: %d is out of range [1, 1048576]", n)
 		}
 		s.maxInFlight = n
+		return nil
+	}
+}
+
+// WithLoginPipeline sets how the steps of one Attempts go to Redis: at most
+// calls round trips in flight at once, and the steps that arrive meanwhile
+// share the next one, at most steps of them in one pipeline (defaults 4 and
+// 16). Each step is still one script call of its own, atomic as before; a
+// quiet counter sends each alone, at once. Sharing is what keeps a burst of
+// logins cheap: a thousand steps cost Redis and the client about a hundred
+// round trips. Small pipelines bring replies back often, and a reply is
+// what tells a waiting step that Redis is busy rather than gone. A step
+// whose caller left before it was sent is not sent. On Cluster, a step
+// whose keys span slots makes one script call per slot, each shared alike.
+func WithLoginPipeline(calls, steps int) Option {
+	return func(s *Store) error {
+		if calls < 1 || calls > 1024 || steps < 1 || steps > 4096 {
+			return errorf(ErrInvalidOption, "redisstore: WithLoginPipeline: calls %d, steps %d: want calls in [1, 1024] and steps in [1, 4096]", calls, steps)
+		}
+		s.loginCalls, s.loginBatch = calls, steps
 		return nil
 	}
 }

@@ -22,11 +22,14 @@ type Store struct {
 	prefix       string
 	limitTimeout time.Duration
 	loginTimeout time.Duration
+	loginMaxWait time.Duration
 	startTimeout time.Duration
 	breakMax     int
 	breakCool    time.Duration
 	silence      time.Duration
 	maxInFlight  int
+	loginCalls   int
+	loginBatch   int
 	guard        *guard
 }
 
@@ -39,10 +42,10 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Store, error) {
 	}
 	s := &Store{
 		rdb: rdb, prefix: "warden:",
-		limitTimeout: DefaultLimiterTimeout, loginTimeout: DefaultLoginTimeout,
+		limitTimeout: DefaultLimiterTimeout, loginTimeout: DefaultLoginTimeout, loginMaxWait: DefaultLoginMaxWait,
 		startTimeout: DefaultStartTimeout,
 		breakMax:     DefaultBreakerFailures, breakCool: DefaultBreakerCooldown, silence: DefaultSilence,
-		maxInFlight: DefaultMaxInFlight,
+		maxInFlight: DefaultMaxInFlight, loginCalls: DefaultLoginCalls, loginBatch: DefaultLoginBatch,
 	}
 	for i, o := range opts {
 		if o == nil {
@@ -52,6 +55,7 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Store, error) {
 			return nil, err
 		}
 	}
+	s.loginMaxWait = max(s.loginMaxWait, s.loginTimeout)
 	s.guard = newGuard(s.maxInFlight, s.silence)
 	return s, nil
 }
