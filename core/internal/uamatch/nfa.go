@@ -213,8 +213,22 @@ func (n *nfa) addAt(q *sparse, pc uint32, text []byte, pos int, f *follow) bool 
 	return false
 }
 
-// allows reports whether a match may continue at text[end:] (text is the
-// lower-cased User-Agent).
-func (f *follow) allows(text []byte, end int) bool {
-	return f.any || (end < len(text) && text[end] < 128 && f.next[text[end]])
+// allowsAt reports whether a match may continue at ua[end:], reading the
+// one byte there (ASCII-lower-cased); a non-ASCII byte is allowed, since the
+// filter only knows ASCII.
+func (f *follow) allowsAt(ua string, end int) bool {
+	if f.any {
+		return true
+	}
+	if end >= len(ua) {
+		return false
+	}
+	c := ua[end]
+	if c >= 0x80 {
+		return true
+	}
+	if c >= 'A' && c <= 'Z' {
+		c += 'a' - 'A'
+	}
+	return f.next[c]
 }

@@ -126,11 +126,11 @@ func (u *Set) scan(t *text) int64 {
 			if ri < len(tries) && tries[ri] == 255 {
 				continue // already ran on the whole text and did not match
 			}
+			if f := u.follows[j][k]; f != nil && !f.allowsAt(t.ua, end) {
+				continue // the byte after the literal cannot continue a match here
+			}
 			var hit bool
 			if a := u.anchored[ri]; a != nil && u.sims[ri] != nil && ri < len(tries) && tries[ri] < maxAnchoredTries && t.isASCII() {
-				if f := u.follows[j][k]; f != nil && !f.allows(t.lower, end) {
-					continue // the byte after the literal cannot continue a match
-				}
 				tries[ri]++
 				at := t.lower[end-len(u.lits[j]):]
 				switch u.sims[ri].run(at) {
