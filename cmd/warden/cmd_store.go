@@ -40,6 +40,7 @@ func listsCmd(a *app) *cobra.Command {
 		Short: "Keep the disposable-domain and bad-bot lists current",
 	}
 	var domainsOnly, botsOnly, force bool
+	var src sources
 	sync := &cobra.Command{
 		Use:   "sync",
 		Short: "Download the lists and apply them",
@@ -61,17 +62,33 @@ refused unless --force.`,
 			case botsOnly:
 				req.Kinds = feeds.Bots
 			}
-			return syncLists(cmd, a, req)
+			return syncLists(cmd, a, req, src)
 		},
 	}
 	sync.Flags().BoolVar(&domainsOnly, "domains-only", false, "sync the disposable-domain list only")
 	sync.Flags().BoolVar(&botsOnly, "bots-only", false, "sync the bad-bot list only")
 	sync.Flags().BoolVar(&force, "force", false, "apply even a list that drops many entries; download in full")
+	sync.Flags().StringSliceVar(&src.domains, "domain-url", nil, "disposable-domain list URL (default: the disposable-email-domains project); repeatable")
+	sync.Flags().StringSliceVar(&src.bots, "bot-url", nil, "bad-bot list URL added to the built-in list; repeatable")
 	cmd.AddCommand(sync)
 	return cmd
 }
 
-func syncLists(cmd *cobra.Command, a *app, req feeds.Request) error {
+// sources are the list URLs given on the command line.
+type sources struct{ domains, bots []string }
+
+func (s sources) options() []feeds.Option {
+	var opts []feeds.Option
+	if len(s.domains) > 0 {
+		opts = append(opts, feeds.WithDomainURLs(s.domains...))
+	}
+	if len(s.bots) > 0 {
+		opts = append(opts, feeds.WithBotURLs(s.bots...))
+	}
+	return opts
+}
+
+func syncLists(cmd *cobra.Command, a *app, req feeds.Request, src sources) error {
 	if _, err := a.engine(cmd.Context()); err != nil {
 		return err
 	}
@@ -79,13 +96,13 @@ func syncLists(cmd *cobra.Command, a *app, req feeds.Request) error {
 	if err != nil {
 		return err
 	}
-	var opts []feeds.Option
+	opts := src.options()
 	if a.bus != nil {
 		opts = append(opts, feeds.WithBus(a.bus))
 	}
 	syncer, err := feeds.New(a.store, fetcher, opts...)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	rep, err := syncer.Sync(cmd.Context(), req)
 	for _, k := range []struct {
