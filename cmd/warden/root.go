@@ -69,7 +69,7 @@ Exit status: 0 success, 1 failure, 2 usage error.`,
 	root.PersistentFlags().StringVar(&a.actor, "actor", "", "name recorded in ADMIN_ACTION events (default: the OS user)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(migrateCmd(a), blockCmd(a), unblockCmd(a), allowCmd(a), unallowCmd(a),
-		unlockCmd(a), lockedCmd(a), rulesCmd(a), listsCmd(a), eventsCmd(a), statusCmd(a), settingsCmd(a))
+		unlockCmd(a), lockedCmd(a), rulesCmd(a), listsCmd(a), eventsCmd(a), statusCmd(a), settingsCmd(a), geoipCmd(a))
 	return root
 }
 
