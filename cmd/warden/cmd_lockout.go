@@ -101,10 +101,13 @@ func lockedNow(ctx context.Context, a *app, eng *core.Engine, limit int) ([]core
 	}
 	now := time.Now()
 	out := recs[:0]
-	for _, r := range recs {
-		if r.Until.IsZero() || r.Until.After(now) {
+	seen := map[string]bool{}
+	for _, r := range recs { // newest first: keep each counter's newest record
+		k := string(r.Scope) + "\x00" + r.Username + "\x00" + r.IP
+		if !seen[k] && (r.Until.IsZero() || r.Until.After(now)) {
 			out = append(out, r)
 		}
+		seen[k] = true
 	}
 	return out, nil
 }

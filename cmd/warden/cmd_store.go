@@ -36,8 +36,9 @@ nothing. Run it before the first start and after upgrading warden.`,
 
 func listsCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "lists",
-		Short: "Keep the disposable-domain and bad-bot lists current",
+		Use:     "lists",
+		Short:   "Keep the disposable-domain and bad-bot lists current",
+		Example: "  warden lists sync\n  warden lists sync --bots-only",
 	}
 	var domainsOnly, botsOnly, force bool
 	var src sources

@@ -109,6 +109,8 @@ func TestSettings(t *testing.T) {
 			"unblock_missing":   {[]string{"unblock", "ip", "192.0.2.99"}, 1, "no rule"},
 			"unknown_command":   {[]string{"frobnicate"}, 2, "unknown command"},
 			"unknown_flag":      {[]string{"events", "--bogus"}, 2, "unknown flag"},
+			"unknown_sub":       {[]string{"rules", "frob"}, 2, `unknown command "frob" for warden rules`},
+			"no_sub":            {[]string{"settings"}, 2, "warden settings needs a command"},
 			"import_no_file":    {[]string{"rules", "import", "ip", "/nonexistent.csv"}, 1, "cannot read"},
 			"export_bad_format": {[]string{"rules", "export", "ip", "--format", "xml"}, 2, "want csv or json"},
 		}

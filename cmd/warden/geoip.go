@@ -25,8 +25,9 @@ const maxGeoIPBytes = 256 << 20
 
 func geoipCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "geoip",
-		Short: "Fetch the country database (.mmdb) the engine reads",
+		Use:     "geoip",
+		Short:   "Fetch the country database (.mmdb) the engine reads",
+		Example: "  warden geoip download --url https://example.org/country.mmdb.gz --output country.mmdb",
 	}
 	var src, output string
 	var timeout time.Duration

@@ -68,8 +68,8 @@ Exit status: 0 success, 1 failure, 2 usage error.`,
 	root.PersistentFlags().StringVar(&a.dsn, "dsn", dsn, "database: sqlite:file:PATH, postgres://…, mysql://… (env WARDEN_DSN)")
 	root.PersistentFlags().StringVar(&a.actor, "actor", "", "name recorded in ADMIN_ACTION events (default: the OS user)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(migrateCmd(a), blockCmd(a), unblockCmd(a), allowCmd(a), unallowCmd(a),
-		unlockCmd(a), lockedCmd(a), rulesCmd(a), listsCmd(a), eventsCmd(a), statusCmd(a), settingsCmd(a), geoipCmd(a))
+	root.AddCommand(parents(migrateCmd(a), blockCmd(a), unblockCmd(a), allowCmd(a), unallowCmd(a),
+		unlockCmd(a), lockedCmd(a), rulesCmd(a), listsCmd(a), eventsCmd(a), statusCmd(a), settingsCmd(a), geoipCmd(a))...)
 	return root
 }
 
@@ -91,4 +91,25 @@ func rangeArgs(lo, hi int) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// parents makes each command that only groups others refuse to run without
+// a known subcommand: a usage error instead of help and exit 0.
+func parents(cmds ...*cobra.Command) []*cobra.Command {
+	for _, c := range cmds {
+		if c.Runnable() || !c.HasSubCommands() {
+			continue
+		}
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			var names []string
+			for _, s := range cmd.Commands() {
+				names = append(names, s.Name())
+			}
+			if len(args) > 0 {
+				return usagef("unknown command %q for %s: want %s", args[0], cmd.CommandPath(), strings.Join(names, ", "))
+			}
+			return usagef("%s needs a command: %s", cmd.CommandPath(), strings.Join(names, ", "))
+		}
+	}
+	return cmds
 }
