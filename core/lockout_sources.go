@@ -39,21 +39,19 @@ type sourceTracker struct {
 	mu         sync.Mutex
 	caps       [2]int // per address, per network
 	maxEntries int
-	groups     map[string]map[string]int64 // group -> account -> last seen (unix ns)
-	entries    int
-	lastSweep  int64 // unix ns of the last sweep of every group
-	overflows  int64 // attempts counted on an overflow key
+	groups     stampSets[string, string] // group -> accounts
+	overflows  int64                     // attempts counted on an overflow key
 }
 
 // stats reports the usernames tracked and the attempts that overflowed.
 func (s *sourceTracker) stats() (tracked int, overflows int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.entries, s.overflows
+	return s.groups.entries, s.overflows
 }
 
 func newSourceTracker(perAddress, perNetwork int) *sourceTracker {
-	return &sourceTracker{caps: [2]int{perAddress, perNetwork}, maxEntries: maxTrackedUsernames, groups: map[string]map[string]int64{}}
+	return &sourceTracker{caps: [2]int{perAddress, perNetwork}, maxEntries: maxTrackedUsernames}
 }
 
 // networkGroup is the wider group of an address: IPv4 /24, IPv6 /48 (NAT64
@@ -96,47 +94,8 @@ func (s *sourceTracker) track(narrow, wide, account string, now time.Time, windo
 }
 
 // admit tracks account in group g unless g is at its cap (or the tracker is
-// full) after expired entries are dropped; it reports whether account is
-// tracked there.
+// full; it is swept at most once a minute) after expired entries are
+// dropped; it reports whether account is tracked there.
 func (s *sourceTracker) admit(g, account string, now, expired int64, limit int) bool {
-	users := s.groups[g]
-	if _, ok := users[account]; ok {
-		users[account] = now
-		return true
-	}
-	if len(users) >= limit {
-		s.expire(g, users, expired)
-	}
-	if s.entries >= s.maxEntries && now-s.lastSweep >= int64(time.Minute) {
-		s.lastSweep = now // a full tracker is swept at most once a minute
-		s.expireAll(expired)
-	}
-	if len(users) >= limit || s.entries >= s.maxEntries {
-		return false
-	}
-	if users == nil {
-		users = map[string]int64{}
-		s.groups[g] = users
-	}
-	users[account] = now
-	s.entries++
-	return true
-}
-
-func (s *sourceTracker) expire(g string, users map[string]int64, expired int64) {
-	for acct, seen := range users {
-		if seen <= expired {
-			delete(users, acct)
-			s.entries--
-		}
-	}
-	if len(users) == 0 {
-		delete(s.groups, g)
-	}
-}
-
-func (s *sourceTracker) expireAll(expired int64) {
-	for g, users := range s.groups {
-		s.expire(g, users, expired)
-	}
+	return s.groups.admit(g, account, now, expired, limit, s.maxEntries, time.Minute)
 }

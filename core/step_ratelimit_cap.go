@@ -40,17 +40,12 @@ type valueCap struct {
 }
 
 type capShard struct {
-	mu      sync.Mutex
-	sets    map[capKey]map[uint64]int64 // value hash -> last seen (unix ns)
-	entries int
-	swept   int64
+	mu   sync.Mutex
+	sets stampSets[capKey, uint64] // value hashes per rule and source
 }
 
 func newValueCap(limit int) *valueCap {
 	c := &valueCap{seed: maphash.MakeSeed(), limit: limit}
-	for i := range c.shards {
-		c.shards[i].sets = map[capKey]map[uint64]int64{}
-	}
 	return c
 }
 
@@ -61,45 +56,11 @@ func (c *valueCap) admit(rule int64, ip netip.Addr, value string, now time.Time,
 	h := maphash.String(c.seed, value)
 	k := capKey{rule, ip}
 	s := &c.shards[(maphash.Comparable(c.seed, k))%uint64(len(c.shards))]
-	ns, expired := now.UnixNano(), now.Add(-period).UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	set := s.sets[k]
-	if _, ok := set[h]; ok {
-		set[h] = ns
-		return true
-	}
-	if len(set) >= c.limit {
-		s.expire(k, set, expired)
-	}
-	perShard := maxCappedValues / len(c.shards)
-	if s.entries >= perShard && ns-s.swept >= int64(time.Second) {
-		s.swept = ns
-		for key, vs := range s.sets {
-			s.expire(key, vs, expired)
-		}
-	}
-	if len(set) >= c.limit || s.entries >= perShard {
+	ok := s.sets.admit(k, h, now.UnixNano(), now.Add(-period).UnixNano(), c.limit, maxCappedValues/len(c.shards), time.Second)
+	if !ok {
 		c.overflows.Add(1)
-		return false
 	}
-	if set == nil {
-		set = map[uint64]int64{}
-		s.sets[k] = set
-	}
-	set[h] = ns
-	s.entries++
-	return true
-}
-
-func (s *capShard) expire(k capKey, set map[uint64]int64, expired int64) {
-	for h, seen := range set {
-		if seen <= expired {
-			delete(set, h)
-			s.entries--
-		}
-	}
-	if len(set) == 0 {
-		delete(s.sets, k)
-	}
+	return ok
 }

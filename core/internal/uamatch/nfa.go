@@ -70,7 +70,7 @@ func (n *nfa) run(text []byte) int {
 	defer nfaPool.Put(sc)
 	sc.size(len(n.prog.Inst))
 	cur, next := &sc.cur, &sc.next
-	if n.add(cur, uint32(n.prog.Start), text, 0) {
+	if n.add(cur, uint32(n.prog.Start), text, 0, nil) {
 		return nfaMatch
 	}
 	for pos := 0; pos < len(text) && len(cur.dense) > 0; pos++ {
@@ -80,7 +80,7 @@ func (n *nfa) run(text []byte) int {
 		r := rune(text[pos])
 		next.dense = next.dense[:0]
 		for _, pc := range cur.dense {
-			if n.consumes(&n.prog.Inst[pc], r) && n.add(next, n.prog.Inst[pc].Out, text, pos+1) {
+			if n.consumes(&n.prog.Inst[pc], r) && n.add(next, n.prog.Inst[pc].Out, text, pos+1, nil) {
 				return nfaMatch
 			}
 		}
@@ -104,8 +104,14 @@ func (n *nfa) consumes(i *syntax.Inst, r rune) bool {
 }
 
 // add puts pc and the instructions reachable from it without reading a byte
-// into q, and reports whether a match instruction is among them.
-func (n *nfa) add(q *sparse, pc uint32, text []byte, pos int) bool {
+// into q, and reports whether a match instruction is among them. With f set
+// (the follow computation), an assertion at the text's end, whose outcome
+// depends on the unknown next byte, sets f.any instead.
+func (n *nfa) add(q *sparse, pc uint32, text []byte, pos int, f *follow) bool {
+	if f != nil && pos == len(text) && n.prog.Inst[pc].Op == syntax.InstEmptyWidth {
+		f.any = true
+		return false
+	}
 	if q.has(pc) {
 		return false
 	}
@@ -115,9 +121,9 @@ func (n *nfa) add(q *sparse, pc uint32, text []byte, pos int) bool {
 	case syntax.InstMatch:
 		return true
 	case syntax.InstAlt, syntax.InstAltMatch:
-		return n.add(q, i.Out, text, pos) || n.add(q, i.Arg, text, pos)
+		return n.add(q, i.Out, text, pos, f) || n.add(q, i.Arg, text, pos, f)
 	case syntax.InstNop, syntax.InstCapture:
-		return n.add(q, i.Out, text, pos)
+		return n.add(q, i.Out, text, pos, f)
 	case syntax.InstEmptyWidth:
 		before, after := rune(-1), rune(-1)
 		if pos > 0 {
@@ -127,7 +133,7 @@ func (n *nfa) add(q *sparse, pc uint32, text []byte, pos int) bool {
 			after = rune(text[pos])
 		}
 		if syntax.EmptyOp(i.Arg)&^syntax.EmptyOpContext(before, after) == 0 {
-			return n.add(q, i.Out, text, pos)
+			return n.add(q, i.Out, text, pos, f)
 		}
 	}
 	return false
@@ -150,7 +156,7 @@ func (n *nfa) after(lit string) *follow {
 	sc.size(len(n.prog.Inst))
 	cur, next := &sc.cur, &sc.next
 	text := []byte(lit)
-	if n.add(cur, uint32(n.prog.Start), text, 0) {
+	if n.add(cur, uint32(n.prog.Start), text, 0, f) {
 		f.any = true
 		return f
 	}
@@ -159,7 +165,7 @@ func (n *nfa) after(lit string) *follow {
 		for _, pc := range cur.dense {
 			// At the literal's end the next byte is unknown: an assertion
 			// there makes the filter give up.
-			if n.consumes(&n.prog.Inst[pc], rune(text[pos])) && n.addAt(next, n.prog.Inst[pc].Out, text, pos+1, f) {
+			if n.consumes(&n.prog.Inst[pc], rune(text[pos])) && n.add(next, n.prog.Inst[pc].Out, text, pos+1, f) {
 				f.any = true
 				return f
 			}
@@ -177,40 +183,6 @@ func (n *nfa) after(lit string) *follow {
 		}
 	}
 	return f
-}
-
-// addAt is add for the follow computation: an empty-width assertion at the
-// literal's end sets f.any.
-func (n *nfa) addAt(q *sparse, pc uint32, text []byte, pos int, f *follow) bool {
-	if pos == len(text) && n.prog.Inst[pc].Op == syntax.InstEmptyWidth {
-		f.any = true
-		return false
-	}
-	if q.has(pc) {
-		return false
-	}
-	q.insert(pc)
-	i := &n.prog.Inst[pc]
-	switch i.Op {
-	case syntax.InstMatch:
-		return true
-	case syntax.InstAlt, syntax.InstAltMatch:
-		return n.addAt(q, i.Out, text, pos, f) || n.addAt(q, i.Arg, text, pos, f)
-	case syntax.InstNop, syntax.InstCapture:
-		return n.addAt(q, i.Out, text, pos, f)
-	case syntax.InstEmptyWidth:
-		before, after := rune(-1), rune(-1)
-		if pos > 0 {
-			before = rune(text[pos-1])
-		}
-		if pos < len(text) {
-			after = rune(text[pos])
-		}
-		if syntax.EmptyOp(i.Arg)&^syntax.EmptyOpContext(before, after) == 0 {
-			return n.addAt(q, i.Out, text, pos, f)
-		}
-	}
-	return false
 }
 
 // allowsAt reports whether a match may continue at ua[end:], reading the
