@@ -27,13 +27,27 @@ func (e *Engine) Check(ctx context.Context, req Request) (Decision, error) {
 	if err == nil {
 		return d, nil
 	}
+	return e.failPolicy(d, err), err
+}
+
+// failPolicy is the decision when the engine could not decide (err): allowed
+// under FailOpen, otherwise 503. It counts a trip in Stats.
+func (e *Engine) failPolicy(d Decision, err error) Decision {
 	e.failTrips.Add(1)
 	if e.cfg.failPolicy == FailOpen {
 		d.Allowed, d.Status, d.Reason = true, 0, ReasonFailOpen
-		return d, err
+		return d
 	}
 	e.log.Debug("warden: cannot decide; denying", "error", err)
-	return Decision{ClientIP: d.ClientIP, Status: http.StatusServiceUnavailable, Reason: ReasonFailClosed}, err
+	return Decision{ClientIP: d.ClientIP, Status: http.StatusServiceUnavailable, Reason: ReasonFailClosed}
+}
+
+// noSnapshot is why a decision cannot be made before a snapshot is loaded.
+func (e *Engine) noSnapshot() error {
+	if e.closed.Load() {
+		return ErrClosed
+	}
+	return ErrNotStarted
 }
 
 // checkState is one request on its way through the steps.
@@ -69,10 +83,7 @@ func (e *Engine) evaluate(ctx context.Context, req Request) (Decision, error) {
 	}
 	s := e.snap.Load()
 	if s == nil {
-		if e.closed.Load() {
-			return Decision{ClientIP: ip}, ErrClosed
-		}
-		return Decision{ClientIP: ip}, ErrNotStarted
+		return Decision{ClientIP: ip}, e.noSnapshot()
 	}
 	now := e.clock.Now()
 	c := checkState{r: r, req: req, s: s, now: now, ns: now.UnixNano(), d: Decision{Allowed: true, ClientIP: ip}}
@@ -82,9 +93,8 @@ func (e *Engine) evaluate(ctx context.Context, req Request) (Decision, error) {
 	if c.ex = s.exemption(req.UserID, c.ns); c.ex == rule.ExemptAll {
 		return Decision{Allowed: true, ClientIP: ip, Reason: ReasonUserExempt}, nil
 	}
-	if e.stepBlockedIP(&c) || e.stepUserAgent(&c) || e.stepCountry(&c) || e.stepRateLimit(ctx, &c) {
-		return c.d, nil
-	}
+	// The first step that denies ends the check.
+	_ = e.stepBlockedIP(&c) || e.stepUserAgent(&c) || e.stepCountry(&c) || e.stepRateLimit(ctx, &c)
 	return c.d, nil
 }
 

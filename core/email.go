@@ -26,15 +26,8 @@ import (
 func (e *Engine) CheckEmail(ctx context.Context, r *http.Request, address string) (Decision, error) {
 	s := e.snap.Load()
 	if s == nil {
-		err := ErrNotStarted
-		if e.closed.Load() {
-			err = ErrClosed
-		}
-		e.failTrips.Add(1)
-		if e.cfg.failPolicy == FailOpen {
-			return Decision{Allowed: true, Reason: ReasonFailOpen}, err
-		}
-		return Decision{Status: http.StatusServiceUnavailable, Reason: ReasonFailClosed}, err
+		err := e.noSnapshot()
+		return e.failPolicy(Decision{}, err), err
 	}
 	d := Decision{Allowed: true}
 	if r != nil {

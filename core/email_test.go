@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -198,6 +199,27 @@ func BenchmarkCheckEmail(b *testing.B) {
 	for b.Loop() {
 		if d, _ := eng.CheckEmail(ctx, nil, "Alice.Smith@mail.example.com"); !d.Allowed {
 			b.Fatal("denied")
+		}
+	}
+}
+
+// Before a snapshot is loaded, CheckEmail follows the fail policy as Check does.
+func TestCheckEmailFailPolicy(t *testing.T) {
+	for _, c := range []struct {
+		opts    []core.Option
+		allowed bool
+		status  int
+	}{
+		{nil, false, 503},
+		{[]core.Option{core.WithFailPolicy(core.FailOpen)}, true, 0},
+	} {
+		eng, err := core.New(memstore.New(), append(c.opts, quiet)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := eng.CheckEmail(t.Context(), nil, "a@example.com")
+		if !errors.Is(err, core.ErrNotStarted) || d.Allowed != c.allowed || d.Status != c.status || eng.Stats().FailPolicyTrips != 1 {
+			t.Fatalf("not started: %+v, %v, trips %d; want allowed=%v status %d and one trip", d, err, eng.Stats().FailPolicyTrips, c.allowed, c.status)
 		}
 	}
 }

@@ -17,6 +17,7 @@ package uamatch
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -247,7 +248,7 @@ func (b *Builder) Regexes() int { return len(b.reSrc) }
 
 // Build compiles the patterns.
 func (b *Builder) Build() (*Set, error) {
-	s := &Set{exact: b.exact, cIDs: b.cIDs, res: b.res, fast: b.fast, anchored: b.anchored, sims: b.sims, reIDs: b.reIDs,
+	s := &Set{exact: b.exact, cIDs: b.cIDs, res: b.res, fast: b.fast, anchored: slices.Clone(b.anchored), sims: b.sims, reIDs: b.reIDs,
 		uniExact: b.uniExact, uniIDs: b.uniIDs}
 	patterns := b.patterns
 	litIndex := map[string]int{}
