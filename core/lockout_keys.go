@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/wardenkit/warden/internal/textutil"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
@@ -101,7 +102,7 @@ func (p WhitelistPolicy) String() string {
 // input's size.
 func NormalizeUsername(s string) string {
 	s = cleanUsername(s)
-	if isPlainASCII(s) {
+	if textutil.IsASCII(s) {
 		return strings.ToLower(s)
 	}
 	t := transform.Chain(norm.NFKC, cases.Fold(), norm.NFD,
@@ -119,15 +120,6 @@ func NormalizeUsername(s string) string {
 func ignorable(r rune) bool {
 	return unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Cf, r) ||
 		unicode.Is(unicode.Variation_Selector, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
-}
-
-func isPlainASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
 }
 
 func cutRunes(s string, n int) string {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/wardenkit/warden/internal/textutil"
 	"golang.org/x/net/idna"
 )
 
@@ -120,7 +121,7 @@ func NormalizeDomain(s string) (string, bool) {
 	if s == "" || len(s) > 4*MaxDomainLen {
 		return "", false
 	}
-	if !isASCII(s) {
+	if !textutil.IsASCII(s) {
 		a, err := idna.Lookup.ToASCII(s)
 		if err != nil {
 			return "", false
@@ -146,13 +147,4 @@ func NormalizeDomain(s string) (string, bool) {
 		}
 	}
 	return s, true
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
 }

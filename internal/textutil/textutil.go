@@ -47,3 +47,13 @@ func Clean(s string, maxRunes int) string {
 	}
 	return b.String()
 }
+
+// IsASCII reports whether s holds only ASCII bytes.
+func IsASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}

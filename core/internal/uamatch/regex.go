@@ -6,6 +6,8 @@ import (
 	"regexp/syntax"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/wardenkit/warden/internal/textutil"
 )
 
 // MaxRegexInsts bounds the compiled size of one regex pattern. RE2 matching
@@ -107,7 +109,7 @@ func requiredLiterals(src string) (set []string, prefix bool) {
 // usable reports whether every member of set is ASCII of at least two bytes.
 func usable(set []string) bool {
 	for _, l := range set {
-		if len(l) < 2 || !isASCII(l) {
+		if len(l) < 2 || !textutil.IsASCII(l) {
 			return false
 		}
 	}

@@ -25,6 +25,7 @@ import (
 	"unsafe"
 
 	"github.com/wardenkit/warden/core/internal/acmatch"
+	"github.com/wardenkit/warden/internal/textutil"
 )
 
 // Set is one compiled group of patterns.
@@ -203,7 +204,7 @@ type Builder struct {
 // given for a pattern wins.
 func (b *Builder) Exact(pattern string, id int64) {
 	m, k := &b.exact, string(LowerASCII(nil, pattern))
-	if !isASCII(pattern) {
+	if !textutil.IsASCII(pattern) {
 		m, k = &b.uniExact, Fold(pattern)
 	}
 	if *m == nil {
@@ -216,7 +217,7 @@ func (b *Builder) Exact(pattern string, id int64) {
 
 // Contains adds a substring pattern.
 func (b *Builder) Contains(pattern string, id int64) {
-	if !isASCII(pattern) {
+	if !textutil.IsASCII(pattern) {
 		b.uniPat = append(b.uniPat, Fold(pattern))
 		b.uniIDs = append(b.uniIDs, id)
 		return
@@ -316,15 +317,6 @@ func foldRune(r rune) rune {
 		m = min(m, f)
 	}
 	return m
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
