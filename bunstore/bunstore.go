@@ -357,26 +357,56 @@ func (s *Store) Settings(ctx context.Context) (core.Settings, error) {
 }
 
 // PutSettings validates and stores v and bumps the version, in one
-// transaction, and returns the stored value.
+// transaction, and returns the stored value. It writes only when
+// v.UpdatedAt is the stored row's (zero when there is none): the version
+// bump first queues writers, then the row is read for update and compared.
+// last_sync_at is left as stored (SetLastSyncAt writes it).
 func (s *Store) PutSettings(ctx context.Context, v core.Settings) (core.Settings, error) {
 	v, err := core.NormalizeSettings(v)
 	if err != nil {
 		return core.Settings{}, fmt.Errorf("bunstore: PutSettings: %w", err)
 	}
-	v.UpdatedAt = s.now()
-	r := settingsToRow(v)
-	s.cutStrings(&r)
+	read := dbTime(v.UpdatedAt)
+	var out settingsRow
 	err = s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := bumpVersion(ctx, tx); err != nil {
 			return err
 		}
-		_, err := s.upsert(tx.NewInsert().Model(&r), []string{"id"}, &r).Exec(ctx)
+		var old settingsRow
+		q := tx.NewSelect().Model(&old).Where("id = 1")
+		if s.dialect != dialect.SQLite {
+			q = q.For("UPDATE")
+		}
+		err := q.Scan(ctx)
+		exists := err == nil
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if stored := dbTime(old.UpdatedAt); !stored.Equal(read) {
+			return fmt.Errorf("read at %s, stored at %s: %w",
+				read.Format(time.RFC3339Nano), stored.Format(time.RFC3339Nano), core.ErrConflict)
+		}
+		v.UpdatedAt = s.now()
+		if !v.UpdatedAt.After(dbTime(old.UpdatedAt)) { // a clock that stood still still makes a new stamp
+			v.UpdatedAt = dbTime(old.UpdatedAt).Add(time.Microsecond)
+		}
+		v.LastSyncAt = old.LastSyncAt
+		out = settingsToRow(v)
+		s.cutStrings(&out)
+		if exists {
+			_, err = tx.NewUpdate().Model(&out).WherePK().ExcludeColumn("last_sync_at").Exec(ctx)
+		} else {
+			_, err = tx.NewInsert().Model(&out).Exec(ctx)
+		}
 		return err
 	})
+	if errors.Is(err, core.ErrConflict) {
+		return core.Settings{}, fmt.Errorf("bunstore: PutSettings: %w", err)
+	}
 	if err != nil {
 		return core.Settings{}, s.errf("PutSettings", err)
 	}
-	return r.toSettings(), nil
+	return out.toSettings(), nil
 }
 
 // AddHits adds counts to the hit counter of the rules with those IDs: one

@@ -27,6 +27,9 @@ var (
 	ErrEventsLost = errors.New("core: events lost")
 	// ErrTicketUsed is returned when a Ticket is given a second outcome.
 	ErrTicketUsed = errors.New("core: login ticket already has an outcome")
+	// ErrConflict is returned by PutSettings when the settings changed since
+	// they were read (their UpdatedAt differs): read them again and retry.
+	ErrConflict = errors.New("core: settings changed since they were read")
 )
 
 // invalid builds the *rule.ValidationError of a core type (Settings,

@@ -49,7 +49,10 @@ type Rules interface {
 
 // SettingsStore keeps the single Settings row. A store that has none returns
 // DefaultSettings() and a nil error. PutSettings validates, stores, bumps the
-// version in the same transaction and returns the stored value.
+// version in the same transaction and returns the stored value, with a new
+// UpdatedAt later than the old one. It writes only when s.UpdatedAt is the
+// stored UpdatedAt (zero when no row is stored), else it returns an error
+// wrapping ErrConflict; it never writes LastSyncAt (SetLastSyncAt does).
 type SettingsStore interface {
 	Settings(ctx context.Context) (Settings, error)
 	PutSettings(ctx context.Context, s Settings) (Settings, error)
@@ -66,26 +69,29 @@ type EventQuery struct {
 	Limit    int       // 0 means 100; at most 10,000
 }
 
-// GroupBy names the column CountEvents groups by.
+// GroupBy names what CountEvents groups by.
 type GroupBy string
 
 const (
 	GroupByIP      GroupBy = "ip"
 	GroupByCountry GroupBy = "country"
 	GroupByAction  GroupBy = "action"
+	GroupByPath    GroupBy = "path"
+	GroupByHour    GroupBy = "hour"
 )
 
-// CountQuery asks how many events (summing Count) each group had since a time.
+// CountQuery asks for the sum of Count per group, largest first, ties by key.
 type CountQuery struct {
-	GroupBy GroupBy
-	Since   time.Time
-	Actions []Action // nil = every action
-	Min     int64    // only groups with at least Min events
+	GroupBy      GroupBy
+	Since, Until time.Time // created in [Since, Until); zero = unbounded
+	Actions      []Action  // nil = every action
+	Min          int64     // only groups with at least Min events
+	Limit        int       // > 0: only the first Limit groups
 }
 
 // GroupCount is one group of a CountEvents answer.
 type GroupCount struct {
-	Key   string
+	Key   string // by hour: the UTC hour's start, "2026-12-02T05:00:00Z"
 	Count int64
 }
 

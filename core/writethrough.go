@@ -199,6 +199,8 @@ func (e *Engine) Settings(ctx context.Context) (Settings, error) {
 }
 
 // PutSettings validates and stores s, then propagates it like a rule write.
+// s.UpdatedAt must be the value read: a write over a change made since
+// then fails with ErrConflict.
 // Country allow-list mode is refused without a CountryLookup or without an
 // active allowed country.
 func (e *Engine) PutSettings(ctx context.Context, s Settings) (Settings, error) {

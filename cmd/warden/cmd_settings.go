@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -124,7 +125,9 @@ func setSetting(cmd *cobra.Command, a *app, key, value string) error {
 	if err := json.Unmarshal(b, &next); err != nil {
 		return fmt.Errorf("%s: %v", key, err)
 	}
-	if _, err := eng.PutSettings(cmd.Context(), next); err != nil {
+	if _, err := eng.PutSettings(cmd.Context(), next); errors.Is(err, core.ErrConflict) {
+		return fmt.Errorf("the settings changed while %s was being set (another admin or process wrote them); nothing was written: run the command again", key)
+	} else if err != nil {
 		return err
 	}
 	a.say("%s: %s -> %s", key, bytes.Trim(old, `"`), value)

@@ -194,7 +194,7 @@ func (s *Store) Settings(ctx context.Context) (core.Settings, error) {
 	return *s.settings, nil
 }
 
-// PutSettings validates and stores v.
+// PutSettings validates and stores v when v.UpdatedAt is the stored one.
 func (s *Store) PutSettings(ctx context.Context, v core.Settings) (core.Settings, error) {
 	if err := ctxErr(ctx, "PutSettings"); err != nil {
 		return core.Settings{}, err
@@ -205,7 +205,19 @@ func (s *Store) PutSettings(ctx context.Context, v core.Settings) (core.Settings
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var old core.Settings
+	if s.settings != nil {
+		old = *s.settings
+	}
+	if !v.UpdatedAt.Equal(old.UpdatedAt) {
+		return core.Settings{}, fmt.Errorf("memstore: PutSettings: read at %s, stored at %s: %w",
+			v.UpdatedAt.Format(time.RFC3339Nano), old.UpdatedAt.Format(time.RFC3339Nano), core.ErrConflict)
+	}
 	v.UpdatedAt = s.now().UTC()
+	if !v.UpdatedAt.After(old.UpdatedAt) { // a clock that stood still still makes a new stamp
+		v.UpdatedAt = old.UpdatedAt.Add(time.Microsecond)
+	}
+	v.LastSyncAt = old.LastSyncAt
 	s.settings = &v
 	s.version++
 	return v, nil

@@ -362,4 +362,15 @@ func testLastSyncAt(t *testing.T, s ListSyncStore) {
 	if !after.LastSyncAt.Equal(at.Add(time.Hour)) {
 		t.Fatalf("LastSyncAt = %v, want %v", after.LastSyncAt, at.Add(time.Hour))
 	}
+	// A settings write holding the LastSyncAt it read before the sync does
+	// not put it back.
+	stale := before
+	stale.MaxLoginAttempts = 4
+	if _, err := s.PutSettings(c, stale); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Settings(c); !got.LastSyncAt.Equal(at.Add(time.Hour)) || got.MaxLoginAttempts != 4 {
+		t.Fatalf("after a settings write: LastSyncAt %v (want %v), max_login_attempts %d (want 4)",
+			got.LastSyncAt, at.Add(time.Hour), got.MaxLoginAttempts)
+	}
 }

@@ -27,6 +27,7 @@ func Run(t *testing.T, newStore func(t *testing.T) core.Store) {
 	t.Run("List", func(t *testing.T) { testList(t, newStore(t)) })
 	t.Run("Version", func(t *testing.T) { testVersion(t, newStore(t)) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, newStore(t)) })
+	t.Run("SettingsConflict", func(t *testing.T) { testSettingsConflict(t, newStore(t)) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, newStore(t)) })
 	t.Run("Hits", func(t *testing.T) { testHits(t, newStore(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newStore(t)) })
@@ -278,63 +279,6 @@ func testVersion(t *testing.T, s core.Store) {
 	}
 	if v0 < 0 {
 		t.Fatalf("negative version %d", v0)
-	}
-}
-
-func testSettings(t *testing.T, s core.Store) {
-	c := ctx(t)
-	got, err := s.Settings(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := core.DefaultSettings()
-	got.UpdatedAt = time.Time{}
-	if got != want {
-		t.Fatalf("empty store settings = %+v, want defaults", got)
-	}
-	set := core.DefaultSettings()
-	set.MaxLoginAttempts = 7
-	set.LockoutCooloffMinutes = 30
-	set.AttemptExpiry = true
-	set.CountryAllowListMode = true
-	set.ReportOnly = true
-	set.ReportOnlyCountryAllowList = true
-	set.IPBlockingEnabled = false
-	set.InternalCountry = "de"
-	set.OversizeUserAgent = core.OversizeAllow
-	set.NotificationEmail = "ops@example.com"
-	set.LastSyncAt = time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
-	if _, err := s.PutSettings(c, set); err != nil {
-		t.Fatal(err)
-	}
-	got, err = s.Settings(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.UpdatedAt.IsZero() {
-		t.Fatal("UpdatedAt not set")
-	}
-	got.UpdatedAt = time.Time{}
-	set.InternalCountry = "DE"
-	if !got.LastSyncAt.Equal(set.LastSyncAt) {
-		t.Fatalf("LastSyncAt = %v, want %v", got.LastSyncAt, set.LastSyncAt)
-	}
-	got.LastSyncAt = set.LastSyncAt
-	if got != set {
-		t.Fatalf("settings round trip:\n got %+v\nwant %+v", got, set)
-	}
-	bad := core.DefaultSettings()
-	bad.MaxLoginAttempts = 0
-	if _, err := s.PutSettings(c, bad); !errors.Is(err, core.ErrInvalid) {
-		t.Fatalf("max_login_attempts 0: %v, want ErrInvalid", err)
-	}
-	bad = core.DefaultSettings()
-	bad.LockoutCooloffMinutes, bad.AttemptExpiry = 0, true
-	if _, err := s.PutSettings(c, bad); !errors.Is(err, core.ErrInvalid) {
-		t.Fatalf("expiry without cooloff: %v, want ErrInvalid", err)
-	}
-	if again, _ := s.Settings(c); again.MaxLoginAttempts != 7 {
-		t.Fatalf("a refused write changed the settings: %+v", again)
 	}
 }
 
