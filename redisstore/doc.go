@@ -61,5 +61,8 @@
 // rest. With Redis down, writes still succeed and replicas converge through
 // the poll.
 //
+// Elector (NewElector) elects the one replica that runs the scheduler's jobs,
+// with a lease renewed every third of its TTL; see Elector for its safety.
+//
 // Everything here is safe for concurrent use.
 package redisstore
