@@ -1,6 +1,7 @@
 // Package feeds keeps the outside data warden uses current: the
-// disposable e-mail domains that core.Engine.CheckEmail refuses, and the
-// bad-bot User-Agent patterns the request check blocks.
+// disposable e-mail domains that core.Engine.CheckEmail refuses, the
+// bad-bot User-Agent patterns the request check blocks, and the country
+// database (.mmdb) core/geo reads (DownloadGeoIP).
 //
 //	fetcher, err := feeds.NewFetcher(httpClient, feeds.WithTimeout(30*time.Second))
 //	syncer, err := feeds.New(store, fetcher, feeds.WithBus(bus)) // store: *bunstore.Store
@@ -81,8 +82,31 @@
 // password, and bunstore keeps a URL's validators under a hash of the URL,
 // storing the URL itself without its password.
 //
+// # Country database
+//
+//	src := feeds.GeoIPSource{AccountID: id, LicenseKey: key} // GeoLite2-Country from MaxMind
+//	// or feeds.GeoIPSource{URL: "https://…/dbip-country-lite-2026-01.mmdb.gz"}
+//	res, err := feeds.DownloadGeoIP(ctx, src, "/var/lib/warden/country.mmdb")
+//
+// DownloadGeoIP fetches MaxMind's documented download endpoint with the
+// account ID and licence key as HTTP basic authentication and checks the
+// tar.gz against the SHA-256 MaxMind publishes beside it; or any URL of an
+// .mmdb, .mmdb.gz or .tar.gz. The request is conditional on the file's
+// modification time, which is set to the server's Last-Modified, so a
+// daily run costs one 304 most days. The database is validated with
+// core/geo before a temporary file beside the old one is synced and renamed
+// over it: a core/geo DB watching the file reloads it, and a refused,
+// failed, corrupt or unwritable download (a full disk) leaves the old file
+// in place and returns an error. Downloads and what they decompress to are
+// bounded (WithGeoIPMaxBytes), as is the time (WithGeoIPTimeout). The
+// licence key is never printed, logged or put in an error: GeoIPSource
+// prints without it and errors name URLs without their query or password.
+// Go's HTTP client does not forward the credentials when MaxMind redirects
+// to its storage host.
+//
 // # Concurrency
 //
+// DownloadGeoIP may run concurrently for different files.
 // A Syncer and a Fetcher are safe for concurrent use; one Sync runs at a
 // time per Syncer. Syncs from several processes are safe too (every write
 // is conditional and takes the store's version lock) but redundant: run

@@ -23,6 +23,23 @@ var (
 	// a JSON value that is not an array, an empty list, or a list with more
 	// bad lines than the sync accepts.
 	ErrNotList = errors.New("feeds: not a list")
+	// ErrUnauthorized is wrapped, with ErrHTTPStatus, when a source answers
+	// 401 or 403: missing or wrong credentials, or no access to the file.
+	ErrUnauthorized = errors.New("feeds: download refused")
+	// ErrInvalidSource is wrapped by DownloadGeoIP for a GeoIPSource that
+	// does not validate.
+	ErrInvalidSource = errors.New("feeds: invalid source")
+	// ErrChecksum is wrapped when a download does not match the SHA-256
+	// its publisher gives.
+	ErrChecksum = errors.New("feeds: checksum mismatch")
+	// ErrNotDatabase is wrapped when a download is not a country database
+	// core/geo reads: an HTML page, a broken archive, an archive without an
+	// .mmdb file, a truncated file, a database without country data.
+	ErrNotDatabase = errors.New("feeds: not a country database")
+	// ErrWriteFile is wrapped when the downloaded database cannot be written
+	// beside the old one (a full disk, a read-only directory); the old file
+	// is left in place.
+	ErrWriteFile = errors.New("feeds: cannot write the database file")
 	// ErrShrink is wrapped when a list would deactivate more of the synced
 	// rows than the sync allows at once (WithMaxDeactivate); Request.Force
 	// applies it anyway.

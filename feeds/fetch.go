@@ -164,14 +164,27 @@ type Response struct {
 // wrapping ErrHTTPStatus; the error body is not read. Errors name the URL
 // without its password.
 func (f *Fetcher) Fetch(ctx context.Context, rawURL string, prev Validators) (*Response, error) {
-	name := redact(rawURL)
+	return f.fetch(ctx, rawURL, redact(rawURL), prev, nil)
+}
+
+// fetch is Fetch naming the URL name in errors and progress, with prepare,
+// when not nil, called on the request before it is sent (to add
+// credentials).
+func (f *Fetcher) fetch(ctx context.Context, rawURL, name string, prev Validators, prepare func(*http.Request)) (*Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the URL, password included
+		}
 		return nil, fmt.Errorf("feeds: GET %s: %w", name, err)
 	}
 	req.Header.Set("User-Agent", f.ua)
+	if prepare != nil {
+		prepare(req)
+	}
 	if prev.ETag != "" {
 		req.Header.Set("If-None-Match", prev.ETag)
 	}
@@ -190,6 +203,8 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string, prev Validators) (*R
 	switch {
 	case resp.StatusCode == http.StatusNotModified && !prev.IsZero():
 		return &Response{NotModified: true, Validators: prev}, nil
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return nil, &kindError{err: errorf(ErrHTTPStatus, "feeds: GET %s: HTTP status %d", name, resp.StatusCode), kind: ErrUnauthorized}
 	case resp.StatusCode != http.StatusOK:
 		return nil, errorf(ErrHTTPStatus, "feeds: GET %s: HTTP status %d", name, resp.StatusCode)
 	}

@@ -57,6 +57,7 @@ func TestFetchLimits(t *testing.T) {
 	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "gone", http.StatusGone) })
+	mux.HandleFunc("/private", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "who?", http.StatusUnauthorized) })
 	mux.HandleFunc("/hop/", func(w http.ResponseWriter, r *http.Request) {
 		var n int
 		fmt.Sscanf(strings.TrimPrefix(r.URL.Path, "/hop/"), "%d", &n)
@@ -78,6 +79,8 @@ func TestFetchLimits(t *testing.T) {
 		{"too_large_chunked", "/big-chunked", feeds.ErrTooLarge},
 		{"timeout", "/slow", context.DeadlineExceeded},
 		{"http_410", "/status", feeds.ErrHTTPStatus},
+		{"http_401", "/private", feeds.ErrUnauthorized},
+		{"http_401_is_a_status_error", "/private", feeds.ErrHTTPStatus},
 		{"two_redirects", "/hop/2", nil},
 		{"three_redirects", "/hop/3", feeds.ErrRedirect},
 	}
