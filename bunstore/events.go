@@ -1,10 +1,8 @@
 package bunstore
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -115,14 +113,28 @@ var groupColumns = map[core.GroupBy]string{
 	core.GroupByIP:      "ip_address",
 	core.GroupByCountry: "country_code",
 	core.GroupByAction:  "action",
+	core.GroupByPath:    "path",
 }
 
-// CountEvents sums Count per group (SELECT col, SUM(count) ... GROUP BY col),
-// largest first, ties by key.
+// hourKeys formats created_at (UTC on every database) as the start of its
+// hour in RFC 3339, per dialect.
+var hourKeys = map[dialect.Name]string{
+	dialect.SQLite: "strftime('%Y-%m-%dT%H:00:00Z', created_at)",
+	dialect.PG:     `to_char(date_trunc('hour', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24":00:00Z"')`,
+	dialect.MySQL:  "DATE_FORMAT(created_at, '%Y-%m-%dT%H:00:00Z')",
+}
+
+// CountEvents sums Count per group of the events created in [Since, Until)
+// with one statement (SELECT key, SUM(count) … GROUP BY key ORDER BY …
+// LIMIT), largest first, ties by key in byte order (COLLATE "C" on
+// PostgreSQL; the other databases compare these columns as bytes already).
 func (s *Store) CountEvents(ctx context.Context, q core.CountQuery) ([]core.GroupCount, error) {
-	col, ok := groupColumns[q.GroupBy]
-	if !ok {
-		return nil, fmt.Errorf("bunstore: CountEvents: unknown group by %q: %w", q.GroupBy, core.ErrInvalid)
+	keyExpr, err := s.groupKey(q.GroupBy)
+	if err != nil {
+		return nil, err
+	}
+	if q.Limit < 0 {
+		return nil, fmt.Errorf("bunstore: CountEvents: Limit %d is negative: %w", q.Limit, core.ErrInvalid)
 	}
 	if q.Actions != nil && len(q.Actions) == 0 {
 		return []core.GroupCount{}, nil
@@ -132,11 +144,14 @@ func (s *Store) CountEvents(ctx context.Context, q core.CountQuery) ([]core.Grou
 		Count int64  `bun:"n"`
 	}
 	sel := s.rdb.NewSelect().TableExpr("security_security_log").
-		ColumnExpr("? AS k", bun.Ident(col)).
+		ColumnExpr("? AS k", keyExpr).
 		ColumnExpr("SUM(?) AS n", bun.Ident("count")).
-		GroupExpr("?", bun.Ident(col))
+		GroupExpr("1")
 	if !q.Since.IsZero() {
 		sel = sel.Where("created_at >= ?", dbTime(q.Since))
+	}
+	if !q.Until.IsZero() {
+		sel = sel.Where("created_at < ?", dbTime(q.Until))
 	}
 	if q.Actions != nil {
 		acts := make([]string, len(q.Actions))
@@ -148,6 +163,15 @@ func (s *Store) CountEvents(ctx context.Context, q core.CountQuery) ([]core.Grou
 	if q.Min > 0 {
 		sel = sel.Having("SUM(?) >= ?", bun.Ident("count"), q.Min)
 	}
+	if s.dialect == dialect.PG {
+		// An output column's name or number cannot carry a COLLATE.
+		sel = sel.OrderExpr(`2 DESC, ? COLLATE "C"`, keyExpr)
+	} else {
+		sel = sel.OrderExpr("2 DESC, 1")
+	}
+	if q.Limit > 0 {
+		sel = sel.Limit(int64(q.Limit))
+	}
 	if err := sel.Scan(ctx, &rows); err != nil {
 		return nil, s.errf("CountEvents", err)
 	}
@@ -155,15 +179,19 @@ func (s *Store) CountEvents(ctx context.Context, q core.CountQuery) ([]core.Grou
 	for i, r := range rows {
 		out[i] = core.GroupCount{Key: r.Key, Count: r.Count}
 	}
-	// Sorted here rather than in SQL so ties order by bytes on every
-	// database, whatever its collation.
-	slices.SortFunc(out, func(a, b core.GroupCount) int {
-		if c := cmp.Compare(b.Count, a.Count); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Key, b.Key)
-	})
 	return out, nil
+}
+
+// groupKey is the SQL expression of a CountQuery's group key.
+func (s *Store) groupKey(g core.GroupBy) (bun.Safe, error) {
+	if g == core.GroupByHour {
+		return bun.Safe(hourKeys[s.dialect]), nil
+	}
+	col, ok := groupColumns[g]
+	if !ok {
+		return "", fmt.Errorf("bunstore: CountEvents: unknown group by %q: %w", g, core.ErrInvalid)
+	}
+	return bun.Safe(col), nil
 }
 
 // purgeChunk is how many rows one DELETE removes when a purge is asked to

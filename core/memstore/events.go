@@ -78,23 +78,36 @@ func (s *Store) Events(ctx context.Context, q core.EventQuery) ([]core.Event, er
 	return out, nil
 }
 
-// CountEvents sums Count per group.
+// countKeys gives the group key of an event for each GroupBy.
+var countKeys = map[core.GroupBy]func(core.Event) string{
+	core.GroupByIP:      func(e core.Event) string { return e.IP },
+	core.GroupByCountry: func(e core.Event) string { return e.CountryCode },
+	core.GroupByAction:  func(e core.Event) string { return string(e.Action) },
+	core.GroupByPath:    func(e core.Event) string { return e.Path },
+	core.GroupByHour: func(e core.Event) string {
+		return e.CreatedAt.UTC().Truncate(time.Hour).Format(time.RFC3339)
+	},
+}
+
+// CountEvents sums Count per group of the events created in [Since, Until),
+// largest first, ties by key in byte order; with Limit > 0, the first Limit
+// of those groups.
 func (s *Store) CountEvents(ctx context.Context, q core.CountQuery) ([]core.GroupCount, error) {
 	if err := ctxErr(ctx, "CountEvents"); err != nil {
 		return nil, err
 	}
-	key := map[core.GroupBy]func(core.Event) string{
-		core.GroupByIP:      func(e core.Event) string { return e.IP },
-		core.GroupByCountry: func(e core.Event) string { return e.CountryCode },
-		core.GroupByAction:  func(e core.Event) string { return string(e.Action) },
-	}[q.GroupBy]
+	key := countKeys[q.GroupBy]
 	if key == nil {
 		return nil, fmt.Errorf("memstore: CountEvents: unknown group by %q: %w", q.GroupBy, core.ErrInvalid)
+	}
+	if q.Limit < 0 {
+		return nil, fmt.Errorf("memstore: CountEvents: Limit %d is negative: %w", q.Limit, core.ErrInvalid)
 	}
 	s.mu.Lock()
 	sums := map[string]int64{}
 	for _, e := range s.events {
-		if (!q.Since.IsZero() && e.CreatedAt.Before(q.Since)) || (q.Actions != nil && !slices.Contains(q.Actions, e.Action)) {
+		if (!q.Since.IsZero() && e.CreatedAt.Before(q.Since)) || (!q.Until.IsZero() && !e.CreatedAt.Before(q.Until)) ||
+			(q.Actions != nil && !slices.Contains(q.Actions, e.Action)) {
 			continue
 		}
 		sums[key(e)] += e.Count
@@ -112,6 +125,9 @@ func (s *Store) CountEvents(ctx context.Context, q core.CountQuery) ([]core.Grou
 		}
 		return cmp.Compare(a.Key, b.Key)
 	})
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
 	return out, nil
 }
 
