@@ -2,15 +2,17 @@ package notify
 
 import (
 	"bytes"
-	"mime"
+	"encoding/base64"
 	"mime/quotedprintable"
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
-// compose writes m as an RFC 5322 message: encoded headers, folded at 78
-// columns where a space allows, and a quoted-printable UTF-8 body. m has
+// compose writes m as an RFC 5322 message: encoded headers (mail.Address
+// encodes names; encodeSubject the subject), folded at 78 columns where a
+// space allows, and a quoted-printable UTF-8 body. m has
 // been validated (no CR, LF or control character in a header value).
 func compose(from *mail.Address, to []*mail.Address, m Message, id string) []byte {
 	var b bytes.Buffer
@@ -20,7 +22,7 @@ func compose(from *mail.Address, to []*mail.Address, m Message, id string) []byt
 	}
 	writeHeader(&b, "From", from.String())
 	writeHeader(&b, "To", strings.Join(rcpts, ", "))
-	writeHeader(&b, "Subject", mime.QEncoding.Encode("utf-8", m.Subject))
+	writeHeader(&b, "Subject", encodeSubject(m.Subject))
 	writeHeader(&b, "Date", m.Time.Format(time.RFC1123Z))
 	writeHeader(&b, "Message-ID", "<"+id+"@"+domainOf(from.Address)+">")
 	writeHeader(&b, "MIME-Version", "1.0")
@@ -57,6 +59,35 @@ func writeHeader(b *bytes.Buffer, name, value string) {
 		col += len(word)
 	}
 	b.WriteString("\r\n")
+}
+
+// encodeSubject returns s as it is when it is ASCII and holds no "=?",
+// else as RFC 2047 encoded words ("=?utf-8?b?…?=") of up to 45 bytes
+// each, cut on rune boundaries and separated by spaces, so that a reader
+// decodes exactly s.
+func encodeSubject(s string) string {
+	if !strings.Contains(s, "=?") && isASCII(s) {
+		return s
+	}
+	var words []string
+	for len(s) > 0 {
+		n := min(len(s), 45)
+		for n < len(s) && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		words = append(words, "=?utf-8?b?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(words, " ")
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func domainOf(addr string) string {

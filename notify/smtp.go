@@ -179,7 +179,9 @@ func (s *SMTP) attempt(ctx context.Context, to []*mail.Address, msg []byte) *att
 	if err == nil {
 		return nil
 	}
-	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+	if ctx.Err() == nil && (errors.Is(actx.Err(), context.DeadlineExceeded) || isTimeout(err)) {
+		// The connection's deadline is the attempt's: its timeout may fire
+		// before the context's.
 		return &attemptError{err: fmt.Errorf("no answer within %v", s.timeout)}
 	}
 	return &attemptError{err: err, permanent: permanentSMTP(err)}
