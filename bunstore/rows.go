@@ -17,7 +17,7 @@ import (
 // over-long value is shortened rather than refused. TestColumnLimits checks
 // this table against the database.
 var columnLimits = map[string]map[string]int{
-	"security_settings":        {"notification_email": 254, "oversize_user_agent": 10, "internal_country": 2},
+	"security_settings":        {"notification_email": 254, "oversize_user_agent": 10, "internal_country": 2, "auto_block_weights": 500},
 	"security_blocked_ip":      {"ip_address": 50, "reason": 2000, "country_code": 2},
 	"security_whitelisted_ip":  {"ip_address": 50, "description": 255, "created_by": 100},
 	"security_blocked_country": {"code": 2, "name": 100, "reason": 2000},
@@ -88,6 +88,7 @@ type blockedIPRow struct {
 	IsActive      bool      `bun:"is_active"`
 	IsAutoBlocked bool      `bun:"is_auto_blocked"`
 	BlockCount    int64     `bun:"block_count"`
+	AutoBlocks    int64     `bun:"auto_blocks"`
 	ExpiresAt     time.Time `bun:"expires_at,nullzero"`
 	CountryCode   string    `bun:"country_code"`
 	ReportOnly    bool      `bun:"report_only"`
@@ -95,12 +96,13 @@ type blockedIPRow struct {
 
 func (r *blockedIPRow) fromRule(v rule.BlockedIP) {
 	*r = blockedIPRow{IPAddress: v.Network, Reason: v.Reason, IsActive: !v.Disabled, IsAutoBlocked: v.AutoBlocked,
-		BlockCount: v.BlockCount, ExpiresAt: dbTime(v.ExpiresAt), CountryCode: v.CountryCode, ReportOnly: v.ReportOnly}
+		BlockCount: v.BlockCount, AutoBlocks: v.AutoBlocks, ExpiresAt: dbTime(v.ExpiresAt), CountryCode: v.CountryCode,
+		ReportOnly: v.ReportOnly}
 }
 
 func (r *blockedIPRow) toRule() rule.BlockedIP {
 	return rule.BlockedIP{Meta: r.core(), Network: r.IPAddress, Reason: r.Reason, Disabled: !r.IsActive,
-		AutoBlocked: r.IsAutoBlocked, BlockCount: r.BlockCount, ExpiresAt: utc(r.ExpiresAt),
+		AutoBlocked: r.IsAutoBlocked, BlockCount: r.BlockCount, AutoBlocks: r.AutoBlocks, ExpiresAt: utc(r.ExpiresAt),
 		CountryCode: r.CountryCode, ReportOnly: r.ReportOnly}
 }
 
@@ -288,6 +290,10 @@ type settingsRow struct {
 	AutoBlockCountryThreshold   int       `bun:"auto_block_country_threshold"`
 	AutoBlockCountryWindowHours int       `bun:"auto_block_country_window_hours"`
 	AutoBlockCountryEnabled     bool      `bun:"auto_block_country_enabled"`
+	AutoBlockWeights            string    `bun:"auto_block_weights"`
+	AutoBlockMaxDurationHours   int       `bun:"auto_block_max_duration_hours"`
+	AutoBlockDryRun             bool      `bun:"auto_block_dry_run"`
+	RetentionDays               int       `bun:"retention_days"`
 	MaxLoginAttempts            int       `bun:"max_login_attempts"`
 	LockoutCooloffMinutes       int       `bun:"lockout_cooloff_minutes"`
 	AttemptExpiry               bool      `bun:"attempt_expiry_enabled"`
@@ -322,6 +328,10 @@ func settingsToRow(s core.Settings) settingsRow {
 		AutoBlockCountryThreshold:   s.AutoBlockCountryThreshold,
 		AutoBlockCountryWindowHours: s.AutoBlockCountryWindowHours,
 		AutoBlockCountryEnabled:     s.AutoBlockCountryEnabled,
+		AutoBlockWeights:            s.AutoBlockWeights,
+		AutoBlockMaxDurationHours:   s.AutoBlockMaxDurationHours,
+		AutoBlockDryRun:             s.AutoBlockDryRun,
+		RetentionDays:               s.RetentionDays,
 		MaxLoginAttempts:            s.MaxLoginAttempts,
 		LockoutCooloffMinutes:       s.LockoutCooloffMinutes,
 		AttemptExpiry:               s.AttemptExpiry,
@@ -356,6 +366,10 @@ func (r *settingsRow) toSettings() core.Settings {
 		AutoBlockCountryThreshold:   r.AutoBlockCountryThreshold,
 		AutoBlockCountryWindowHours: r.AutoBlockCountryWindowHours,
 		AutoBlockCountryEnabled:     r.AutoBlockCountryEnabled,
+		AutoBlockWeights:            r.AutoBlockWeights,
+		AutoBlockMaxDurationHours:   r.AutoBlockMaxDurationHours,
+		AutoBlockDryRun:             r.AutoBlockDryRun,
+		RetentionDays:               r.RetentionDays,
 		MaxLoginAttempts:            r.MaxLoginAttempts,
 		LockoutCooloffMinutes:       r.LockoutCooloffMinutes,
 		AttemptExpiry:               r.AttemptExpiry,

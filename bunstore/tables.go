@@ -186,13 +186,30 @@ func (s *Store) upsert(q *bun.InsertQuery, keys []string, model any) *bun.Insert
 		if f.IsPK || f.Name == "created_at" || f.Name == "hit_count" || f.Name == "block_count" || contains(keys, f.Name) {
 			continue
 		}
-		if s.dialect == dialect.MySQL {
+		switch {
+		case f.Name == "auto_blocks": // never lowered (rule.KeepCounters)
+			q = s.setMax(q, tbl.Alias, f.Name)
+		case s.dialect == dialect.MySQL:
 			q = q.Set("? = VALUES(?)", bun.Ident(f.Name), bun.Ident(f.Name))
-		} else {
+		default:
 			q = q.Set("? = EXCLUDED.?", bun.Ident(f.Name), bun.Ident(f.Name))
 		}
 	}
 	return q
+}
+
+// setMax makes an upsert keep the larger of the stored and the new value of
+// col; alias is the table's alias in the statement.
+func (s *Store) setMax(q *bun.InsertQuery, alias, col string) *bun.InsertQuery {
+	c, t := bun.Ident(col), bun.Ident(alias)
+	switch s.dialect {
+	case dialect.MySQL:
+		return q.Set("? = GREATEST(?, VALUES(?))", c, c, c)
+	case dialect.SQLite:
+		return q.Set("? = max(?.?, EXCLUDED.?)", c, t, c, c)
+	default:
+		return q.Set("? = GREATEST(?.?, EXCLUDED.?)", c, t, c, c)
+	}
 }
 
 func contains(list []string, s string) bool {

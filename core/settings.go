@@ -19,6 +19,12 @@ type Settings struct {
 	AutoBlockCountryThreshold   int  `json:"auto_block_country_threshold"`    // 0 disables
 	AutoBlockCountryWindowHours int  `json:"auto_block_country_window_hours"` //
 	AutoBlockCountryEnabled     bool `json:"auto_block_country_enabled"`      // false = flag for review only
+	// AutoBlockWeights is what each action adds to the counts, as
+	// "ACTION=n,…"; actions not listed add nothing.
+	AutoBlockWeights          string `json:"auto_block_weights"`
+	AutoBlockMaxDurationHours int    `json:"auto_block_max_duration_hours"` // cap of the doubling for repeat offenders
+	AutoBlockDryRun           bool   `json:"auto_block_dry_run"`            // record WOULD_BLOCK, block nothing
+	RetentionDays             int    `json:"retention_days"`                // events, logins and lockouts; 0 = keep
 
 	// Login protection.
 	MaxLoginAttempts      int  `json:"max_login_attempts"`      // 1..100
@@ -79,6 +85,9 @@ func DefaultSettings() Settings {
 		AutoBlockIPDurationHours:    24,
 		AutoBlockCountryThreshold:   100,
 		AutoBlockCountryWindowHours: 24,
+		AutoBlockWeights:            DefaultAutoBlockWeights,
+		AutoBlockMaxDurationHours:   30 * 24,
+		RetentionDays:               90,
 		MaxLoginAttempts:            5,
 		LockoutCooloffMinutes:       15,
 		AlertOnNewCountry:           true,
@@ -115,11 +124,16 @@ func (s *Settings) normalize() error {
 		{"max_login_attempts", s.MaxLoginAttempts, 1, 100},
 		{"lockout_cooloff_minutes", s.LockoutCooloffMinutes, 0, 1440},
 		{"max_countries_per_day", s.MaxCountriesPerDay, 0, 250},
+		{"auto_block_max_duration_hours", s.AutoBlockMaxDurationHours, 1, 24 * 3650},
+		{"retention_days", s.RetentionDays, 0, 3650},
 	}
 	for _, r := range ranges {
 		if r.v < r.min || r.v > r.max {
 			return invalid(t, r.name, strconv.Itoa(r.v), "must be between "+strconv.Itoa(r.min)+" and "+strconv.Itoa(r.max))
 		}
+	}
+	if err := s.normalizeAutoBlock(); err != nil {
+		return err
 	}
 	if s.AttemptExpiry && s.LockoutCooloffMinutes == 0 {
 		return invalid(t, "attempt_expiry_enabled", "true", "needs lockout_cooloff_minutes > 0")

@@ -21,6 +21,7 @@ type BlockedIP struct {
 	Disabled    bool      `json:"disabled,omitempty"`
 	AutoBlocked bool      `json:"auto_blocked,omitempty"`
 	BlockCount  int64     `json:"block_count,omitempty"`
+	AutoBlocks  int64     `json:"auto_blocks,omitempty"` // times the AutoBlocker blocked it; never lowered by a write
 	ExpiresAt   time.Time `json:"expires_at,omitzero"`
 	CountryCode string    `json:"country_code,omitempty"`
 	ReportOnly  bool      `json:"report_only,omitempty"` // record would_block, let the request through
@@ -48,6 +49,9 @@ func (b *BlockedIP) normalize() error {
 	b.Reason = strings.TrimSpace(b.Reason)
 	if b.BlockCount < 0 {
 		return invalid("BlockedIP", "block_count", strconv.FormatInt(b.BlockCount, 10), "must not be negative")
+	}
+	if b.AutoBlocks < 0 {
+		return invalid("BlockedIP", "auto_blocks", strconv.FormatInt(b.AutoBlocks, 10), "must not be negative")
 	}
 	if b.CountryCode != "" {
 		c, ok := NormalizeCountry(b.CountryCode)

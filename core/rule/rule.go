@@ -87,7 +87,8 @@ func CheckText(typ, field, v string, max int) error {
 func KeepCounters[T Rule](v, old T) T {
 	switch n := any(&v).(type) {
 	case *BlockedIP:
-		n.BlockCount = any(old).(BlockedIP).BlockCount
+		o := any(old).(BlockedIP)
+		n.BlockCount, n.AutoBlocks = o.BlockCount, max(n.AutoBlocks, o.AutoBlocks)
 	case *BlockedUserAgent:
 		n.HitCount = any(old).(BlockedUserAgent).HitCount
 	case *RateLimitRule:

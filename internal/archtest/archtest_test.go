@@ -30,8 +30,10 @@ const (
 	// options and counters (WithRateValueCap, Stats.RateValueOverflow,
 	// LockoutStats.SourceOverflow and TrackedNames); by 15 for settings
 	// written only over what was read (ErrConflict) and the report's grouped
-	// counts (CountQuery.Until and Limit, GroupByPath, GroupByHour).
-	maxCoreDocLines = 1155
+	// counts (CountQuery.Until and Limit, GroupByPath, GroupByHour); by 30
+	// for auto-blocking (its Settings fields, WithTallyCounter, the sweep and
+	// its stats).
+	maxCoreDocLines = 1185
 )
 
 // funcDirs are the trees whose functions maxFuncLines bounds.
