@@ -27,6 +27,7 @@ type app struct {
 	dsn      string
 	redisURL string
 	actor    string
+	geoip    string // --geoip or WARDEN_GEOIP; see geoipPath
 	stdout   io.Writer
 	stderr   io.Writer
 

@@ -2,11 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/feeds"
 )
 
 // status is what warden status reports.
@@ -18,15 +24,81 @@ type status struct {
 	Locked       int            `json:"locked"`
 	Settings     core.Settings  `json:"settings"`
 	InvalidRules int            `json:"invalid_rules"`
+	GeoIP        geoipStatus    `json:"geoip"`
+}
+
+// geoipStatus describes the country database file, when one is configured
+// (--geoip, WARDEN_GEOIP, or a country.mmdb in the working directory).
+type geoipStatus struct {
+	Configured bool      `json:"configured"`
+	Path       string    `json:"path,omitempty"`
+	Modified   time.Time `json:"modified,omitzero"`
+	AgeSeconds int64     `json:"age_seconds,omitempty"`
+	Type       string    `json:"type,omitempty"`
+	BuildTime  time.Time `json:"build_time,omitzero"`
+	Error      string    `json:"error,omitempty"`
+}
+
+func readGeoIPStatus(a *app, now time.Time) geoipStatus {
+	path := a.geoip
+	if path == "" {
+		if _, err := os.Stat(defaultGeoIP); err != nil {
+			return geoipStatus{}
+		}
+		path = defaultGeoIP
+	}
+	gs := geoipStatus{Configured: true, Path: path}
+	db, err := feeds.StatGeoIP(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		gs.Error = path + " does not exist (warden geoip download --output " + path + ")"
+		return gs
+	case err != nil:
+		gs.Error = err.Error()
+		return gs
+	}
+	gs.Modified, gs.Type, gs.BuildTime = db.ModTime.UTC(), db.Type, db.BuildTime
+	gs.AgeSeconds = int64(max(now.Sub(db.ModTime), 0).Seconds())
+	return gs
+}
+
+func (g geoipStatus) String() string {
+	switch {
+	case !g.Configured:
+		return "not configured (--geoip or WARDEN_GEOIP; warden geoip download)"
+	case g.Error != "":
+		return g.Error
+	}
+	return fmt.Sprintf("%s, %s built %s, file %s old", g.Path, g.Type, g.BuildTime.Format(time.DateOnly), age(time.Duration(g.AgeSeconds)*time.Second))
+}
+
+// age is d in days and hours, hours and minutes, or seconds.
+func age(d time.Duration) string {
+	switch {
+	case d >= 24*time.Hour:
+		return fmt.Sprintf("%dd %dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh %dm", d/time.Hour, d%time.Hour/time.Minute)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
 }
 
 func statusCmd(a *app) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:     "status",
-		Short:   "Show the store, rule counts, lockouts and the main settings",
-		Example: "  warden status\n  warden status --json",
-		Args:    exactArgs(0),
+		Use:   "status",
+		Short: "Show the store, rule counts, lockouts, the main settings and the GeoIP file",
+		Long: `status shows the database (--dsn, WARDEN_DSN), whether a Redis bus is used,
+the number of rules of each kind, the accounts and addresses locked now, the
+main settings, the last list sync, and the country database: its path, the
+database type and build date from its metadata, and the age of the file
+(its modification time, which geoip download sets to the server's
+Last-Modified). The file is --geoip or WARDEN_GEOIP, or country.mmdb when it
+exists in the working directory.`,
+		Example: `  warden status
+  warden status --json
+  WARDEN_GEOIP=/var/lib/warden/country.mmdb warden status`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := readStatus(cmd.Context(), a)
 			if err != nil {
@@ -69,6 +141,7 @@ func readStatus(ctx context.Context, a *app) (status, error) {
 		return st, err
 	}
 	st.InvalidRules = len(eng.Stats().InvalidRows)
+	st.GeoIP = readGeoIPStatus(a, time.Now())
 	return st, nil
 }
 
@@ -84,6 +157,7 @@ func printStatus(a *app, st status) {
 		s.IPBlockingEnabled, s.UserAgentBlockingEnabled, s.CountryBlockingEnabled, s.EmailBlockingEnabled, s.DomainBlockingEnabled)
 	a.say("login:         %d attempts, cool-off %d min", s.MaxLoginAttempts, s.LockoutCooloffMinutes)
 	a.say("last sync:     %s", when(s.LastSyncAt))
+	a.say("geoip:         %s", st.GeoIP)
 	if st.InvalidRules > 0 {
 		a.say("invalid rules: %d stored rows fail validation and are not enforced", st.InvalidRules)
 	}

@@ -49,9 +49,13 @@ func listsCmd(a *app) *cobra.Command {
 list (built in), each all or nothing; --domains-only and --bots-only pick one.
 A list whose settings switch is off (sync_disposable_domains, sync_bad_bots)
 is skipped. A sync that would deactivate more than half the synced rows is
-refused unless --force.`,
-		Example: "  warden lists sync\n  warden lists sync --domains-only",
-		Args:    exactArgs(0),
+refused unless --force. Each download shows a progress bar with bytes and
+rate when run in a terminal, one line otherwise; a list that has not changed
+since the last sync (HTTP 304) is not downloaded.`,
+		Example: `  warden lists sync
+  warden lists sync --domains-only
+  warden lists sync --bots-only --bot-url https://lists.example.org/bad-bots.txt`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if domainsOnly && botsOnly {
 				return usagef("--domains-only and --bots-only exclude each other")
@@ -93,7 +97,8 @@ func syncLists(cmd *cobra.Command, a *app, req feeds.Request, src sources) error
 	if _, err := a.engine(cmd.Context()); err != nil {
 		return err
 	}
-	fetcher, err := feeds.NewFetcher(nil)
+	p := newProgress(a, false)
+	fetcher, err := feeds.NewFetcher(nil, feeds.WithProgress(p.update))
 	if err != nil {
 		return err
 	}
@@ -106,6 +111,7 @@ func syncLists(cmd *cobra.Command, a *app, req feeds.Request, src sources) error
 		return usageError{err}
 	}
 	rep, err := syncer.Sync(cmd.Context(), req)
+	p.done()
 	for _, k := range []struct {
 		name string
 		r    feeds.KindReport

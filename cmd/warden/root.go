@@ -52,12 +52,16 @@ func newRoot(a *app) *cobra.Command {
 warden's middleware enforces. It works on the database named by --dsn or
 WARDEN_DSN; with WARDEN_REDIS_URL set, running replicas learn of each write at
 once (otherwise at their next version poll). Every write is recorded as an
-ADMIN_ACTION event naming --actor or the OS user.
+ADMIN_ACTION event naming --actor or the OS user. The country database file
+is --geoip or WARDEN_GEOIP (default country.mmdb): geoip download replaces it,
+status reports its age.
 
 Exit status: 0 success, 1 failure, 2 usage error.`,
 		Example: `  warden migrate
   warden block ip 203.0.113.0/24 --for 24h --reason "credential stuffing"
-  WARDEN_DSN=postgres://warden@db/warden warden unlock user alice`,
+  WARDEN_DSN=postgres://warden@db/warden warden unlock user alice
+  MAXMIND_ACCOUNT_ID=123456 MAXMIND_LICENSE_KEY=… warden geoip download
+  warden status --geoip /var/lib/warden/country.mmdb`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
@@ -67,6 +71,7 @@ Exit status: 0 success, 1 failure, 2 usage error.`,
 	}
 	root.PersistentFlags().StringVar(&a.dsn, "dsn", dsn, "database: sqlite:file:PATH, postgres://…, mysql://… (env WARDEN_DSN)")
 	root.PersistentFlags().StringVar(&a.actor, "actor", "", "name recorded in ADMIN_ACTION events (default: the OS user)")
+	root.PersistentFlags().StringVar(&a.geoip, "geoip", os.Getenv("WARDEN_GEOIP"), "country database file for geoip download and status (env WARDEN_GEOIP; default "+defaultGeoIP+")")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(parents(migrateCmd(a), blockCmd(a), unblockCmd(a), allowCmd(a), unallowCmd(a),
 		unlockCmd(a), lockedCmd(a), rulesCmd(a), listsCmd(a), eventsCmd(a), statusCmd(a), settingsCmd(a), geoipCmd(a))...)

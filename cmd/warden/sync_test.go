@@ -16,7 +16,8 @@ func TestListsSync(t *testing.T) {
 	dsn := backends()[0].newDSN(t)
 	must(t, dsn, "migrate")
 	out := must(t, dsn, "lists", "sync", "--domains-only", "--domain-url", srv.URL+"/list.txt")
-	if !strings.Contains(out, "disposable domains: applied (added 2") || !strings.Contains(out, "bad bots: not_requested") {
+	if !strings.Contains(out, "downloaded "+srv.URL+"/list.txt: 50 B in ") ||
+		!strings.Contains(out, "disposable domains: applied (added 2") || !strings.Contains(out, "bad bots: not_requested") {
 		t.Errorf("sync said:\n%s", out)
 	}
 	if out := must(t, dsn, "rules", "list", "domain"); !strings.Contains(out, "throwaway.example") {
