@@ -121,7 +121,8 @@ func (b *Batcher) Add(it Item) {
 }
 
 // AddEvent adds an item for a core event (an AUTO_BLOCK_IP event, say): see
-// EventItem.
+// EventItem. It never blocks, so b.AddEvent fits a func(core.Event) hook
+// called from the engine's goroutines.
 func (b *Batcher) AddEvent(e core.Event) { b.Add(EventItem(e)) }
 
 // Start runs the Batcher's goroutine until ctx ends or Close is called.

@@ -6,14 +6,14 @@
 //		Username: "warden", Password: os.Getenv("WARDEN_SMTP_PASSWORD")})
 //	n := notify.Multi(notify.Slog(logger), wh, mailer)
 //
-//	autoBlocks, err := notify.NewBatcher(n, notify.WithEnabled(func() bool { return settings().NotifyOnAutoBlock }),
-//		notify.WithLogger(logger))
+//	on := func() bool { s, err := eng.Settings(ctx); return err == nil && s.NotifyOnAutoBlock } // the snapshot's
+//	autoBlocks, err := notify.NewBatcher(n, notify.WithEnabled(on), notify.WithLogger(logger))
 //	err = autoBlocks.Start(ctx)
 //	defer autoBlocks.Close(ctx)              // sends what is pending
 //	autoBlocks.AddEvent(event)               // an AUTO_BLOCK_IP event; never waits
 //
 //	err = n.Notify(ctx, notify.Message{Kind: "report", Subject: "warden daily report", Text: report,
-//		To: []string{settings.NotificationEmail}})
+//		To: []string{s.NotificationEmail}}) // when set; empty To means SMTPConfig.To
 //
 // # Notifiers
 //
