@@ -177,8 +177,10 @@ func geoipHint(err error, src feeds.GeoIPSource, output string) string {
 		return "the server refused the URL: check it (a signed or keyed URL may have expired)"
 	case errors.Is(err, feeds.ErrChecksum):
 		return "the download was damaged or altered on the way: try again later"
+	case errors.Is(err, feeds.ErrNotDatabase) && src.IsMaxMind():
+		return "check --edition: it must name a database with countries"
 	case errors.Is(err, feeds.ErrNotDatabase):
-		return "check the URL or --edition: it must give a country database"
+		return "check the URL: it must give a country database"
 	case errors.Is(err, feeds.ErrTooLarge):
 		return "is the URL right? A country database is far smaller"
 	case errors.Is(err, feeds.ErrWriteFile):
