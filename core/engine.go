@@ -27,6 +27,7 @@ type Engine struct {
 	snap    atomic.Pointer[snapshot]
 	events  *eventWriter
 	rebuild *rebuilder
+	blocker *autoBlocker
 
 	started, closed atomic.Bool
 	cancel          context.CancelFunc
@@ -94,8 +95,12 @@ func New(store Store, opts ...Option) (*Engine, error) {
 	if err := e.initLimiter(); err != nil {
 		return nil, fmt.Errorf("core: New: %w", err)
 	}
+	var err error
+	if e.blocker, err = newAutoBlocker(e); err != nil {
+		return nil, fmt.Errorf("core: New: %w", err)
+	}
 	e.events = newEventWriter(writerConfig{store: store, log: cfg.logger, queueSize: cfg.queueSize, batchSize: cfg.batchSize,
-		flush: cfg.flushInterval, ipv6Prefix: cfg.ipv6Prefix})
+		flush: cfg.flushInterval, ipv6Prefix: cfg.ipv6Prefix, observe: e.blocker.observe})
 	e.rebuild = newRebuilder(e)
 	if err := e.initLogin(); err != nil {
 		return nil, fmt.Errorf("core: New: %w", err)
@@ -152,7 +157,8 @@ func (e *Engine) Start(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e.cancel = cancel
 	e.subscribe(runCtx)
-	e.wg.Add(3)
+	e.wg.Add(4)
+	go func() { defer e.wg.Done(); e.blocker.run(runCtx) }()
 	go func() { defer e.wg.Done(); e.rebuild.run(runCtx) }()
 	go func() { defer e.wg.Done(); e.poll(runCtx) }()
 	go func() { defer e.wg.Done(); e.events.run(runCtx) }()
@@ -315,23 +321,24 @@ func (e *Engine) changed(ctx context.Context) {
 
 // Stats is a point-in-time report for metrics and health pages.
 type Stats struct {
-	SnapshotVersion   int64         `json:"snapshot_version"`
-	SnapshotBuiltAt   time.Time     `json:"snapshot_built_at,omitzero"`
-	SnapshotAge       time.Duration `json:"snapshot_age"`
-	Rebuilds          int64         `json:"rebuilds"`
-	RebuildErrors     int64         `json:"rebuild_errors"`
-	LastRebuildError  string        `json:"last_rebuild_error,omitempty"`
-	InvalidRows       []InvalidRow  `json:"invalid_rows,omitempty"`
-	EventsQueued      int64         `json:"events_queued"`
-	EventsWritten     int64         `json:"events_written"`
-	EventsCoalesced   int64         `json:"events_coalesced"`
-	EventsDropped     int64         `json:"events_dropped"`
-	EventsRejected    int64         `json:"events_rejected"`
-	EventsFolded      int64         `json:"events_folded"`            // denials folded into per-source summary rows
-	CriticalOverflow  int64         `json:"critical_events_overflow"` // critical events that found their reserved queue full
-	RateValueOverflow int64         `json:"rate_value_overflow"`      // requests whose header/user value shared its source's counter
-	FailPolicyTrips   int64         `json:"fail_policy_trips"`
-	LimiterFailures   int64         `json:"limiter_failures"`
+	SnapshotVersion   int64          `json:"snapshot_version"`
+	SnapshotBuiltAt   time.Time      `json:"snapshot_built_at,omitzero"`
+	SnapshotAge       time.Duration  `json:"snapshot_age"`
+	Rebuilds          int64          `json:"rebuilds"`
+	RebuildErrors     int64          `json:"rebuild_errors"`
+	LastRebuildError  string         `json:"last_rebuild_error,omitempty"`
+	InvalidRows       []InvalidRow   `json:"invalid_rows,omitempty"`
+	EventsQueued      int64          `json:"events_queued"`
+	EventsWritten     int64          `json:"events_written"`
+	EventsCoalesced   int64          `json:"events_coalesced"`
+	EventsDropped     int64          `json:"events_dropped"`
+	EventsRejected    int64          `json:"events_rejected"`
+	EventsFolded      int64          `json:"events_folded"`            // denials folded into per-source summary rows
+	CriticalOverflow  int64          `json:"critical_events_overflow"` // critical events that found their reserved queue full
+	RateValueOverflow int64          `json:"rate_value_overflow"`      // requests whose header/user value shared its source's counter
+	FailPolicyTrips   int64          `json:"fail_policy_trips"`
+	LimiterFailures   int64          `json:"limiter_failures"`
+	AutoBlock         AutoBlockStats `json:"auto_block"`
 }
 
 // Stats reports snapshot, rebuild, event and fail-policy figures.
@@ -344,6 +351,7 @@ func (e *Engine) Stats() Stats {
 	}
 	st.Rebuilds, st.RebuildErrors, st.LastRebuildError = e.rebuild.stats()
 	e.events.stats(&st)
+	st.AutoBlock = e.blocker.stats()
 	return st
 }
 

@@ -25,7 +25,8 @@ type writerConfig struct {
 	batchSize  int
 	flush      time.Duration // flush interval and coalescing window
 	ipv6Prefix int
-	foldAfter  int // distinct events per source and second before denials fold
+	foldAfter  int         // distinct events per source and second before denials fold
+	observe    func(Event) // sees every event enqueued, before any drop (the AutoBlocker)
 }
 
 // eventWriter is the one background writer: it queues events and lockout
@@ -95,6 +96,9 @@ func (w *eventWriter) enqueue(ev Event) bool {
 	default:
 	}
 	ev = ev.Clean()
+	if w.cfg.observe != nil {
+		w.cfg.observe(ev)
+	}
 	if critical(ev.Action) {
 		select {
 		case w.crit <- ev:

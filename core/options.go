@@ -10,6 +10,7 @@ import (
 
 	"github.com/wardenkit/warden/core/attempt"
 	"github.com/wardenkit/warden/core/clientip"
+	"github.com/wardenkit/warden/core/tally"
 )
 
 // DefaultExemptPaths are answered without any check: probes and the favicon.
@@ -38,6 +39,8 @@ type config struct {
 	emailProviderRules  bool
 	rateValuesPerSource int
 	limiterPolicy       FailPolicy
+	tally               tally.Counter
+	autoBlockHook       func(Event)
 }
 
 // Option configures an Engine. Options validate their arguments and return

@@ -48,6 +48,8 @@ type snapshot struct {
 	emails             map[string]emailRule // normalised address
 	domains            map[string]emailRule // punycode domain
 	emailProviderRules bool                 // emails keyed with WithEmailProviderRules applied
+
+	weights weights // Settings.AutoBlockWeights, parsed
 }
 
 // loadSnapshot reads every active row and compiles a snapshot. A store error
@@ -67,6 +69,7 @@ func loadSnapshot(ctx context.Context, st Store, now time.Time, providerRules bo
 		settings = DefaultSettings()
 	}
 	s.Settings = settings
+	s.weights, _ = parseWeights(settings.AutoBlockWeights) // valid: normalised above
 	for _, load := range []func(context.Context, Store) error{
 		s.loadBlockedIPs, s.loadWhitelist, s.loadUsers, s.loadCountries, s.loadUserAgents, s.loadRates, s.loadEmails,
 	} {

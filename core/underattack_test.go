@@ -219,6 +219,7 @@ func TestRateLimiterFillDoesNotSwitchLimitsOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t, core.WithLimiter(core.MemoryLimiter(m)))
+	e.settings(func(s *core.Settings) { s.AutoBlockIPThreshold = 0 }) // the flooding client must stay unblocked to flood
 	rateRule(e, rule.RateLimitRule{Name: "api", PathPattern: "/api/*", Rate: "100/m", KeyBy: "header:X-API-Key"})
 	rateRule(e, rule.RateLimitRule{Name: "login", PathPattern: "/login", Method: "POST", Rate: "5/m"})
 	for i := range maxKeys + maxKeys/20 { // 5% more unique keys than the limiter holds
