@@ -30,8 +30,8 @@ const (
 	// options and counters (WithRateValueCap, Stats.RateValueOverflow,
 	// LockoutStats.SourceOverflow and TrackedNames); by 15 for settings
 	// written only over what was read (ErrConflict) and the report's grouped
-	// counts (CountQuery.Until and Limit, GroupByPath, GroupByHour); by 30
-	// (then 15) for auto-blocking (its Settings fields, WithTallyCounter, the sweep and
+	// counts (CountQuery.Until and Limit, GroupByPath, GroupByHour); by 45
+	// for auto-blocking (its Settings fields, WithTallyCounter, the sweep and
 	// its stats).
 	maxCoreDocLines = 1200
 )
