@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"testing"
@@ -91,4 +92,61 @@ func TestReplicasPostgresRedisDown(t *testing.T) {
 		t.Fatalf("write with Redis down: %v", err)
 	}
 	waitBlocked(t, b, "203.0.113.5", 3*time.Second)
+}
+
+// Ten attack events drawn through replica A block the attacker on replica B
+// within a second: A and B share their counts through Redis (each saw five)
+// and the block travels on the bus.
+func TestReplicasAutoBlock(t *testing.T) {
+	dsn := postgresStore(t)
+	p := prefix()
+	ra, _ := redisstore.New(redisClient(t), redisstore.WithPrefix(p))
+	rb, _ := redisstore.New(redisClient(t), redisstore.WithPrefix(p))
+	a := replica(t, dsn, core.WithBus(ra.Bus()), core.WithTallyCounter(ra.Tally()), core.WithPollInterval(time.Hour))
+	b := replica(t, dsn, core.WithBus(rb.Bus()), core.WithTallyCounter(rb.Tally()), core.WithPollInterval(time.Hour))
+	ctx := context.Background()
+	if _, err := a.Rules().BlockedUserAgents().Put(ctx, rule.BlockedUserAgent{Pattern: "sqlmap"}); err != nil {
+		t.Fatal(err)
+	}
+	waitReason := func(eng *core.Engine, action core.Action) {
+		t.Helper()
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = "198.51.100.66:4000"
+			r.Header.Set("User-Agent", "sqlmap/1.8")
+			d, _ := eng.Check(ctx, core.Request{HTTP: r})
+			if d.Action == action {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s from the replica (got %q)", action, d.Action)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitReason(b, core.ActionUserAgentBlock) // B has the UA rule
+	// Five events on each replica: neither alone reaches 10.
+	for _, eng := range []*core.Engine{a, b} {
+		for range 5 {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = "198.51.100.7:4000"
+			r.Header.Set("User-Agent", "sqlmap/1.8")
+			if d, _ := eng.Check(ctx, core.Request{HTTP: r}); d.Action != core.ActionUserAgentBlock {
+				t.Fatalf("attack request: %+v", d)
+			}
+		}
+	}
+	start := time.Now()
+	took := waitBlocked(t, b, "198.51.100.7", time.Second)
+	t.Logf("10 events over two replicas -> blocked on B %v after the last (%v)", time.Since(start), took)
+	deadline := time.Now().Add(time.Second) // the replica that blocked counts it after its Put returns
+	n := int64(0)
+	for n == 0 && time.Now().Before(deadline) {
+		n = a.Stats().AutoBlock.IPsBlocked + b.Stats().AutoBlock.IPsBlocked
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n != 1 {
+		t.Errorf("%d auto-blocks across the replicas, want 1", n)
+	}
 }
