@@ -84,7 +84,8 @@ type autoBlocker struct {
 	pending map[abKey]int64
 	wake    chan struct{}
 
-	reviewed map[string]time.Time // country flagged for review at; the loop's own
+	act      sync.Mutex           // one judgement at a time: the loop's and SweepAutoBlocks'
+	reviewed map[string]time.Time // country flagged for review at; under act
 
 	ipsBlocked, countriesBlocked, countriesFlagged, would, failures, overflow atomic.Int64
 }
@@ -187,9 +188,29 @@ func (a *autoBlocker) flush(ctx context.Context) {
 	if err != nil {
 		return
 	}
+	a.judgeAll(ctx, s, keys, func(i int, _ abKey) int64 { return sums[i] })
+}
+
+// judgeAll acts on every key whose count (count(i, key)) reached its
+// threshold and reports how many IP groups and countries it acted on.
+func (a *autoBlocker) judgeAll(ctx context.Context, s *snapshot, keys []abKey, count func(int, abKey) int64) (ips, countries int) {
+	a.act.Lock()
+	defer a.act.Unlock()
+	set := &s.Settings
 	for i, k := range keys {
-		a.judge(ctx, k, sums[i])
+		n := count(i, k)
+		switch {
+		case k.country && set.AutoBlockCountryThreshold > 0 && n >= int64(set.AutoBlockCountryThreshold):
+			if a.country(ctx, s, k, n) {
+				countries++
+			}
+		case !k.country && set.AutoBlockIPThreshold > 0 && n >= int64(set.AutoBlockIPThreshold):
+			if a.blockIP(ctx, s, k, n) {
+				ips++
+			}
+		}
 	}
+	return ips, countries
 }
 
 // count calls the counter under a deadline of its own.
@@ -210,21 +231,6 @@ func window(s *Settings, country bool) time.Duration {
 		return time.Duration(s.AutoBlockCountryWindowHours) * time.Hour
 	}
 	return time.Duration(s.AutoBlockIPWindowHours) * time.Hour
-}
-
-// judge acts on a count that reached its threshold.
-func (a *autoBlocker) judge(ctx context.Context, k abKey, n int64) {
-	s := a.e.snap.Load()
-	set := &s.Settings
-	if k.country {
-		if set.AutoBlockCountryThreshold > 0 && n >= int64(set.AutoBlockCountryThreshold) {
-			a.country(ctx, s, k, n)
-		}
-		return
-	}
-	if set.AutoBlockIPThreshold > 0 && n >= int64(set.AutoBlockIPThreshold) {
-		a.blockIP(ctx, s, k, n)
-	}
 }
 
 func (a *autoBlocker) stats() AutoBlockStats {

@@ -53,20 +53,9 @@ func (e *Engine) SweepAutoBlocks(ctx context.Context) (AutoBlockSweep, error) {
 		if err != nil {
 			live = make([]int64, len(keys)) // the stored counts alone still decide
 		}
-		for i, k := range keys {
-			n := max(stored[k], live[i])
-			acted := false
-			if country {
-				acted = e.blocker.country(ctx, s, k, n)
-			} else {
-				acted = e.blocker.blockIP(ctx, s, k, n)
-			}
-			if acted && country {
-				out.Countries++
-			} else if acted {
-				out.IPs++
-			}
-		}
+		ips, countries := e.blocker.judgeAll(ctx, s, keys, func(i int, k abKey) int64 { return max(stored[k], live[i]) })
+		out.IPs += ips
+		out.Countries += countries
 	}
 	return out, nil
 }
