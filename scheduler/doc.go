@@ -16,12 +16,12 @@
 // WithSchedule changes an interval.
 //
 //	s, err := scheduler.New(eng,
-//		scheduler.WithStore(store),                   // the store given to core.New
-//		scheduler.WithSyncer(syncer),                 // feeds.New(store, fetcher)
-//		scheduler.WithElector(elector))               // redisstore.NewElector(rdb), started
+//		scheduler.WithStore(store),     // the store given to core.New
+//		scheduler.WithSyncer(syncer),   // feeds.New(store, fetcher)
+//		scheduler.WithElector(elector)) // redisstore.NewElector(rdb), started
 //	if err != nil { … }
-//	if err := s.Start(ctx); err != nil { … }       // after eng.Start
-//	defer s.Shutdown(ctx)                          // before eng.Close
+//	if err := s.Start(ctx); err != nil { … } // after eng.Start
+//	defer s.Shutdown(ctx)                    // before eng.Close
 //
 // # Many replicas
 //
@@ -45,8 +45,9 @@
 //
 // # Caveats
 //
-//   - A leader that loses its lease while a job runs finishes that run;
-//     a long run can overlap the next leader's next tick of another job.
+//   - A leader that loses its lease while a job runs finishes that run; if
+//     the run outlasts the job's interval, the next leader may start the
+//     job's next tick meanwhile.
 //   - The expiry job writes each expired row back through the engine, which
 //     rebuilds the snapshot for each write (writes in flight together share
 //     a rebuild): about 300 rows a second. Expired rows are not enforced

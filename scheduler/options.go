@@ -140,8 +140,8 @@ func WithRetentionBatch(n int) Option {
 	}
 }
 
-// WithSchedule sets how often a job runs (at least a minute, at most a
-// year). Runs fall on multiples of the interval counted from a fixed epoch
+// WithSchedule sets how often a job runs (at least a minute, at most 366
+// days). Runs fall on multiples of the interval counted from a fixed epoch
 // (every 5 minutes: :00, :05, …; daily: 00:00 UTC; weekly: Mondays 00:00
 // UTC), so replicas tick together. JobReport runs at WithReportAt instead.
 func WithSchedule(j Job, every time.Duration) Option {

@@ -119,8 +119,10 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		jopts := []gocron.JobOption{gocron.WithName(string(j.name)), gocron.WithContext(base)}
 		if j.every > 0 {
 			def = gocron.DurationJob(j.every)
+			// The next multiple of the interval; should the clock pass it
+			// before gocron starts, gocron moves on to the one after.
 			first := now.Truncate(j.every).Add(j.every)
-			jopts = append(jopts, gocron.WithStartAt(gocron.WithStartDateTime(first)))
+			jopts = append(jopts, gocron.WithStartAt(gocron.WithStartDateTimePast(first)))
 		}
 		task := gocron.NewTask(func(ctx context.Context) { _ = s.exec(ctx, j) })
 		if _, err := gs.NewJob(def, task, jopts...); err != nil {

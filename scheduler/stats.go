@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// JobStats are one job's counters since Start, on this replica.
+// JobStats are one job's counters since New, on this replica.
 type JobStats struct {
 	Job      Job    `json:"job"`
 	Schedule string `json:"schedule"` // "every 5m0s", "daily at 06:00 UTC"
