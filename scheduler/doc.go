@@ -1,7 +1,8 @@
 // Package scheduler runs warden's periodic jobs in process, on gocron v2:
 //
-//   - JobSweep: the AutoBlocker's sweep over the stored events, every 5
-//     minutes, which catches up on what a restart lost (WithSweep);
+//   - JobSweep: the AutoBlocker's sweep over the stored events
+//     (core.Engine.SweepAutoBlocks), every 5 minutes, which catches up on
+//     what a restart lost (built in);
 //   - JobExpiry: deactivates blocked IPs and user exemptions whose ExpiresAt
 //     has passed, hourly (built in);
 //   - JobListSync: the disposable-domain and bad-bot lists, weekly

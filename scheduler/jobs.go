@@ -14,8 +14,9 @@ type Job string
 
 // The jobs, in the order Stats lists them.
 const (
-	// JobSweep runs the auto-block sweep over the stored events (WithSweep),
-	// which catches up on what the in-memory AutoBlocker lost in a restart.
+	// JobSweep runs the auto-block sweep over the stored events
+	// (core.Engine.SweepAutoBlocks, or WithSweep), which catches up on what
+	// the in-memory AutoBlocker lost in a restart (built in).
 	JobSweep Job = "sweep"
 	// JobExpiry deactivates blocked IPs and user exemptions whose ExpiresAt
 	// has passed (built in).
@@ -89,6 +90,18 @@ func lastOccurrence(now time.Time, hour, minute int) time.Time {
 		t = time.Date(y, m, d-1, hour, minute, 0, 0, now.Location())
 	}
 	return t
+}
+
+// sweep is JobSweep's default: the engine's auto-block sweep.
+func (s *Scheduler) sweep(ctx context.Context) error {
+	res, err := s.eng.SweepAutoBlocks(ctx)
+	if res.IPs+res.Countries > 0 {
+		s.cfg.logger.Info("scheduler: auto-block sweep", "job", string(JobSweep), "ips", res.IPs, "countries", res.Countries)
+	}
+	if err != nil {
+		return fmt.Errorf("scheduler: sweep: %w", err)
+	}
+	return nil
 }
 
 // report runs the report function for the day that ended at the latest

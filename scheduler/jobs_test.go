@@ -145,6 +145,39 @@ func TestExpiryPagesThroughManyRows(t *testing.T) {
 	}
 }
 
+// The built-in sweep is the engine's: stored events over the threshold
+// block their address.
+func TestSweepRunsTheEnginesSweep(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	unstarted, err := scheduler.New(newEngine(t, st), scheduler.WithStore(st), scheduler.WithLogger(discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unstarted.Run(ctx, scheduler.JobSweep); !errors.Is(err, core.ErrNotStarted) {
+		t.Fatalf("sweep on an engine not started: %v, want core.ErrNotStarted", err)
+	}
+	eng := startedEngine(t, st)
+	now := time.Now()
+	var evs []core.Event
+	for i := range 10 { // the default threshold: 10 weighted events in an hour
+		evs = append(evs, core.Event{CreatedAt: now.Add(-time.Duration(i) * time.Minute), Action: core.ActionRateLimit, IP: "198.51.100.7", Count: 1})
+	}
+	if err := st.AppendEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	s, err := scheduler.New(eng, scheduler.WithStore(st), scheduler.WithLogger(discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(ctx, scheduler.JobSweep); err != nil {
+		t.Fatal(err)
+	}
+	if row, err := eng.Rules().BlockedIPs().Get(ctx, "198.51.100.7"); err != nil || !row.AutoBlocked || row.Disabled {
+		t.Fatalf("swept address: %+v, %v; want an active auto-block", row, err)
+	}
+}
+
 // countingStore counts the delete calls of the retention job and can fail
 // one kind.
 type countingStore struct {

@@ -181,8 +181,8 @@ func withFunc(name string, f func(context.Context) error, set func(*config, func
 	}
 }
 
-// WithSweep sets the auto-block sweep over the stored events (JobSweep,
-// every 5 minutes); without it the job is off.
+// WithSweep replaces the auto-block sweep over the stored events (JobSweep,
+// every 5 minutes; default core.Engine.SweepAutoBlocks).
 func WithSweep(f func(ctx context.Context) error) Option {
 	return withFunc("WithSweep", f, func(c *config, f func(context.Context) error) { c.sweep = f })
 }

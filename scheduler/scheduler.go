@@ -35,8 +35,8 @@ type Scheduler struct {
 }
 
 // New returns a scheduler of eng's jobs. It does no I/O and starts no
-// goroutine. The built-in jobs (expiry, retention) are on unless switched off
-// with WithoutJob; retention needs WithStore, and New refuses to leave it
+// goroutine. The built-in jobs (sweep, expiry, retention) are on unless
+// switched off with WithoutJob; retention needs WithStore, and New refuses to leave it
 // on without one. The other jobs run only when given their function.
 func New(eng *core.Engine, opts ...Option) (*Scheduler, error) {
 	if eng == nil {
@@ -60,6 +60,9 @@ func New(eng *core.Engine, opts ...Option) (*Scheduler, error) {
 			return nil, invalid("New: WithListSync and WithSyncer both set the list sync")
 		}
 		c.listSync = s.syncLists
+	}
+	if c.sweep == nil {
+		c.sweep = s.sweep
 	}
 	runs := map[Job]func(context.Context) error{
 		JobSweep: c.sweep, JobExpiry: s.expire, JobListSync: c.listSync, JobGeoIP: c.geoIP,

@@ -358,7 +358,7 @@ func TestRunAndLifecycle(t *testing.T) {
 	if err := s.Run(ctx, scheduler.JobGeoIP); err != nil || ran != 1 {
 		t.Fatalf("Run: %v, ran %d", err, ran)
 	}
-	if err := s.Run(ctx, scheduler.JobSweep); !errors.Is(err, scheduler.ErrJobOff) {
+	if err := s.Run(ctx, scheduler.JobListSync); !errors.Is(err, scheduler.ErrJobOff) {
 		t.Fatalf("Run of a job without a function: %v, want ErrJobOff", err)
 	}
 	if err := s.Run(ctx, scheduler.JobRetention); !errors.Is(err, scheduler.ErrJobOff) {
@@ -368,8 +368,8 @@ func TestRunAndLifecycle(t *testing.T) {
 	for _, st := range s.Stats() {
 		jobs = append(jobs, st.Job)
 	}
-	if len(jobs) != 2 || jobs[0] != scheduler.JobExpiry || jobs[1] != scheduler.JobGeoIP {
-		t.Fatalf("jobs on: %v, want expiry and geoip", jobs)
+	if len(jobs) != 3 || jobs[0] != scheduler.JobSweep || jobs[1] != scheduler.JobExpiry || jobs[2] != scheduler.JobGeoIP {
+		t.Fatalf("jobs on: %v, want sweep, expiry and geoip", jobs)
 	}
 	if err := s.Start(ctx); err != nil {
 		t.Fatal(err)
