@@ -9,7 +9,8 @@
 //     (WithSyncer, or WithListSync);
 //   - JobGeoIP: the country database, weekly (WithGeoIPRefresh);
 //   - JobRetention: deletes events, login history and lockout records older
-//     than 90 days (WithRetention), daily, in batches (built in; WithStore);
+//     than the retention_days setting (90 by default; WithRetention overrides
+//     it), daily, in batches (built in; WithStore);
 //   - JobReport: the daily report at 06:00 (WithReportAt, WithLocation),
 //     given the day that just ended (WithReport).
 //

@@ -43,9 +43,9 @@ const (
 	DefaultListSyncInterval  = 7 * 24 * time.Hour
 	DefaultGeoIPInterval     = 7 * 24 * time.Hour
 	DefaultRetentionInterval = 24 * time.Hour
-	DefaultReportHour        = 6 // 06:00 in the scheduler's location (WithLocation, default UTC)
-	DefaultRetention         = 90 * 24 * time.Hour
-	DefaultRetentionBatch    = 1000 // rows one delete statement removes
+	DefaultReportHour        = 6                   // 06:00 in the scheduler's location (WithLocation, default UTC)
+	DefaultRetention         = 90 * 24 * time.Hour // core.DefaultSettings().RetentionDays
+	DefaultRetentionBatch    = 1000                // rows one delete statement removes
 )
 
 // defaultEvery is each interval job's default interval; the report has none.

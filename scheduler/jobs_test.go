@@ -439,3 +439,33 @@ func TestWithSyncer(t *testing.T) {
 		t.Fatalf("admin events %+v (%v), want one for the applied sync", evs, err)
 	}
 }
+
+// Without WithRetention the job keeps what retention_days says, read at
+// each run; 0 keeps everything.
+func TestRetentionFollowsSettings(t *testing.T) {
+	now := time.Date(2030, 6, 1, 3, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		days         int
+		young, total int
+	}{{30, 3, 3}, {0, 3, 8}} {
+		mem := memstore.New()
+		set := core.DefaultSettings()
+		set.RetentionDays = c.days
+		if _, err := mem.PutSettings(context.Background(), set); err != nil {
+			t.Fatal(err)
+		}
+		cutoff := now.Add(-30 * 24 * time.Hour)
+		seed(t, mem, cutoff, 5, 3)
+		s, err := scheduler.New(newEngine(t, mem), scheduler.WithStore(mem), scheduler.WithLogger(discard),
+			scheduler.WithClock(clockwork.NewFakeClockAt(now)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Run(context.Background(), scheduler.JobRetention); err != nil {
+			t.Fatal(err)
+		}
+		if e, _, _ := remaining(t, mem, time.Time{}); e != c.total {
+			t.Errorf("retention_days %d: %d events left, want %d", c.days, e, c.total)
+		}
+	}
+}

@@ -36,7 +36,7 @@ type config struct {
 func defaultConfig() config {
 	return config{
 		logger: slog.Default(), clock: clockwork.NewRealClock(), loc: time.UTC,
-		reportHour: DefaultReportHour, retention: DefaultRetention, batch: DefaultRetentionBatch,
+		reportHour: DefaultReportHour, batch: DefaultRetentionBatch,
 		every: map[Job]time.Duration{}, off: map[Job]bool{},
 	}
 }
@@ -116,7 +116,9 @@ func WithStore(s RetentionStore) Option {
 }
 
 // WithRetention sets how long events, login history and lockout records
-// are kept (default DefaultRetention, 90 days; at least one day).
+// are kept (at least one day), in place of the retention_days setting
+// (default 90 days; 0 there keeps them for good), which every replica
+// shares and an admin can change.
 func WithRetention(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 24*time.Hour {

@@ -21,7 +21,18 @@ type RetentionStore interface {
 // retention, batch rows per statement, each kind until a statement deletes
 // fewer than a batch. A failing kind does not stop the others.
 func (s *Scheduler) retain(ctx context.Context) error {
-	cutoff := s.cfg.clock.Now().Add(-s.cfg.retention)
+	keep := s.cfg.retention
+	if keep == 0 {
+		set, err := s.eng.Settings(ctx)
+		if err != nil {
+			return fmt.Errorf("scheduler: retention: reading retention_days: %w", err)
+		}
+		if set.RetentionDays == 0 {
+			return nil // kept for good
+		}
+		keep = time.Duration(set.RetentionDays) * 24 * time.Hour
+	}
+	cutoff := s.cfg.clock.Now().Add(-keep)
 	st := s.cfg.store
 	var errs []error
 	for _, k := range []struct {
