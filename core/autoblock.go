@@ -18,7 +18,9 @@ import (
 // accumulated to the tally.Counter in one call (one Redis round trip when
 // shared) and blocks a group, or blocks or flags a country, whose count
 // reached its threshold. Whitelisted networks and users and allowed
-// countries never count.
+// countries never count, nor do loopback, private and CGNAT addresses: such
+// a client is a reverse proxy not listed as trusted as often as an
+// attacker, and blocking it would lock everyone out.
 
 // WithTallyCounter sets the AutoBlocker's counter (default: an in-process
 // tally.Memory). A shared counter (redisstore.Tally) makes every replica's
@@ -116,7 +118,7 @@ func (a *autoBlocker) observe(ev Event) {
 	set := &s.Settings
 	var ip, cc abKey
 	if set.AutoBlockIPThreshold > 0 {
-		if addr, err := netip.ParseAddr(ev.IP); err == nil && !s.whitelisted(addr) {
+		if addr, err := netip.ParseAddr(ev.IP); err == nil && !s.whitelisted(addr) && !internalAddr(addr) {
 			ip = abKey{key: groupIP(addr, 64)}
 		}
 	}

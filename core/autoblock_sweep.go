@@ -95,7 +95,7 @@ func (s *snapshot) sweepKey(v string, country bool) (abKey, bool) {
 		return abKey{country: true, key: v}, i >= 0 && s.countryAllowed[i] == 0
 	}
 	addr, err := netip.ParseAddr(v)
-	if err != nil || s.whitelisted(addr) {
+	if err != nil || s.whitelisted(addr) || internalAddr(addr) {
 		return abKey{}, false
 	}
 	return abKey{key: groupIP(addr, 64)}, true

@@ -171,7 +171,10 @@ func TestAutoBlockExemptions(t *testing.T) {
 			eng.RecordEvent(core.Event{Action: core.ActionLockout, IP: "1.1.1.1", CountryCode: "CN", UserEmail: "x"})
 		}
 		settle()
-		for _, ip := range []string{"3.3.3.3", "2.9.9.9"} {
+		lockouts(eng, "10.0.0.5", 30)  // a reverse proxy not listed as trusted
+		lockouts(eng, "127.0.0.1", 30) // or the machine itself
+		settle()
+		for _, ip := range []string{"3.3.3.3", "2.9.9.9", "10.0.0.5", "127.0.0.1"} {
 			if _, ok := blockedRow(t, st, ip); ok {
 				t.Errorf("%s blocked", ip)
 			}

@@ -58,12 +58,17 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer, buil
 	}
 	log := slog.New(slog.NewTextHandler(stdout, nil))
 
-	store, storeOpts, closeStore, err := Open(ctx, *dsn, *redisURL)
+	store, storeOpts, elector, closeStore, err := Open(ctx, *dsn, *redisURL)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	opts := append([]core.Option{core.WithLogger(log)}, storeOpts...)
+	notices, err := autoBlockNotices(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer notices.close()
+	opts := append([]core.Option{core.WithLogger(log), core.WithAutoBlockHook(notices.add)}, storeOpts...)
 	for _, s := range trusted {
 		p, err := rule.ParseNetwork(s)
 		if err != nil {
@@ -89,6 +94,7 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer, buil
 	if err != nil {
 		return err
 	}
+	notices.eng.Store(eng)
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}
@@ -99,6 +105,11 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer, buil
 			log.Warn("closing warden", "error", err)
 		}
 	}()
+	stopJobs, err := startScheduler(ctx, eng, store, elector, notices.n, log)
+	if err != nil {
+		return err
+	}
+	defer stopJobs()
 	if err := writeRules(ctx, eng, blockIPs, blockCountries, blockUAs); err != nil {
 		return err
 	}

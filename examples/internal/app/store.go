@@ -16,6 +16,7 @@ import (
 	"github.com/wardenkit/warden/bunstore"
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/redisstore"
+	"github.com/wardenkit/warden/scheduler"
 )
 
 // DefaultDSN is the embedded default: a SQLite file in the working directory.
@@ -33,12 +34,13 @@ func DSN() string {
 func RedisURL() string { return os.Getenv("WARDEN_REDIS_URL") }
 
 // Open opens (and migrates) the store at dsn and, when redisURL is set, a
-// Redis client whose bus, limiter and attempt counter it returns as engine
-// options. close releases both.
-func Open(ctx context.Context, dsn, redisURL string) (st core.Store, opts []core.Option, close func(), err error) {
+// Redis client whose bus, limiter, attempt and tally counters it returns as
+// engine options, with a started scheduler elector (nil without Redis).
+// close releases them.
+func Open(ctx context.Context, dsn, redisURL string) (st core.Store, opts []core.Option, elector scheduler.Elector, close func(), err error) {
 	bs, err := bunstore.Open(ctx, dsn, bunstore.WithAutoMigrate())
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	closers := []func(){func() { _ = bs.Close() }}
 	closeAll := func() {
@@ -50,20 +52,32 @@ func Open(ctx context.Context, dsn, redisURL string) (st core.Store, opts []core
 		o, err := redis.ParseURL(redisURL)
 		if err != nil {
 			closeAll()
-			return nil, nil, nil, errors.New("WARDEN_REDIS_URL: not a redis:// URL")
+			return nil, nil, nil, nil, errors.New("WARDEN_REDIS_URL: not a redis:// URL")
 		}
 		rdb := redis.NewClient(o)
 		closers = append(closers, func() { _ = rdb.Close() })
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			closeAll()
-			return nil, nil, nil, fmt.Errorf("redis at %s: %w", o.Addr, err)
+			return nil, nil, nil, nil, fmt.Errorf("redis at %s: %w", o.Addr, err)
 		}
 		rs, err := redisstore.New(rdb)
 		if err != nil {
 			closeAll()
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
-		opts = append(opts, core.WithBus(rs.Bus()), core.WithLimiter(rs.Limiter()), core.WithAttemptCounter(rs.Attempts()))
+		opts = append(opts, core.WithBus(rs.Bus()), core.WithLimiter(rs.Limiter()), core.WithAttemptCounter(rs.Attempts()),
+			core.WithTallyCounter(rs.Tally()))
+		el, err := redisstore.NewElector(rdb)
+		if err != nil {
+			closeAll()
+			return nil, nil, nil, nil, err
+		}
+		if err := el.Start(ctx); err != nil {
+			closeAll()
+			return nil, nil, nil, nil, err
+		}
+		closers = append(closers, func() { _ = el.Close(context.Background()) })
+		return bs, opts, el, closeAll, nil
 	}
-	return bs, opts, closeAll, nil
+	return bs, opts, nil, closeAll, nil
 }
