@@ -190,6 +190,17 @@ func testUpsert(t *testing.T, s core.Store) {
 	if l, _ := s.BlockedIPs().List(c, core.Query{}); len(l) != 1 {
 		t.Fatalf("upsert made %d rows", len(l))
 	}
+	// AutoBlocks (a network's auto-block history) grows and no write lowers it.
+	again.AutoBlocks = 3
+	if got, err := s.BlockedIPs().Put(c, again); err != nil || got.AutoBlocks != 3 {
+		t.Fatalf("auto_blocks raised to 3: %d, %v", got.AutoBlocks, err)
+	}
+	if got, err := s.BlockedIPs().Put(c, rule.BlockedIP{Network: "198.51.100.7", Reason: "manual"}); err != nil || got.AutoBlocks != 3 {
+		t.Fatalf("a write without auto_blocks: %d, %v; want 3 kept", got.AutoBlocks, err)
+	}
+	if got, _ := s.BlockedIPs().Get(c, "198.51.100.7"); got.AutoBlocks != 3 || got.Reason != "manual" {
+		t.Fatalf("stored %+v; want auto_blocks 3, reason manual", got)
+	}
 }
 
 func testNormalize(t *testing.T, s core.Store) {
