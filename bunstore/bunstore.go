@@ -28,6 +28,7 @@ type Store struct {
 	db      *bun.DB // writes; reads too except on a SQLite file
 	rdb     *bun.DB // reads: a pool of read-only connections on a SQLite file, else db
 	dialect dialect.Name
+	pgVer   int // server_version_num on PostgreSQL (140000 is 14.0)
 	secrets []string
 	clock   core.Clock
 	txOpts  *sql.TxOptions
@@ -181,6 +182,10 @@ func open(ctx context.Context, d *dsn, cfg config) (*Store, error) {
 	case dialect.PG:
 		wdb = stdlib.OpenDB(*d.pg, stdlib.OptionAfterConnect(checkPostgresSession))
 		if err := pingPool(ctx, wdb, cfg); err != nil {
+			return nil, err
+		}
+		if err := wdb.QueryRowContext(ctx, "SELECT current_setting('server_version_num')::int").Scan(&s.pgVer); err != nil {
+			_ = wdb.Close()
 			return nil, err
 		}
 		s.db = bun.NewDB(wdb, pgdialect.New())

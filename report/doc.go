@@ -13,10 +13,10 @@
 //
 // Build asks the store only for grouped counts (core.EventStore.CountEvents,
 // at most seven calls, each limited to what the report shows), never for
-// the events themselves, so its cost does not depend on how many events it
-// counts beyond what the database spends summing them: about a second for a
-// million events in a day on PostgreSQL (see bunstore's
-// BenchmarkReportBuild).
+// the events themselves: the database sums, and only the top entries travel.
+// On PostgreSQL on a quiet 2-core machine a day holding a million events
+// takes about 0.8 s, a day of a million-event table that spans a month
+// about 80 ms (bunstore's BenchmarkReportBuild).
 //
 // Counts are sums of core.Event.Count, so the events the engine coalesced
 // into one stored row are all counted. The period is [since, until) in UTC

@@ -26,7 +26,7 @@ const (
 	// MaxTop is the largest value WithTop accepts.
 	MaxTop = 1000
 	// MaxPeriod is the longest period Build accepts: a leap year and a day,
-	// so that PerHour never holds more than 8,808 hours.
+	// so that PerHour never holds more than 8,809 hours.
 	MaxPeriod = 367 * 24 * time.Hour
 )
 

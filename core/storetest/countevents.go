@@ -82,11 +82,17 @@ func testCountEvents(t *testing.T, s core.Store) {
 			}
 		})
 	}
+	countEventsRefuses(t, s)
+}
+
+// countEventsRefuses checks that queries CountEvents cannot answer are
+// refused with ErrInvalid.
+func countEventsRefuses(t *testing.T, s core.Store) {
 	for name, q := range map[string]core.CountQuery{
 		"negative_limit":   {GroupBy: core.GroupByIP, Limit: -1},
 		"unknown_group_by": {GroupBy: "user_agent"},
 	} {
-		if _, err := s.CountEvents(c, q); !errors.Is(err, core.ErrInvalid) {
+		if _, err := s.CountEvents(ctx(t), q); !errors.Is(err, core.ErrInvalid) {
 			t.Errorf("%s: CountEvents(%+v) = %v, want ErrInvalid", name, q, err)
 		}
 	}
