@@ -41,6 +41,7 @@ type config struct {
 	limiterPolicy       FailPolicy
 	tally               tally.Counter
 	autoBlockHook       func(Event)
+	observer            CheckObserver
 }
 
 // Option configures an Engine. Options validate their arguments and return

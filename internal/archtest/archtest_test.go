@@ -32,8 +32,9 @@ const (
 	// written only over what was read (ErrConflict) and the report's grouped
 	// counts (CountQuery.Until and Limit, GroupByPath, GroupByHour); by 45
 	// for auto-blocking (its Settings fields, WithTallyCounter, the sweep and
-	// its stats).
-	maxCoreDocLines = 1200
+	// its stats); by 13 for the check observer that package metrics uses
+	// (CheckObserver, WithCheckObserver).
+	maxCoreDocLines = 1213
 )
 
 // funcDirs are the trees whose functions maxFuncLines bounds.
