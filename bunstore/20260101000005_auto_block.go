@@ -37,7 +37,22 @@ func upAutoBlock(ctx context.Context, db *bun.DB) error {
 			stmts = append(stmts, "ALTER TABLE "+c.table+" ADD COLUMN "+c.column+" "+c.def)
 		}
 	}
-	return execDDL(ctx, db, stmts)
+	if err := execDDL(ctx, db, stmts); err != nil {
+		return err
+	}
+	// Stored settings stay valid: the cap is at least the block duration and
+	// events are kept at least as long as the longest window (settings that
+	// fail validation would be replaced by the defaults).
+	for _, q := range []string{
+		"UPDATE security_settings SET auto_block_max_duration_hours = auto_block_ip_duration_hours WHERE auto_block_ip_duration_hours > auto_block_max_duration_hours",
+		"UPDATE security_settings SET retention_days = (auto_block_ip_window_hours + 23) / 24 WHERE auto_block_ip_window_hours > retention_days * 24",
+		"UPDATE security_settings SET retention_days = (auto_block_country_window_hours + 23) / 24 WHERE auto_block_country_window_hours > retention_days * 24",
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func downAutoBlock(ctx context.Context, db *bun.DB) error {

@@ -17,10 +17,11 @@ import (
 // before the writer folds or drops anything. A background loop sends what
 // accumulated to the tally.Counter in one call (one Redis round trip when
 // shared) and blocks a group, or blocks or flags a country, whose count
-// reached its threshold. Whitelisted networks and users and allowed
-// countries never count, nor do loopback, private and CGNAT addresses: such
-// a client is a reverse proxy not listed as trusted as often as an
-// attacker, and blocking it would lock everyone out.
+// reached its threshold. Whitelisted networks and allowed countries never
+// count, nor do loopback, private and CGNAT addresses: such a client is a
+// reverse proxy not listed as trusted as often as an attacker, and blocking
+// it would lock everyone out. (Whitelisted users are exempt from the checks
+// and the lockout whose events count, so their requests add nothing.)
 
 // WithTallyCounter sets the AutoBlocker's counter (default: an in-process
 // tally.Memory). A shared counter (redisstore.Tally) makes every replica's
@@ -61,14 +62,52 @@ type AutoBlockStats struct {
 // abKey is one count: an IP group or a country.
 type abKey struct {
 	country bool
-	key     string // "203.0.113.9", "2001:db8::/64" or "RU"
+	group   netip.Prefix // an IPv4 /32 or an IPv6 /64
+	code    [2]byte
+}
+
+// String is the key as stored: the BlockedIP network or the country code.
+func (k abKey) String() string {
+	if k.country {
+		return string(k.code[:])
+	}
+	return formatNetwork(k.group)
 }
 
 func (k abKey) tallyKey() string {
 	if k.country {
-		return "cc:" + k.key
+		return "cc:" + k.String()
 	}
-	return "ip:" + k.key
+	return "ip:" + k.String()
+}
+
+// ipGroup is the count ip belongs to, false when it never counts.
+func (s *snapshot) ipGroup(ip netip.Addr) (abKey, bool) {
+	ip = ip.Unmap().WithZone("")
+	if !ip.IsValid() || s.whitelisted(ip) || internalAddr(ip) {
+		return abKey{}, false
+	}
+	bits := 64
+	if ip.Is4() {
+		bits = 32
+	}
+	p, _ := ip.Prefix(bits)
+	return abKey{group: p}, true
+}
+
+// countryKey is the count of a country, false when it never counts.
+func (s *snapshot) countryKey(code string) (abKey, bool) {
+	i := countryIndex(code)
+	if i < 0 || s.countryAllowed[i] != 0 {
+		return abKey{}, false
+	}
+	return abKey{country: true, code: [2]byte{byte('A' + i/26), byte('A' + i%26)}}, true
+}
+
+// whitelisted reports whether ip is inside an active whitelisted network.
+func (s *snapshot) whitelisted(ip netip.Addr) bool {
+	_, ok := s.white.Lookup(ip)
+	return ok
 }
 
 // maxPending bounds the groups counted between two flushes.
@@ -89,6 +128,7 @@ type autoBlocker struct {
 	act      sync.Mutex           // one judgement at a time: the loop's and SweepAutoBlocks'
 	reviewed map[string]time.Time // country flagged for review at; under act
 
+	lastWarn                                                                  atomic.Int64 // unix seconds
 	ipsBlocked, countriesBlocked, countriesFlagged, would, failures, overflow atomic.Int64
 }
 
@@ -112,34 +152,33 @@ func (a *autoBlocker) observe(ev Event) {
 		return
 	}
 	n := s.weights.of(ev.Action) * max(ev.Count, 1)
-	if n <= 0 || (ev.UserEmail != "" && s.exemption(ev.UserEmail, ev.CreatedAt.UnixNano()) != "") {
+	if n <= 0 {
 		return
 	}
-	set := &s.Settings
-	var ip, cc abKey
-	if set.AutoBlockIPThreshold > 0 {
-		if addr, err := netip.ParseAddr(ev.IP); err == nil && !s.whitelisted(addr) && !internalAddr(addr) {
-			ip = abKey{key: groupIP(addr, 64)}
+	var keys [2]abKey
+	k := 0
+	if s.Settings.AutoBlockIPThreshold > 0 {
+		if addr, err := netip.ParseAddr(ev.IP); err == nil {
+			if g, ok := s.ipGroup(addr); ok {
+				keys[k], k = g, k+1
+			}
 		}
 	}
-	if set.AutoBlockCountryThreshold > 0 {
-		if i := countryIndex(ev.CountryCode); i >= 0 && s.countryAllowed[i] == 0 {
-			cc = abKey{country: true, key: ev.CountryCode}
+	if s.Settings.AutoBlockCountryThreshold > 0 {
+		if c, ok := s.countryKey(ev.CountryCode); ok {
+			keys[k], k = c, k+1
 		}
 	}
-	if ip.key == "" && cc.key == "" {
+	if k == 0 {
 		return
 	}
 	a.mu.Lock()
-	for _, k := range []abKey{ip, cc} {
-		if k.key == "" {
-			continue
-		}
-		if _, ok := a.pending[k]; !ok && len(a.pending) >= maxPending {
+	for _, key := range keys[:k] {
+		if _, ok := a.pending[key]; !ok && len(a.pending) >= maxPending {
 			a.overflow.Add(1)
 			continue
 		}
-		a.pending[k] += n
+		a.pending[key] += n
 	}
 	a.mu.Unlock()
 	select {
@@ -169,8 +208,7 @@ func (a *autoBlocker) run(ctx context.Context) {
 	}
 }
 
-// flush adds the pending counts to the counter and acts on every group or
-// country at its threshold.
+// flush adds the pending counts to the counter and judges them.
 func (a *autoBlocker) flush(ctx context.Context) {
 	a.mu.Lock()
 	batch := a.pending
@@ -190,29 +228,7 @@ func (a *autoBlocker) flush(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	a.judgeAll(ctx, s, keys, func(i int, _ abKey) int64 { return sums[i] })
-}
-
-// judgeAll acts on every key whose count (count(i, key)) reached its
-// threshold and reports how many IP groups and countries it acted on.
-func (a *autoBlocker) judgeAll(ctx context.Context, s *snapshot, keys []abKey, count func(int, abKey) int64) (ips, countries int) {
-	a.act.Lock()
-	defer a.act.Unlock()
-	set := &s.Settings
-	for i, k := range keys {
-		n := count(i, k)
-		switch {
-		case k.country && set.AutoBlockCountryThreshold > 0 && n >= int64(set.AutoBlockCountryThreshold):
-			if a.country(ctx, s, k, n) {
-				countries++
-			}
-		case !k.country && set.AutoBlockIPThreshold > 0 && n >= int64(set.AutoBlockIPThreshold):
-			if a.blockIP(ctx, s, k, n) {
-				ips++
-			}
-		}
-	}
-	return ips, countries
+	a.judgeAll(ctx, keys, func(i int, _ abKey) int64 { return sums[i] }, false)
 }
 
 // count calls the counter under a deadline of its own.
@@ -221,8 +237,7 @@ func (a *autoBlocker) count(ctx context.Context, incs []tally.Inc) ([]int64, err
 	defer cancel()
 	sums, err := a.counter.Add(cctx, a.e.clock.Now(), incs)
 	if err != nil {
-		a.failures.Add(1)
-		a.e.log.Warn("warden: auto-block counts failed; the scheduler's sweep catches up", "groups", len(incs), "error", err)
+		a.failed("count", "", err)
 	}
 	return sums, err
 }
@@ -235,8 +250,22 @@ func window(s *Settings, country bool) time.Duration {
 	return time.Duration(s.AutoBlockIPWindowHours) * time.Hour
 }
 
+func (a *autoBlocker) failed(what, key string, err error) {
+	a.failures.Add(1)
+	now := a.e.clock.Now().Unix()
+	if last := a.lastWarn.Load(); now-last >= 60 && a.lastWarn.CompareAndSwap(last, now) { // one line a minute
+		a.e.log.Warn("warden: auto-block: could not "+what+" "+key+"; the scheduler's sweep catches up",
+			"error", err, "failures", a.failures.Load())
+	}
+}
+
 func (a *autoBlocker) stats() AutoBlockStats {
 	return AutoBlockStats{IPsBlocked: a.ipsBlocked.Load(), CountriesBlocked: a.countriesBlocked.Load(),
 		CountriesFlagged: a.countriesFlagged.Load(), WouldBlock: a.would.Load(), Failures: a.failures.Load(),
 		Overflow: a.overflow.Load()}
 }
+
+// adminsRow reports whether a stored row is an admin's decision the
+// AutoBlocker must leave alone: written by hand and switched off or
+// report-only.
+func adminsRow(auto, disabled, reportOnly bool) bool { return !auto && (disabled || reportOnly) }

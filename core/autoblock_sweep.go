@@ -53,17 +53,21 @@ func (e *Engine) SweepAutoBlocks(ctx context.Context) (AutoBlockSweep, error) {
 		if err != nil {
 			live = make([]int64, len(keys)) // the stored counts alone still decide
 		}
-		ips, countries := e.blocker.judgeAll(ctx, s, keys, func(i int, k abKey) int64 { return max(stored[k], live[i]) })
+		ips, countries := e.blocker.judgeAll(ctx, keys, func(i int, k abKey) int64 { return max(stored[k], live[i]) }, true)
 		out.IPs += ips
 		out.Countries += countries
 	}
 	return out, nil
 }
 
+// sweepLimit bounds the groups one stored count reads per action.
+const sweepLimit = 10_000
+
 // storedCounts sums the weighted stored events of the window by IP group or
-// country, leaving out whitelisted networks and allowed countries.
+// country (the sweepLimit largest groups per action), leaving out what never
+// counts.
 func (e *Engine) storedCounts(ctx context.Context, s *snapshot, country bool) (map[abKey]int64, error) {
-	q := CountQuery{GroupBy: GroupByIP, Since: e.clock.Now().Add(-window(&s.Settings, country))}
+	q := CountQuery{GroupBy: GroupByIP, Since: e.clock.Now().Add(-window(&s.Settings, country)), Limit: sweepLimit}
 	if country {
 		q.GroupBy = GroupByCountry
 	}
@@ -79,24 +83,17 @@ func (e *Engine) storedCounts(ctx context.Context, s *snapshot, country bool) (m
 			return nil, err
 		}
 		for _, g := range groups {
-			if k, ok := s.sweepKey(g.Key, country); ok {
+			var k abKey
+			ok := false
+			if country {
+				k, ok = s.countryKey(g.Key)
+			} else if addr, err := netip.ParseAddr(g.Key); err == nil {
+				k, ok = s.ipGroup(addr)
+			}
+			if ok {
 				out[k] += w * g.Count
 			}
 		}
 	}
 	return out, nil
-}
-
-// sweepKey is the count a stored IP or country belongs to, false when it
-// never counts.
-func (s *snapshot) sweepKey(v string, country bool) (abKey, bool) {
-	if country {
-		i := countryIndex(v)
-		return abKey{country: true, key: v}, i >= 0 && s.countryAllowed[i] == 0
-	}
-	addr, err := netip.ParseAddr(v)
-	if err != nil || s.whitelisted(addr) || internalAddr(addr) {
-		return abKey{}, false
-	}
-	return abKey{key: groupIP(addr, 64)}, true
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/memstore"
 	"github.com/wardenkit/warden/core/rule"
+	"github.com/wardenkit/warden/core/tally"
 )
 
 // abEngine is a started engine on a memstore inside a synctest bubble, with
@@ -174,10 +175,15 @@ func TestAutoBlockExemptions(t *testing.T) {
 		lockouts(eng, "10.0.0.5", 30)  // a reverse proxy not listed as trusted
 		lockouts(eng, "127.0.0.1", 30) // or the machine itself
 		settle()
-		for _, ip := range []string{"3.3.3.3", "2.9.9.9", "10.0.0.5", "127.0.0.1"} {
+		for _, ip := range []string{"3.3.3.3", "10.0.0.5", "127.0.0.1"} {
 			if _, ok := blockedRow(t, st, ip); ok {
 				t.Errorf("%s blocked", ip)
 			}
+		}
+		// The username of a failed login is the attacker's to choose: typing
+		// a whitelisted user's name must not shield the address.
+		if _, ok := blockedRow(t, st, "2.9.9.9"); !ok {
+			t.Error("brute force against a whitelisted username was never blocked")
 		}
 		if _, ok := blockedRow(t, st, "1.1.1.1"); !ok {
 			t.Error("1.1.1.1 (not exempt, in an allowed country) not blocked")
@@ -230,6 +236,7 @@ func TestAutoBlockEscalation(t *testing.T) {
 				t.Fatal(err)
 			}
 			settle()
+			time.Sleep(time.Hour) // a group is judged once per window
 		}
 		// An admin re-blocking by hand does not wipe the history.
 		if _, err := eng.Rules().BlockedIPs().Put(ctx, rule.BlockedIP{Network: "2.3.4.5", Reason: "manual"}); err != nil {
@@ -308,18 +315,21 @@ func TestSweepAutoBlocks(t *testing.T) {
 		eng, st := abEngine(t, nil, core.WithEventQueue(1000, time.Minute)) // live events stay queued for the test
 		ctx := context.Background()
 		now := time.Now()
+		at := func(i int) time.Time { return now.Add(-time.Duration(i) * time.Minute) }
 		var evs []core.Event
-		for i := range 10 {
-			evs = append(evs, core.Event{CreatedAt: now.Add(-time.Duration(i) * time.Minute), Action: core.ActionRateLimit, IP: "2.5.5.5", Count: 1})
+		for i := range 12 {
+			evs = append(evs, core.Event{CreatedAt: at(i), Action: core.ActionRateLimit, IP: "2.5.5.5", Count: 1})
 		}
 		evs = append(evs, core.Event{CreatedAt: now.Add(-2 * time.Hour), Action: core.ActionRateLimit, IP: "2.6.6.6", Count: 50}) // out of the window
 		for i := range 6 {
-			evs = append(evs, core.Event{CreatedAt: now.Add(-time.Duration(i) * time.Minute), Action: core.ActionLockout, IP: "2.7.7.7", Count: 1})
+			evs = append(evs, core.Event{CreatedAt: at(i), Action: core.ActionLockout, IP: "2.7.7.7", Count: 1})
 		}
 		if err := st.AppendEvents(ctx, evs); err != nil {
 			t.Fatal(err)
 		}
-		lockouts(eng, "2.7.7.7", 6) // live 6 and stored 6 must not make 12
+		eng.RecordEvent(core.Event{Action: core.ActionSuspiciousLogin, IP: "2.5.5.5", Count: 3}) // weight 0
+		lockouts(eng, "2.5.5.5", 5)                                                              // live 5, stored 12: 12, not 17
+		lockouts(eng, "2.7.7.7", 6)                                                              // live 6, stored 6: 6, not 12
 		settle()
 		got, err := eng.SweepAutoBlocks(ctx)
 		if err != nil {
@@ -333,11 +343,151 @@ func TestSweepAutoBlocks(t *testing.T) {
 				t.Errorf("%s blocked = %v, want %v", ip, ok, want)
 			}
 		}
-		if again, _ := eng.SweepAutoBlocks(ctx); again.IPs != 0 {
-			t.Fatalf("a second sweep blocked %d more", again.IPs)
+		if row, _ := blockedRow(t, st, "2.5.5.5"); !strings.Contains(row.Reason, " 12 weighted events") {
+			t.Fatalf("reason %q: want the stored count 12, the larger, not the sum 17", row.Reason)
+		}
+		// An admin lifts the block; the same stored events never block it again.
+		row, _ := blockedRow(t, st, "2.5.5.5")
+		row.Disabled = true
+		if _, err := eng.Rules().BlockedIPs().Put(ctx, row); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			time.Sleep(5 * time.Minute)
+			if _, err := eng.SweepAutoBlocks(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if row, _ := blockedRow(t, st, "2.5.5.5"); !row.Disabled {
+				t.Fatalf("a later sweep blocked 2.5.5.5 again from the same events: %+v", row)
+			}
+		}
+		if row, _ := blockedRow(t, st, "2.5.5.5"); !row.Disabled || row.AutoBlocks != 1 {
+			t.Fatalf("after the admin lifted it: %+v", row)
 		}
 	})
 }
+
+// A dry run reports a group once per window, however many sweeps and
+// flushes see it; the hook sees what the log records.
+func TestAutoBlockDryRunOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var hooked []core.Event
+		eng, st := abEngine(t, func(s *core.Settings) { s.ReportOnly = true },
+			core.WithAutoBlockHook(func(ev core.Event) { hooked = append(hooked, ev) }))
+		lockouts(eng, "2.2.3.3", 10)
+		settle()
+		for range 4 {
+			lockouts(eng, "2.2.3.3", 10)
+			settle()
+			if _, err := eng.SweepAutoBlocks(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = eng.Close(context.Background())
+		n := 0
+		for _, ev := range abEvents(t, st, core.ActionWouldBlock) {
+			if strings.HasPrefix(ev.Details, "AUTO_BLOCK_IP: ") {
+				n++
+			}
+		}
+		if n != 1 || len(hooked) != 1 || hooked[0].Action != core.ActionWouldBlock {
+			t.Fatalf("%d WOULD_BLOCK events, hook saw %+v; want one each", n, hooked)
+		}
+		if _, ok := blockedRow(t, st, "2.2.3.3"); ok {
+			t.Fatal("report-only blocked")
+		}
+	})
+}
+
+// Two replicas sharing a counter judge a group once: one block, one event,
+// however their flushes interleave.
+func TestAutoBlockTwoReplicasOneBlock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := memstore.New()
+		bus := core.NewLocalBus()
+		shared, _ := tally.NewMemory(0)
+		var engs []*core.Engine
+		for range 2 {
+			eng, err := core.New(st, core.WithBus(bus), core.WithTallyCounter(shared), core.WithRebuildInterval(time.Millisecond), quiet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := eng.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			engs = append(engs, eng)
+		}
+		for round := range 3 { // each replica crosses the threshold on its own in the same flush
+			for _, eng := range engs {
+				lockouts(eng, "2.4.4.4", 10+round)
+			}
+			settle()
+		}
+		for _, eng := range engs {
+			_ = eng.Close(context.Background())
+		}
+		if evs := abEvents(t, st, core.ActionAutoBlockIP); len(evs) != 1 {
+			t.Fatalf("%d AUTO_BLOCK_IP events, want 1", len(evs))
+		}
+		if row, _ := blockedRow(t, st, "2.4.4.4"); row.AutoBlocks != 1 {
+			t.Fatalf("auto_blocks %d, want 1", row.AutoBlocks)
+		}
+	})
+}
+
+// An admin's own row, switched off or report-only, is the admin's decision:
+// the AutoBlocker leaves it alone. Review mode updates a flagged country's
+// count at most every five minutes.
+func TestAutoBlockRespectsAdminRows(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		eng, st := abEngine(t, func(s *core.Settings) { s.AutoBlockCountryThreshold = 5 })
+		ctx := context.Background()
+		for _, r := range []rule.BlockedIP{{Network: "2.1.1.1", Disabled: true, Reason: "let through"}, {Network: "2.1.1.2", ReportOnly: true}} {
+			if _, err := eng.Rules().BlockedIPs().Put(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := eng.Rules().BlockedCountries().Put(ctx, rule.BlockedCountry{Code: "US", Disabled: true, Reason: "reviewed: fine"}); err != nil {
+			t.Fatal(err)
+		}
+		settle()
+		for _, ip := range []string{"2.1.1.1", "2.1.1.2"} {
+			lockouts(eng, ip, 20)
+		}
+		for range 20 {
+			eng.RecordEvent(core.Event{Action: core.ActionLockout, IP: "3.9.9.9", CountryCode: "US"})
+			eng.RecordEvent(core.Event{Action: core.ActionLockout, IP: "2.0.9.9", CountryCode: "RU"})
+		}
+		settle()
+		for ip, reason := range map[string]string{"2.1.1.1": "let through", "2.1.1.2": ""} {
+			if row, _ := blockedRow(t, st, ip); row.AutoBlocked || row.Reason != reason {
+				t.Errorf("%s: the admin's row was changed: %+v", ip, row)
+			}
+		}
+		if us, _ := st.BlockedCountries().Get(ctx, "US"); us.AutoBlocked || us.Reason != "reviewed: fine" {
+			t.Errorf("US: the admin's row was changed: %+v", us)
+		}
+		ru, _ := st.BlockedCountries().Get(ctx, "RU")
+		for range 20 {
+			eng.RecordEvent(core.Event{Action: core.ActionLockout, IP: "2.0.9.9", CountryCode: "RU"})
+		}
+		settle()
+		if again, _ := st.BlockedCountries().Get(ctx, "RU"); again.AttackCount != ru.AttackCount {
+			t.Fatalf("RU's count rewritten within five minutes: %d -> %d", ru.AttackCount, again.AttackCount)
+		}
+		time.Sleep(reviewEvery)
+		eng.RecordEvent(core.Event{Action: core.ActionLockout, IP: "2.0.9.9", CountryCode: "RU"})
+		settle()
+		if again, _ := st.BlockedCountries().Get(ctx, "RU"); again.AttackCount != 41 || !again.Disabled {
+			t.Fatalf("RU after five minutes: %+v; want count 41, still inactive", again)
+		}
+		if n := eng.Stats().AutoBlock.CountriesFlagged; n != 2 {
+			t.Fatalf("countries flagged %d times, want 2", n)
+		}
+	})
+}
+
+const reviewEvery = 5 * time.Minute
 
 func TestAutoBlockSettingsValidation(t *testing.T) {
 	for name, c := range map[string]struct {

@@ -8,15 +8,19 @@ import (
 )
 
 // Memory is the in-process Counter, the engine's default. It holds at most
-// maxKeys keys; when it is full, keys whose counts have all expired are
-// swept, and if none has, Add of a new key fails with ErrFull. Counts are
-// per process: replicas that must share them need a shared Counter.
+// maxKeys keys: when a new key finds it full, keys whose counts have all
+// expired are swept, and if none has, the least recently added to of a
+// sample of keys is dropped (as Redis's approximated LRU does), so a flood
+// of new keys can cost old, quiet ones their counts but never stops the
+// counting. Counts are per process: replicas that must share them need a
+// shared Counter.
 //
 // A Memory is safe for concurrent use; one call is atomic across its keys.
 type Memory struct {
-	mu  sync.Mutex
-	m   map[string]*ring
-	max int
+	mu      sync.Mutex
+	m       map[string]*ring
+	max     int
+	evicted int64
 }
 
 // ring is one key's buckets: counts[b % Buckets] holds bucket b when
@@ -95,8 +99,8 @@ func (r *ring) sum(b int64) int64 {
 	return n
 }
 
-// room makes room for the new keys of incs, sweeping expired keys when
-// needed; it fails with ErrFull when they do not fit.
+// room makes room for the new keys of incs: it sweeps expired keys, then
+// evicts sampled ones.
 func (m *Memory) room(now time.Time, incs []Inc) error {
 	need := 0
 	for _, in := range incs {
@@ -104,14 +108,37 @@ func (m *Memory) room(now time.Time, incs []Inc) error {
 			need++
 		}
 	}
+	if need > m.max {
+		return fmt.Errorf("tally: Add: %d new keys in one call, more than the %d held: %w", need, m.max, ErrInvalid)
+	}
 	if len(m.m)+need <= m.max {
 		return nil
 	}
 	m.sweep(now)
-	if len(m.m)+need > m.max {
-		return fmt.Errorf("tally: Add: %d keys held: %w", len(m.m), ErrFull)
+	for len(m.m)+need > m.max {
+		m.evictOne()
 	}
 	return nil
+}
+
+// evictSample is how many keys evictOne compares.
+const evictSample = 8
+
+// evictOne drops the key added to least recently among a few taken in map
+// order (random in Go).
+func (m *Memory) evictOne() {
+	var victim string
+	oldest, seen := int64(0), 0
+	for k, r := range m.m {
+		if seen == 0 || r.last < oldest {
+			victim, oldest = k, r.last
+		}
+		if seen++; seen == evictSample {
+			break
+		}
+	}
+	delete(m.m, victim)
+	m.evicted++
 }
 
 // sweep drops the keys whose newest addition is a window old or more.
@@ -135,6 +162,13 @@ func (m *Memory) Reset(ctx context.Context, keys []string) error {
 		delete(m.m, k)
 	}
 	return nil
+}
+
+// Evicted reports how many keys were dropped to make room for new ones.
+func (m *Memory) Evicted() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.evicted
 }
 
 // Len reports the keys held.

@@ -54,9 +54,6 @@ type Counter interface {
 var (
 	// ErrInvalid is wrapped by the error of an invalid Inc.
 	ErrInvalid = errors.New("tally: invalid input")
-	// ErrFull is returned by Memory when it holds its maximum of keys and
-	// none has expired.
-	ErrFull = errors.New("tally: counter full")
 )
 
 // Validate checks an Inc: a key of 1 to 512 bytes, 0 <= N <= 1e9, a window
