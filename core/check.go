@@ -62,6 +62,7 @@ type checkState struct {
 	now time.Time
 	ns  int64 // now in unix nanoseconds, for expiry checks
 	ex  rule.Exemption
+	tr  *trace // non-nil in a dry run (Explain): no event, hit or token
 }
 
 // evaluate runs the steps; an error means it could not decide.
@@ -116,10 +117,18 @@ func (e *Engine) hit(c *checkState, a Action, ruleID int64, reportOnly bool, det
 		if !d.ReportOnly {
 			d.ReportOnly, d.Action, d.RuleID = true, a, ruleID
 		}
+		if c.tr != nil {
+			c.tr.hit(outcomeReportOnly, a, ruleID, details)
+			return false
+		}
 		e.recordDecision(c.r, Decision{Action: ActionWouldBlock, RuleID: ruleID, ClientIP: d.ClientIP, Country: d.Country}, string(a), details)
 		return false
 	}
 	d.Allowed, d.Action, d.RuleID, d.Status, d.ReportOnly = false, a, ruleID, http.StatusForbidden, false
+	if c.tr != nil {
+		c.tr.hit(outcomeDenied, a, ruleID, details)
+		return true
+	}
 	e.recordDecision(c.r, *d, "", details)
 	return true
 }

@@ -45,12 +45,22 @@ func (e *Engine) CheckEmail(ctx context.Context, r *http.Request, address string
 		d.Allowed, d.Status, d.Reason = false, http.StatusBadRequest, ReasonInvalidEmail
 		return d, nil
 	}
-	if m, ok := s.emails[string(addr)]; set.EmailBlockingEnabled && ok {
-		e.emailHit(r, &d, s, ActionEmailBlock, m, string(addr))
-	} else if m, ok := s.blockedDomain(addr[at+1:]); set.DomainBlockingEnabled && ok {
-		e.emailHit(r, &d, s, ActionDomainBlock, m, string(addr))
+	if a, m, ok := s.matchEmail(addr, at); ok {
+		e.emailHit(r, &d, s, a, m, string(addr))
 	}
 	return d, nil
+}
+
+// matchEmail finds the active rule of a normalised address: its own, else
+// its domain's, as the settings enable them.
+func (s *snapshot) matchEmail(addr []byte, at int) (Action, emailRule, bool) {
+	if m, ok := s.emails[string(addr)]; s.Settings.EmailBlockingEnabled && ok {
+		return ActionEmailBlock, m, true
+	}
+	if m, ok := s.blockedDomain(addr[at+1:]); s.Settings.DomainBlockingEnabled && ok {
+		return ActionDomainBlock, m, true
+	}
+	return "", emailRule{}, false
 }
 
 // emailRule is one compiled blocked address or domain.

@@ -148,6 +148,10 @@ func (e *Engine) stepRateLimit(ctx context.Context, c *checkState) bool {
 	if !rs.match(sc, c) {
 		return false
 	}
+	if c.tr != nil { // a dry run asks no counter: asking takes a token
+		c.tr.rates(rs, sc.rules)
+		return false
+	}
 	nEnf := e.rateKeys(sc, c)
 	res, err := sc.res[:0], error(nil)
 	if nEnf > 0 {

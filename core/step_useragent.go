@@ -40,7 +40,9 @@ func (e *Engine) stepUserAgent(c *checkState) bool {
 	if id == 0 {
 		return false
 	}
-	e.countHit(HitUserAgent, id)
+	if c.tr == nil {
+		e.countHit(HitUserAgent, id)
+	}
 	return e.hit(c, ActionUserAgentBlock, id, ro, "")
 }
 
