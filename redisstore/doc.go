@@ -38,6 +38,18 @@
 // Reserve is all or nothing by compensation (a reservation made in the first
 // slot is dropped when the second refuses) rather than atomically.
 //
+// All or nothing on Cluster holds per key, as it does per call on a single
+// server: the limiter runs one script call per key, so a request denied by
+// one rule still consumes from its others; Attempts decides each slot's
+// keys in one call and the username-only key apart (by compensation,
+// above); Tally (the AutoBlocker's shared counts) adds each key with a
+// script call of its own, so a batch is not atomic across keys but each
+// key's addition is. While a slot migrates, Redis refuses a login step on
+// a counter of that slot (TRYAGAIN) and the fail policy decides; a master
+// that stops answering fails only the calls on its keys, at their
+// deadlines (a login step's is WithLoginMaxWait: the other masters still
+// reply), and opens no breaker while the others answer.
+//
 // Deadlines hold whatever the client's options: go-redis honours a context's
 // deadline on the socket only with ContextTimeoutEnabled, so every call runs
 // apart from its caller, who returns at the deadline: the limiter's 50 ms

@@ -24,8 +24,9 @@ type electorBackend struct {
 	name    string
 	clients func(t *testing.T, n int) []redis.UniversalClient
 	// advance makes d pass for the lease key on the Redis side: miniredis
-	// fast-forwards its clock; the real Redis has the key's TTL cut by d
-	// (or the key deleted when less is left), which is what waiting would do.
+	// fast-forwards its clock; the real Redis and the Cluster have the
+	// key's TTL cut by d (or the key deleted when less is left), which is
+	// what waiting would do.
 	advance func(t *testing.T, rdb redis.UniversalClient, key string, d time.Duration)
 }
 
@@ -55,26 +56,43 @@ func electorBackends() []electorBackend {
 				}
 				return out
 			},
-			advance: func(t *testing.T, rdb redis.UniversalClient, key string, d time.Duration) {
-				ctx := context.Background()
-				left, err := rdb.PTTL(ctx, key).Result()
-				if err != nil {
-					t.Fatal(err)
+			advance: cutTTL,
+		})
+	}
+	if os.Getenv(clusterEnv) != "" {
+		bs = append(bs, electorBackend{
+			name: "cluster",
+			clients: func(t *testing.T, n int) []redis.UniversalClient {
+				out := make([]redis.UniversalClient, n)
+				for i := range out {
+					out[i] = clusterTB(t)
 				}
-				switch {
-				case left == -2*time.Nanosecond: // no key
-				case left <= d:
-					err = rdb.Del(ctx, key).Err()
-				default:
-					err = rdb.PExpire(ctx, key, left-d).Err()
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
+				return out
 			},
+			advance: cutTTL,
 		})
 	}
 	return bs
+}
+
+// cutTTL makes d pass for key on a real server: its TTL cut by d, or the
+// key deleted when less is left.
+func cutTTL(t *testing.T, rdb redis.UniversalClient, key string, d time.Duration) {
+	ctx := context.Background()
+	left, err := rdb.PTTL(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case left == -2*time.Nanosecond: // no key
+	case left <= d:
+		err = rdb.Del(ctx, key).Err()
+	default:
+		err = rdb.PExpire(ctx, key, left-d).Err()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // replicas are electors of one lease on one Redis, each with its own

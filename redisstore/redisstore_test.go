@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,28 +23,6 @@ import (
 	"github.com/wardenkit/warden/core/rule"
 	"github.com/wardenkit/warden/redisstore"
 )
-
-// redisClient connects to WARDEN_TEST_REDIS_URL; the test is skipped when
-// it is unset and fails when Redis does not answer.
-func redisClient(t *testing.T) redis.UniversalClient {
-	t.Helper()
-	url := os.Getenv("WARDEN_TEST_REDIS_URL")
-	if url == "" {
-		t.Skip("WARDEN_TEST_REDIS_URL not set")
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("WARDEN_TEST_REDIS_URL: %v", err)
-	}
-	rdb := redis.NewClient(opt)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("Redis at %s does not answer: %v", opt.Addr, err)
-	}
-	t.Cleanup(func() { rdb.Close() })
-	return rdb
-}
 
 func prefix() string { return fmt.Sprintf("wardentest%d:", rand.Int64()) }
 
@@ -82,23 +59,30 @@ func waitBlocked(t *testing.T, eng *core.Engine, ip string, limit time.Duration)
 	return time.Since(start)
 }
 
+// On the Cluster, A and B each subscribe through the master of the
+// channel's slot and publish through any node: PUBLISH reaches every node.
 func TestBusPropagatesWrites(t *testing.T) {
-	p := prefix()
-	a, _ := redisstore.New(redisClient(t), redisstore.WithPrefix(p))
-	b, _ := redisstore.New(redisClient(t), redisstore.WithPrefix(p))
-	st := memstore.New()
-	// A long poll: only the bus can deliver the change in time.
-	engA := startEngine(t, st, a.Bus(), time.Hour)
-	engB := startEngine(t, st, b.Bus(), time.Hour)
-	if _, err := engA.Rules().BlockedIPs().Put(context.Background(), rule.BlockedIP{Network: "203.0.113.9"}); err != nil {
-		t.Fatal(err)
-	}
-	took := waitBlocked(t, engB, "203.0.113.9", time.Second)
-	t.Logf("enforced on B %v after A's write returned", took)
+	eachServer(t, func(t *testing.T, bk backend) {
+		p := prefix()
+		cs := bk.clients(t, 2)
+		a, _ := redisstore.New(cs[0], redisstore.WithPrefix(p))
+		b, _ := redisstore.New(cs[1], redisstore.WithPrefix(p))
+		st := memstore.New()
+		// A long poll: only the bus can deliver the change in time.
+		engA := startEngine(t, st, a.Bus(), time.Hour)
+		engB := startEngine(t, st, b.Bus(), time.Hour)
+		if _, err := engA.Rules().BlockedIPs().Put(context.Background(), rule.BlockedIP{Network: "203.0.113.9"}); err != nil {
+			t.Fatal(err)
+		}
+		took := waitBlocked(t, engB, "203.0.113.9", time.Second)
+		t.Logf("enforced on B %v after A's write returned", took)
+	})
 }
 
-func TestSubscribeReportsResubscribe(t *testing.T) {
-	rdb := redisClient(t)
+func TestSubscribeReportsResubscribe(t *testing.T) { eachServer(t, testResubscribe) }
+
+func testResubscribe(t *testing.T, b backend) {
+	rdb := b.client(t)
 	s, _ := redisstore.New(rdb, redisstore.WithPrefix(prefix()))
 	got := make(chan int64, 10)
 	cancel, err := s.Bus().Subscribe(context.Background(), func(v int64) { got <- v })
@@ -122,7 +106,7 @@ func TestSubscribeReportsResubscribe(t *testing.T) {
 	}
 	// Kill the subscriber's connection: go-redis reconnects, resubscribes, and
 	// the bus reports it with 0.
-	if err := rdb.ClientKillByFilter(context.Background(), "TYPE", "pubsub").Err(); err != nil {
+	if err := killPubSub(context.Background(), rdb); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.After(10 * time.Second)

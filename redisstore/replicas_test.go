@@ -63,14 +63,17 @@ func replica(t *testing.T, dsn string, opts ...core.Option) *core.Engine {
 	return eng
 }
 
-// Two replicas sharing one PostgreSQL and one Redis: a block written through
-// A is enforced by B in under a second (the poll is an hour: only the bus can
-// deliver it).
-func TestReplicasPostgresAndRedis(t *testing.T) {
+// Two replicas sharing one PostgreSQL and one Redis (or Cluster): a block
+// written through A is enforced by B in under a second (the poll is an
+// hour: only the bus can deliver it).
+func TestReplicasPostgresAndRedis(t *testing.T) { eachServer(t, testReplicasPostgresAndRedis) }
+
+func testReplicasPostgresAndRedis(t *testing.T, bk backend) {
 	dsn := postgresStore(t)
 	p := prefix()
-	ra, _ := redisstore.New(redisClient(t), redisstore.WithPrefix(p))
-	rb, _ := redisstore.New(redisClient(t), redisstore.WithPrefix(p))
+	cs := bk.clients(t, 2)
+	ra, _ := redisstore.New(cs[0], redisstore.WithPrefix(p))
+	rb, _ := redisstore.New(cs[1], redisstore.WithPrefix(p))
 	a := replica(t, dsn, core.WithBus(ra.Bus()), core.WithPollInterval(time.Hour))
 	b := replica(t, dsn, core.WithBus(rb.Bus()), core.WithPollInterval(time.Hour))
 	start := time.Now()
@@ -95,13 +98,17 @@ func TestReplicasPostgresRedisDown(t *testing.T) {
 }
 
 // Ten attack events drawn through replica A block the attacker on replica B
-// within a second: A and B share their counts through Redis (each saw five)
-// and the block travels on the bus.
-func TestReplicasAutoBlock(t *testing.T) {
+// within a second: A and B share their counts through Redis or the Cluster
+// (each saw five) and the block travels on the bus.
+func TestReplicasAutoBlock(t *testing.T) { eachServer(t, testReplicasAutoBlock) }
+
+func testReplicasAutoBlock(t *testing.T, bk backend) {
 	dsn := postgresStore(t)
 	p := prefix()
-	ra, _ := redisstore.New(redisClient(t), redisstore.WithPrefix(p))
-	rb, _ := redisstore.New(redisClient(t), redisstore.WithPrefix(p))
+	cs := bk.clients(t, 2)
+	cleanPrefix(t, cs[0], p)
+	ra, _ := redisstore.New(cs[0], redisstore.WithPrefix(p))
+	rb, _ := redisstore.New(cs[1], redisstore.WithPrefix(p))
 	a := replica(t, dsn, core.WithBus(ra.Bus()), core.WithTallyCounter(ra.Tally()), core.WithPollInterval(time.Hour))
 	b := replica(t, dsn, core.WithBus(rb.Bus()), core.WithTallyCounter(rb.Tally()), core.WithPollInterval(time.Hour))
 	ctx := context.Background()

@@ -10,6 +10,9 @@ import (
 	"github.com/wardenkit/warden/redisstore"
 )
 
+// On the Cluster each key of an Add is a script call of its own, on its
+// slot's master. (The suite's few keys hash with the random prefix, so
+// where they land varies: TestTallyOnClusterSpreads checks the spread.)
 func TestTallyConformance(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		tallytest.Run(t, func(t *testing.T) tally.Counter {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,8 +24,8 @@ import (
 var _ scheduler.Elector = (*redisstore.Elector)(nil)
 
 // redisBackend is a Redis for three replicas: n clients, and a way to make
-// time pass on the server (miniredis only; the real Redis's 15 s lease
-// outlives the test).
+// time pass on the server (miniredis only; the 15 s lease of the real Redis
+// and of the Cluster outlives the test).
 type redisBackend struct {
 	name    string
 	clients func(t *testing.T, n int) []redis.UniversalClient
@@ -55,6 +56,25 @@ func redisBackends() []redisBackend {
 					t.Fatalf("Redis at %s does not answer: %v", opt.Addr, err)
 				}
 				t.Cleanup(func() { c.Close() })
+				out[i] = c
+			}
+			return out
+		}, advance: func(time.Duration) {}})
+	}
+	// The Redis Cluster of .ci/redis-cluster: the lease key lives on the
+	// master of its slot, and each replica's client finds it there.
+	if addrs := os.Getenv("WARDEN_TEST_REDIS_CLUSTER_ADDRS"); addrs != "" {
+		bs = append(bs, redisBackend{name: "cluster", clients: func(t *testing.T, n int) []redis.UniversalClient {
+			out := make([]redis.UniversalClient, n)
+			for i := range out {
+				c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
+				t.Cleanup(func() { c.Close() })
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				err := c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return m.Ping(ctx).Err() })
+				cancel()
+				if err != nil {
+					t.Fatalf("Redis Cluster at %s does not answer: %v", addrs, err)
+				}
 				out[i] = c
 			}
 			return out
