@@ -478,7 +478,9 @@ func TestNoGoroutineLeak(t *testing.T) {
 				t.Fatal(err)
 			}
 			synctest.Wait() // every goroutine of the bubble has exited or is blocked
-			if n := runtime.NumGoroutine(); n != before {
+			// NumGoroutine counts the whole process: a goroutine of an earlier
+			// test may end meanwhile (fewer is no leak), none may be added.
+			if n := runtime.NumGoroutine(); n > before {
 				buf := make([]byte, 1<<16)
 				t.Fatalf("round %d: %d goroutines before, %d after Close:\n%s", i, before, n, buf[:runtime.Stack(buf, true)])
 			}
