@@ -152,12 +152,13 @@ func (w *eventWriter) countHit(kind HitKind, id int64) {
 }
 
 type coalesceKey struct {
-	action Action
-	ip     string
-	rule   int64
-	path   string
-	email  string // the address of an e-mail or login event
-	window int64  // the second of a folded row; 0 otherwise
+	action  Action
+	ip      string
+	rule    int64
+	path    string
+	email   string // the address of an e-mail or login event
+	window  int64  // the second of a folded row; 0 otherwise
+	details string // ADMIN_ACTION only: two different changes are two rows
 }
 
 func (w *eventWriter) key(ev Event) coalesceKey {
@@ -165,7 +166,11 @@ func (w *eventWriter) key(ev Event) coalesceKey {
 	if a, err := netip.ParseAddr(ip); err == nil {
 		ip = groupIP(a, w.cfg.ipv6Prefix)
 	}
-	return coalesceKey{action: ev.Action, ip: ip, rule: ev.RuleID, path: ev.Path, email: ev.UserEmail}
+	k := coalesceKey{action: ev.Action, ip: ip, rule: ev.RuleID, path: ev.Path, email: ev.UserEmail}
+	if ev.Action == ActionAdmin {
+		k.details = ev.Details
+	}
+	return k
 }
 
 func (w *eventWriter) close(ctx context.Context) {

@@ -86,6 +86,26 @@ func TestEventsCoalesced(t *testing.T) {
 	}
 }
 
+func TestAdminActionsAreNeverMergedAcrossChanges(t *testing.T) {
+	st := memstore.New()
+	eng := startEngine(t, st, core.WithEventQueue(1000, time.Minute))
+	ev := core.Event{Action: core.ActionAdmin, IP: "192.0.2.1", RuleID: 7, Path: "/api/rules/blocked-ips/7"}
+	for _, d := range []string{"update reason", "delete", "delete"} { // one admin, one rule, one path, within the window
+		ev.Details = d
+		eng.RecordEvent(ev)
+	}
+	if err := eng.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, e := range storedEvents(t, st) {
+		got[e.Details] += e.Count
+	}
+	if len(got) != 2 || got["update reason"] != 1 || got["delete"] != 2 {
+		t.Fatalf("ADMIN_ACTION rows by details = %v; want each change its own row, a repeat coalesced", got)
+	}
+}
+
 func TestEventsCleaned(t *testing.T) {
 	st := memstore.New()
 	eng := startEngine(t, st)
