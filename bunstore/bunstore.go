@@ -154,7 +154,7 @@ func open(ctx context.Context, d *dsn, cfg config) (*Store, error) {
 		wdb.SetConnMaxIdleTime(0)
 		if err := wdb.PingContext(ctx); err != nil { // creates the file and switches it to WAL
 			_ = wdb.Close()
-			return nil, err
+			return nil, d.sqliteOpenError(err)
 		}
 		rdb = wdb
 		if !d.sqliteMemory {

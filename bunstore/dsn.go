@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -86,6 +88,23 @@ func parseSQLite(scheme, rest string) (*dsn, error) {
 	}
 	mem := path == ":memory:" || strings.HasPrefix(path, "file::memory:") || strings.Contains(query, "mode=memory")
 	return &dsn{scheme: scheme, dialect: dialect.SQLite, sqliteDSN: rest, sqliteMemory: mem}, nil
+}
+
+// sqliteOpenError explains the failure to open a SQLite file: SQLite says
+// "out of memory (14)" when the file's directory does not exist.
+func (d *dsn) sqliteOpenError(err error) error {
+	if d.sqliteMemory {
+		return err
+	}
+	path, _, _ := strings.Cut(d.sqliteDSN, "?")
+	path = strings.TrimPrefix(path, "file:")
+	dir := filepath.Dir(path)
+	if fi, serr := os.Stat(dir); serr != nil {
+		return fmt.Errorf("cannot create %s: the directory %s does not exist; create it or choose another path", path, dir)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("cannot create %s: %s is not a directory", path, dir)
+	}
+	return fmt.Errorf("%s: %w", path, err)
 }
 
 // urlSecrets returns the password of a URL and of its "password" query

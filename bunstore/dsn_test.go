@@ -1,8 +1,10 @@
 package bunstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -211,5 +213,15 @@ func TestRedacted(t *testing.T) {
 		if got := Redacted(tt.in); got != tt.want {
 			t.Errorf("Redacted(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// A SQLite file in a directory that does not exist is reported as that, not
+// as SQLite's "out of memory (14)".
+func TestOpenSQLiteMissingDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "no", "such")
+	_, err := Open(context.Background(), "sqlite:file:"+filepath.Join(dir, "warden.db"))
+	if err == nil || !strings.Contains(err.Error(), "the directory "+dir+" does not exist") || strings.Contains(err.Error(), "out of memory") {
+		t.Fatalf("err = %v", err)
 	}
 }
