@@ -19,7 +19,7 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // pageNames are the templates, each parsed with layout.html.
-var pageNames = []string{"error", "list", "form", "confirm"}
+var pageNames = []string{"error", "list", "form", "confirm", "import"}
 
 type pages struct{ t map[string]*template.Template }
 
@@ -101,6 +101,8 @@ func flash(q url.Values) string {
 		return "Rule " + key + " " + q.Get("ok") + "."
 	case "bulk":
 		return fmt.Sprintf("%d rules changed.", n)
+	case "imported":
+		return fmt.Sprintf("Imported %d rows.", n)
 	case "saved":
 		return "Settings saved."
 	case "unlocked":

@@ -15,5 +15,18 @@ func routes() []route {
 		{"POST", "/rules/{kind}/{id}/active", activeHTML},
 		{"GET", "/rules/{kind}/{id}/delete", deleteAskHTML},
 		{"POST", "/rules/{kind}/{id}/delete", deleteHTML},
+		{"GET", "/rules/{kind}/export", exportRules},
+		{"GET", "/rules/{kind}/import", importFormHTML},
+		{"POST", "/rules/{kind}/import", importHTML},
+
+		{"GET", "/api/rules", kindsAPI},
+		{"GET", "/api/rules/{kind}", listAPI},
+		{"POST", "/api/rules/{kind}", createAPI},
+		{"POST", "/api/rules/{kind}/bulk", bulkAPI},
+		{"GET", "/api/rules/{kind}/export", exportRules},
+		{"POST", "/api/rules/{kind}/import", importAPI},
+		{"GET", "/api/rules/{kind}/{id}", getAPI},
+		{"PUT", "/api/rules/{kind}/{id}", updateAPI},
+		{"DELETE", "/api/rules/{kind}/{id}", deleteAPI},
 	}
 }

@@ -8,7 +8,8 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/wardenkit/warden/core")
+	"github.com/wardenkit/warden/core"
+)
 
 // The writes, shared by the HTML pages and the JSON API: each validates
 // through core, writes through eng.Rules() and records one ADMIN_ACTION
