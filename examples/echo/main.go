@@ -45,7 +45,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			d, _ := echowarden.DecisionFrom(c)
 			return c.String(http.StatusOK, "hello "+d.ClientIP.String()+"\n")
 		})
-		e.GET("/health", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+		e.GET("/health", func(c echo.Context) error { // exempt from every check by default
+			if !eng.Ready() {
+				return c.String(http.StatusServiceUnavailable, "starting\n")
+			}
+			return c.String(http.StatusOK, "ok\n")
+		})
 		return e
 	})
 }

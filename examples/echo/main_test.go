@@ -24,3 +24,6 @@ func TestTrustProxyAndGeoIP(t *testing.T) {
 }
 
 func TestBadFlags(t *testing.T) { smoketest.CheckBadFlags(t, run) }
+
+// A refused flag stores nothing (the good flags of that run included).
+func TestBadFlagsWriteNothing(t *testing.T) { smoketest.CheckBadFlagsWriteNothing(t, run) }

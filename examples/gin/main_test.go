@@ -59,3 +59,6 @@ func TestBadDSN(t *testing.T) {
 		t.Fatalf("unreachable database: %v (must fail and never show the password)", err)
 	}
 }
+
+// A refused flag stores nothing (the good flags of that run included).
+func TestBadFlagsWriteNothing(t *testing.T) { smoketest.CheckBadFlagsWriteNothing(t, run) }

@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/wardenkit/warden/core"
-	"github.com/wardenkit/warden/core/geo"
 	"github.com/wardenkit/warden/core/rule"
 )
 
@@ -57,6 +59,23 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer, buil
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	log := slog.New(slog.NewTextHandler(stdout, nil))
+	// Every flag is checked before anything is opened or written: a bad
+	// value leaves the store as it was.
+	rules, err := flagRules(blockIPs, blockCountries, blockUAs)
+	if err != nil {
+		return err
+	}
+	var proxies []netip.Prefix
+	for _, s := range trusted {
+		p, err := rule.ParseNetwork(s)
+		if err != nil {
+			return fmt.Errorf("-trust-proxy %q: %w", s, err)
+		}
+		proxies = append(proxies, p)
+	}
+	if len(blockCountries) > 0 && *geoPath == "" {
+		return errors.New("-block-country needs -geoip: without a country database no request has a country (download one: go run ./cmd/warden geoip download --help)")
+	}
 
 	store, storeOpts, elector, closeStore, err := Open(ctx, *dsn, *redisURL)
 	if err != nil {
@@ -69,25 +88,26 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer, buil
 	}
 	defer notices.close()
 	opts := append([]core.Option{core.WithLogger(log), core.WithAutoBlockHook(notices.add)}, storeOpts...)
-	for _, s := range trusted {
-		p, err := rule.ParseNetwork(s)
-		if err != nil {
-			return fmt.Errorf("-trust-proxy %q: %w", s, err)
-		}
-		opts = append(opts, core.WithTrustedProxies(p))
+	if len(proxies) > 0 {
+		opts = append(opts, core.WithTrustedProxies(proxies...))
+		log.Info("trusted proxies", "cidrs", fmt.Sprint(proxies))
+	} else {
+		log.Info("trusted proxies", "cidrs", "none: the TCP peer is the client (-trust-proxy CIDR behind a reverse proxy)")
 	}
 	if *geoPath != "" {
-		db, err := geo.Open(*geoPath, geo.WithLogger(log))
+		db, err := openGeoIP(ctx, *geoPath, log)
 		if err != nil {
-			return err
-		}
-		if err := db.Start(ctx); err != nil { // reloads the file when it changes
 			return err
 		}
 		defer db.Close()
 		opts = append(opts, core.WithCountryLookup(db))
-	} else if len(blockCountries) > 0 {
-		return errors.New("-block-country needs -geoip: without a country database no request has a country")
+	} else {
+		log.Info("geoip", "file", "none", "hint", "country rules need one: go run ./cmd/warden geoip download --help")
+	}
+	if o, err := redis.ParseURL(*redisURL); err == nil {
+		log.Info("redis", "addr", o.Addr, "shares", "bus, rate limits, login and auto-block counters, scheduler leader")
+	} else {
+		log.Info("redis", "addr", "none", "counters", "in process")
 	}
 
 	eng, err := core.New(store, opts...)
@@ -101,39 +121,20 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer, buil
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if err := eng.Close(cctx); err != nil {
-			log.Warn("closing warden", "error", err)
-		}
+		err := eng.Close(cctx)
+		st := eng.Stats()
+		log.Info("shutdown", "events_written", st.EventsWritten, "events_dropped", st.EventsDropped, "error", err)
 	}()
 	stopJobs, err := startScheduler(ctx, eng, store, elector, notices.n, log)
 	if err != nil {
 		return err
 	}
 	defer stopJobs()
-	if err := writeRules(ctx, eng, blockIPs, blockCountries, blockUAs); err != nil {
+	if err := rules.write(ctx, eng); err != nil {
 		return err
 	}
+	logStore(ctx, log, *dsn, eng)
 	return serve(ctx, *addr, build(eng), stdout, log)
-}
-
-func writeRules(ctx context.Context, eng *core.Engine, ips, countries, uas []string) error {
-	rules := eng.Rules()
-	for _, s := range ips {
-		if _, err := rules.BlockedIPs().Put(ctx, rule.BlockedIP{Network: s, Reason: "-block-ip"}); err != nil {
-			return fmt.Errorf("-block-ip %q: %w", s, err)
-		}
-	}
-	for _, s := range countries {
-		if _, err := rules.BlockedCountries().Put(ctx, rule.BlockedCountry{Code: s, Reason: "-block-country"}); err != nil {
-			return fmt.Errorf("-block-country %q: %w", s, err)
-		}
-	}
-	for _, s := range uas {
-		if _, err := rules.BlockedUserAgents().Put(ctx, rule.BlockedUserAgent{Pattern: s, Category: "custom", Description: "-block-ua"}); err != nil {
-			return fmt.Errorf("-block-ua %q: %w", s, err)
-		}
-	}
-	return nil
 }
 
 func serve(ctx context.Context, addr string, h http.Handler, stdout io.Writer, log *slog.Logger) error {
@@ -142,7 +143,7 @@ func serve(ctx context.Context, addr string, h http.Handler, stdout io.Writer, l
 		return err
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+	log.Info("listening on http://" + ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -32,7 +32,7 @@ type output struct {
 	addr chan string
 }
 
-var listening = regexp.MustCompile(`listening on http://(\S+)`)
+var listening = regexp.MustCompile(`listening on http://([^\s"]+)`)
 
 func (o *output) Write(p []byte) (int, error) {
 	o.mu.Lock()
@@ -167,4 +167,24 @@ func CheckBadFlags(t *testing.T, run Run) {
 			t.Errorf("%s: run(%q) succeeded", name, args)
 		}
 	}
+}
+
+// CheckBadFlagsWriteNothing asserts that a run refused for one bad rule
+// flag stored none of the good ones: started again on the same database
+// without flags, nothing is blocked.
+func CheckBadFlagsWriteNothing(t *testing.T, run Run) {
+	t.Helper()
+	dsn := "sqlite:file:" + filepath.Join(t.TempDir(), "warden.db")
+	geo := WriteMMDB(t, map[string]string{"81.0.0.0/8": "FR"})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	err := run(ctx, []string{"-addr", "127.0.0.1:0", "-redis", "", "-dsn", dsn, "-geoip", geo,
+		"-block-ip", "127.0.0.2", "-block-country", "fr", "-block-country", "ZZZ", "-block-ua", "evilbot"}, io.Discard)
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), `-block-country "ZZZ"`) {
+		t.Fatalf("run with -block-country ZZZ: %v", err)
+	}
+	base := Start(t, run, "-dsn", dsn, "-trust-proxy", "127.0.0.1/32", "-geoip", geo)
+	Expect(t, "-block-ip of the refused run", 200, "hello 127.0.0.2", "127.0.0.2", base+"/")
+	Expect(t, "-block-country of the refused run", 200, "hello 81.2.69.142", "127.0.0.1", base+"/", "X-Forwarded-For", "81.2.69.142")
+	Expect(t, "-block-ua of the refused run", 200, "hello 127.0.0.1", "127.0.0.1", base+"/", "User-Agent", "evilbot")
 }
