@@ -241,3 +241,48 @@ func findRel(doc *html.Node, rel string) []string {
 	})
 	return out
 }
+
+// formValues is what a browser submits for the form whose action ends in
+// action: text inputs, ticked checkboxes, selected options, textareas.
+func formValues(t *testing.T, doc *html.Node, action string) url.Values {
+	t.Helper()
+	var form *html.Node
+	walk(doc, func(n *html.Node) {
+		if a, _ := attr(n, "action"); n.Data == "form" && strings.HasSuffix(a, action) && form == nil {
+			form = n
+		}
+	})
+	if form == nil {
+		t.Fatalf("no form posting to %s", action)
+	}
+	v := url.Values{}
+	walk(form, func(n *html.Node) {
+		name, ok := attr(n, "name")
+		if !ok {
+			return
+		}
+		if _, off := attr(n, "disabled"); off {
+			return
+		}
+		switch n.Data {
+		case "input":
+			typ, _ := attr(n, "type")
+			_, checked := attr(n, "checked")
+			val, _ := attr(n, "value")
+			if (typ == "checkbox" || typ == "radio") && !checked {
+				return
+			}
+			v.Add(name, val)
+		case "textarea":
+			v.Add(name, text(n))
+		case "select":
+			walk(n, func(o *html.Node) {
+				if _, sel := attr(o, "selected"); o.Data == "option" && sel {
+					val, _ := attr(o, "value")
+					v.Add(name, val)
+				}
+			})
+		}
+	})
+	return v
+}

@@ -19,6 +19,11 @@ func routes() []route {
 		{"GET", "/rules/{kind}/import", importFormHTML},
 		{"POST", "/rules/{kind}/import", importHTML},
 
+		{"GET", "/settings", settingsHTML},
+		{"POST", "/settings", saveSettingsHTML},
+
+		{"GET", "/api/settings", settingsAPI},
+		{"PUT", "/api/settings", putSettingsAPI},
 		{"GET", "/api/rules", kindsAPI},
 		{"GET", "/api/rules/{kind}", listAPI},
 		{"POST", "/api/rules/{kind}", createAPI},
