@@ -34,7 +34,8 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	return app.Run(ctx, "echo", args, stdout, func(eng *core.Engine) http.Handler {
+	return app.Run(ctx, "echo", args, stdout, func(a *app.App) http.Handler {
+		eng, pages := a.Engine, a.Pages
 		// Authentication, when there is one, goes first, with
 		// echowarden.WithUser reading the user it found:
 		//	e.Use(auth, echowarden.Middleware(eng, echowarden.WithUser(userID)))
@@ -50,6 +51,31 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				return c.String(http.StatusServiceUnavailable, "starting\n")
 			}
 			return c.String(http.StatusOK, "ok\n")
+		})
+		e.GET("/login", func(c echo.Context) error { pages.LoginForm(c.Response(), http.StatusOK, "", ""); return nil })
+		// The guard counts every POST: five wrong passwords lock the account.
+		e.POST("/login", func(c echo.Context) error {
+			user := c.FormValue("username")
+			if !pages.Verify(user, c.FormValue("password")) {
+				_ = echowarden.LoginFailed(c)
+				pages.LoginForm(c.Response(), http.StatusUnauthorized, "Wrong username or password.", user)
+				return nil
+			}
+			if v, err := echowarden.LoginSucceeded(c, user); err != nil || v != core.LoginAllow {
+				pages.LoginForm(c.Response(), http.StatusForbidden, "This sign-in needs a second factor.", user)
+				return nil
+			}
+			pages.Welcome(c.Response(), "Signed in as "+user+".")
+			return nil
+		}, echowarden.LoginGuard(eng.Lockout(), func(c echo.Context) string { return c.FormValue("username") }))
+		e.GET("/signup", func(c echo.Context) error { pages.SignupForm(c.Response(), http.StatusOK, "", ""); return nil })
+		e.POST("/signup", func(c echo.Context) error {
+			email := c.FormValue("email")
+			if ok, _ := echowarden.CheckEmail(c, eng, email); !ok {
+				return nil // refused: CheckEmail wrote the middleware's denial
+			}
+			pages.Welcome(c.Response(), "Signed up as "+email+".")
+			return nil
 		})
 		return e
 	})

@@ -27,3 +27,5 @@ func TestBadFlags(t *testing.T) { smoketest.CheckBadFlags(t, run) }
 
 // A refused flag stores nothing (the good flags of that run included).
 func TestBadFlagsWriteNothing(t *testing.T) { smoketest.CheckBadFlagsWriteNothing(t, run) }
+
+func TestLoginAndSignupPages(t *testing.T) { smoketest.CheckPages(t, run) }

@@ -38,7 +38,8 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	return app.Run(ctx, "gin", args, stdout, func(eng *core.Engine) http.Handler {
+	return app.Run(ctx, "gin", args, stdout, func(a *app.App) http.Handler {
+		eng, pages := a.Engine, a.Pages
 		// In a real application, authentication runs first and WithUser reads
 		// its result, so that user exemptions apply:
 		//	r.Use(auth, ginwarden.Middleware(eng, ginwarden.WithUser(func(c *gin.Context) string { return c.GetString("user_id") })))
@@ -55,6 +56,30 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				return
 			}
 			c.String(http.StatusOK, "ok\n")
+		})
+		r.GET("/login", func(c *gin.Context) { pages.LoginForm(c.Writer, http.StatusOK, "", "") })
+		// The guard counts every POST: five wrong passwords lock the account.
+		r.POST("/login", ginwarden.LoginGuard(eng.Lockout(), func(c *gin.Context) string { return c.PostForm("username") }),
+			func(c *gin.Context) {
+				user := c.PostForm("username")
+				if !pages.Verify(user, c.PostForm("password")) {
+					_ = ginwarden.LoginFailed(c)
+					pages.LoginForm(c.Writer, http.StatusUnauthorized, "Wrong username or password.", user)
+					return
+				}
+				if v, err := ginwarden.LoginSucceeded(c, user); err != nil || v != core.LoginAllow {
+					pages.LoginForm(c.Writer, http.StatusForbidden, "This sign-in needs a second factor.", user)
+					return
+				}
+				pages.Welcome(c.Writer, "Signed in as "+user+".")
+			})
+		r.GET("/signup", func(c *gin.Context) { pages.SignupForm(c.Writer, http.StatusOK, "", "") })
+		r.POST("/signup", func(c *gin.Context) {
+			email := c.PostForm("email")
+			if ok, _ := ginwarden.CheckEmail(c, eng, email); !ok {
+				return // refused: CheckEmail wrote the middleware's denial
+			}
+			pages.Welcome(c.Writer, "Signed up as "+email+".")
 		})
 		return r
 	})

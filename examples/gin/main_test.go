@@ -62,3 +62,5 @@ func TestBadDSN(t *testing.T) {
 
 // A refused flag stores nothing (the good flags of that run included).
 func TestBadFlagsWriteNothing(t *testing.T) { smoketest.CheckBadFlagsWriteNothing(t, run) }
+
+func TestLoginAndSignupPages(t *testing.T) { smoketest.CheckPages(t, run) }

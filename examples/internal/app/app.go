@@ -19,6 +19,12 @@ import (
 	"github.com/wardenkit/warden/core/rule"
 )
 
+// App is what an example's router is built from.
+type App struct {
+	Engine *core.Engine
+	Pages  *Pages // the login and sign-up pages and the demo account
+}
+
 // list is a flag that may be repeated and takes comma-separated values.
 type list []string
 
@@ -38,13 +44,14 @@ func (l *list) Set(v string) error {
 // until ctx ends; then it shuts the server down and closes the engine, which
 // flushes the queued security events. It prints "listening on http://ADDR"
 // once the listener is open.
-func Run(ctx context.Context, name string, args []string, stdout io.Writer, build func(*core.Engine) http.Handler) error {
+func Run(ctx context.Context, name string, args []string, stdout io.Writer, build func(*App) http.Handler) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	addr := fs.String("addr", ":8080", "listen address")
 	geoPath := fs.String("geoip", "", "optional GeoLite2/GeoIP2 Country .mmdb `file`, for -block-country")
 	dsn := fs.String("dsn", DSN(), "store: sqlite:file:PATH, postgres://… or mysql://… (env WARDEN_DSN)")
 	redisURL := fs.String("redis", RedisURL(), "optional redis:// URL shared by replicas (env WARDEN_REDIS_URL)")
+	demoPassword := fs.String("demo-password", "", "password of the demo account (default: random, printed at start-up)")
 	var blockIPs, blockCountries, blockUAs, trusted list
 	fs.Var(&blockIPs, "block-ip", "IP or CIDR network to block (repeatable, or comma-separated)")
 	fs.Var(&blockCountries, "block-country", "ISO country code to block, e.g. RU (needs -geoip)")
@@ -134,7 +141,9 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer, buil
 		return err
 	}
 	logStore(ctx, log, *dsn, eng)
-	return serve(ctx, *addr, build(eng), stdout, log)
+	a := &App{Engine: eng, Pages: NewPages(*demoPassword)}
+	log.Info("demo account", "user", DemoUser, "password", a.Pages.Password(), "login", "/login")
+	return serve(ctx, *addr, build(a), stdout, log)
 }
 
 func serve(ctx context.Context, addr string, h http.Handler, stdout io.Writer, log *slog.Logger) error {

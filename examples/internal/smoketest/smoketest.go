@@ -5,9 +5,11 @@ package smoketest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -187,4 +189,50 @@ func CheckBadFlagsWriteNothing(t *testing.T, run Run) {
 	Expect(t, "-block-ip of the refused run", 200, "hello 127.0.0.2", "127.0.0.2", base+"/")
 	Expect(t, "-block-country of the refused run", 200, "hello 81.2.69.142", "127.0.0.1", base+"/", "X-Forwarded-For", "81.2.69.142")
 	Expect(t, "-block-ua of the refused run", 200, "hello 127.0.0.1", "127.0.0.1", base+"/", "User-Agent", "evilbot")
+}
+
+// Post sends a form from 127.0.0.1 and returns the status and the body.
+func Post(t *testing.T, url string, form map[string]string) (int, string) {
+	t.Helper()
+	vals := neturl.Values{}
+	for k, v := range form {
+		vals.Set(k, v)
+	}
+	res, err := (&http.Client{Timeout: 10 * time.Second}).PostForm(url, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, string(b)
+}
+
+// CheckPages drives the login and sign-up pages: the demo account signs in;
+// five wrong passwords lock it (429), even for the right password after; a
+// malformed address is refused at sign-up and a good one welcomed.
+func CheckPages(t *testing.T, run Run) {
+	t.Helper()
+	base := Start(t, run, "-demo-password", "correct-horse")
+	for _, p := range []string{"/login", "/signup"} {
+		if code, body := Get(t, "127.0.0.1", base+p); code != 200 || !strings.Contains(body, "<form method=\"post\"") {
+			t.Errorf("GET %s: %d %.200q", p, code, body)
+		}
+	}
+	post := func(name string, wantCode int, wantText, path string, form map[string]string) {
+		t.Helper()
+		if code, body := Post(t, base+path, form); code != wantCode || !strings.Contains(body, wantText) {
+			t.Errorf("%s: %d %.300q; want %d containing %q", name, code, body, wantCode, wantText)
+		}
+	}
+	post("right password", 200, "Signed in as demo.", "/login", map[string]string{"username": "demo", "password": "correct-horse"})
+	post("script in the username is escaped", 401, "value=\"&lt;script&gt;", "/login", map[string]string{"username": "<script>", "password": "x"})
+	for i := range 5 {
+		post(fmt.Sprintf("wrong password %d", i+1), 401, "Wrong username or password.", "/login", map[string]string{"username": "demo", "password": "nope"})
+	}
+	post("locked after five", 429, "Too many login attempts", "/login", map[string]string{"username": "demo", "password": "correct-horse"})
+	post("malformed address", 400, "Invalid e-mail address", "/signup", map[string]string{"email": "not-an-address"})
+	post("good address", 200, "Signed up as someone@example.com.", "/signup", map[string]string{"email": "someone@example.com"})
 }
