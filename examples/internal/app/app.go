@@ -51,6 +51,7 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer, buil
 	geoPath := fs.String("geoip", "", "optional GeoLite2/GeoIP2 Country .mmdb `file`, for -block-country")
 	dsn := fs.String("dsn", DSN(), "store: sqlite:file:PATH, postgres://… or mysql://… (env WARDEN_DSN)")
 	redisURL := fs.String("redis", RedisURL(), "optional redis:// URL shared by replicas (env WARDEN_REDIS_URL)")
+	poll := fs.Duration("poll", 2*time.Second, "how often to look for changes made elsewhere (the warden command, replicas without Redis)")
 	demoPassword := fs.String("demo-password", "", "password of the demo account (default: random, printed at start-up)")
 	var blockIPs, blockCountries, blockUAs, trusted list
 	fs.Var(&blockIPs, "block-ip", "IP or CIDR network to block (repeatable, or comma-separated)")
@@ -94,7 +95,7 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer, buil
 		return err
 	}
 	defer notices.close()
-	opts := append([]core.Option{core.WithLogger(log), core.WithAutoBlockHook(notices.add)}, storeOpts...)
+	opts := append([]core.Option{core.WithLogger(log), core.WithAutoBlockHook(notices.add), core.WithPollInterval(*poll)}, storeOpts...)
 	if len(proxies) > 0 {
 		opts = append(opts, core.WithTrustedProxies(proxies...))
 		log.Info("trusted proxies", "cidrs", fmt.Sprint(proxies))
