@@ -286,3 +286,17 @@ func formValues(t *testing.T, doc *html.Node, action string) url.Values {
 	})
 	return v
 }
+
+// formValuesAll collects every checkbox named name on the page, ticked.
+func formValuesAll(t *testing.T, doc *html.Node, name string) url.Values {
+	t.Helper()
+	v := url.Values{}
+	walk(doc, func(n *html.Node) {
+		typ, _ := attr(n, "type")
+		if nm, _ := attr(n, "name"); n.Data == "input" && typ == "checkbox" && nm == name {
+			val, _ := attr(n, "value")
+			v.Add(name, val)
+		}
+	})
+	return v
+}

@@ -19,7 +19,7 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // pageNames are the templates, each parsed with layout.html.
-var pageNames = []string{"error", "list", "form", "confirm", "import", "settings"}
+var pageNames = []string{"error", "list", "form", "confirm", "import", "settings", "locked", "logins", "events"}
 
 type pages struct{ t map[string]*template.Template }
 

@@ -22,6 +22,15 @@ func routes() []route {
 		{"GET", "/settings", settingsHTML},
 		{"POST", "/settings", saveSettingsHTML},
 
+		{"GET", "/locked", lockedHTML},
+		{"POST", "/locked/unlock", unlockHTML},
+		{"GET", "/logins", loginsHTML},
+		{"GET", "/events", eventsHTML},
+
+		{"GET", "/api/locked", lockedAPI},
+		{"POST", "/api/unlock", unlockAPI},
+		{"GET", "/api/logins", loginsAPI},
+		{"GET", "/api/events", eventsAPI},
 		{"GET", "/api/settings", settingsAPI},
 		{"PUT", "/api/settings", putSettingsAPI},
 		{"GET", "/api/rules", kindsAPI},

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -144,6 +145,19 @@ func deleteAPI(s *server, c *call) {
 	c.w.WriteHeader(http.StatusNoContent)
 }
 
+// decodeStrict reads one JSON value into v, refusing unknown fields.
+func decodeStrict(body []byte, v any, typ string) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonErr(typ, err)
+	}
+	if dec.More() {
+		return errf(http.StatusBadRequest, "the body holds more than one JSON value")
+	}
+	return nil
+}
+
 type bulkJSON struct {
 	Action string  `json:"action"`
 	IDs    []int64 `json:"ids"`
@@ -157,9 +171,7 @@ func bulkAPI(s *server, c *call) {
 	}
 	var req bulkJSON
 	if err == nil {
-		if jerr := json.Unmarshal(body, &req); jerr != nil {
-			err = jsonErr("bulk", jerr)
-		}
+		err = decodeStrict(body, &req, "bulk")
 	}
 	var done int
 	var failed []string

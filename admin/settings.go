@@ -21,8 +21,12 @@ type fieldset struct {
 	Fields []field
 }
 
-func boolF(name, label, help string) field { return field{Name: name, Label: label, Type: ftBool, Help: help} }
-func intF(name, label, help string) field  { return field{Name: name, Label: label, Type: ftInt, Help: help} }
+func boolF(name, label, help string) field {
+	return field{Name: name, Label: label, Type: ftBool, Help: help}
+}
+func intF(name, label, help string) field {
+	return field{Name: name, Label: label, Type: ftInt, Help: help}
+}
 
 var settingsFieldsets = []fieldset{
 	{"Feature toggles", []field{
