@@ -56,7 +56,7 @@
 //   - A Recorder given to several engines counts them together; give each
 //     engine its own Recorder and Collector, and tell the collectors apart on
 //     one registry with WithConstLabels (the same label names on each).
-//   - Registering a second Collector of the same engine (or with the same
-//     constant labels) on one registry fails with
-//     prometheus.AlreadyRegisteredError; nothing is registered twice.
+//   - Two Collectors with the same constant labels (or none) cannot share a
+//     registry: the second Register fails with
+//     prometheus.AlreadyRegisteredError and the first keeps working.
 package metrics

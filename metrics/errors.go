@@ -8,7 +8,7 @@ import (
 // Sentinel errors, for errors.Is. Errors read "metrics: Func: problem".
 var (
 	// ErrNilEngine is returned by New for a nil engine.
-	ErrNilEngine = errors.New("metrics: nil engine")
+	ErrNilEngine = errors.New("metrics: New: nil engine")
 	// ErrInvalidOption is wrapped by the error of New for a nil option or an
 	// option given a value it refuses.
 	ErrInvalidOption = errors.New("metrics: invalid option")

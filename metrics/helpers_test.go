@@ -30,7 +30,7 @@ func (c *fakeClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 
 // testEngine is an engine on memstore with a fake clock, started, with the
 // options given (a recorder, usually). It is closed when the test ends.
-func testEngine(t *testing.T, clk *fakeClock, opts ...core.Option) *core.Engine {
+func testEngine(t testing.TB, clk *fakeClock, opts ...core.Option) *core.Engine {
 	t.Helper()
 	st := memstore.New(memstore.WithNow(clk.Now))
 	opts = append([]core.Option{core.WithClock(clk), core.WithRebuildInterval(time.Millisecond), quiet}, opts...)
