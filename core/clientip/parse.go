@@ -5,10 +5,6 @@ import (
 	"strings"
 )
 
-// maxAddrLen is the longest textual IP address netip accepts without a zone
-// ("0000:0000:0000:0000:0000:ffff:255.255.255.255").
-const maxAddrLen = 45
-
 // Parse parses one address token as found in a forwarding header: it trims
 // ASCII white space, strips a port ("1.2.3.4:80", "[::1]:80"), unmaps IPv4-in-IPv6
 // (::ffff:1.2.3.4 becomes 1.2.3.4) and rejects zones ("fe80::1%eth0") and
@@ -43,20 +39,31 @@ func parsePeer(s string) (addr netip.Addr, unix, ok bool) {
 	return addr, false, ok
 }
 
-// parseHostPort parses "addr", "v4:port", "[v6]" or "[v6]:port". With
-// obfPort, a port may also be an RFC 7239 obfuscated port ("_abc").
+// parseHostPort parses "addr", "v4:port", "[v6]" or "[v6]:port", with ASCII
+// white space around it. With obfPort, a port may also be an RFC 7239
+// obfuscated port ("_abc"). IPv6 is accepted bare or in brackets, IPv4 only
+// bare; the result is unmapped and a zone is refused.
 func parseHostPort(s string, obfPort bool) (netip.Addr, bool) {
 	s = trimSpace(s)
+	if s != "" && s[0] == '[' {
+		host, ok := splitHostPort(s, obfPort)
+		if !ok {
+			return netip.Addr{}, false
+		}
+		return parseV6(host)
+	}
 	if a, ok, isV4 := parseV4(s, obfPort); isV4 {
 		return a, ok
 	}
-	host, ok := splitHostPort(s, obfPort)
-	if !ok {
-		return netip.Addr{}, false
-	}
-	return parseIP(host)
+	// Not a dotted quad: an IPv6 address, or nothing. (A string with one
+	// colon, "host:port", is never IPv6, and its host was not an IPv4
+	// address either, or parseV4 would have taken it.)
+	return parseV6(s)
 }
 
+// splitHostPort returns the host of "[host]" or "[host]:port" (the host must
+// hold a colon: brackets are for IPv6 only), of "host:port" with exactly one
+// colon, or all of s.
 func splitHostPort(s string, obfPort bool) (string, bool) {
 	if s == "" {
 		return "", false
@@ -85,56 +92,34 @@ func splitHostPort(s string, obfPort bool) (string, bool) {
 	return s, true
 }
 
-// addrChar holds the characters of a textual IP address without a zone.
-var addrChar = [256]bool{
-	'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true, '7': true, '8': true, '9': true,
-	'a': true, 'b': true, 'c': true, 'd': true, 'e': true, 'f': true,
-	'A': true, 'B': true, 'C': true, 'D': true, 'E': true, 'F': true,
-	'.': true, ':': true,
-}
-
-// parseIP parses a bare address with no zone and unmaps it; callers try
-// parseV4 first. Characters netip could never accept are refused first, so
-// common junk costs no allocation.
+// parseIP parses a bare address (a dotted quad or IPv6, no port, no zone)
+// exactly as netip.ParseAddr does, and unmaps it.
 func parseIP(s string) (netip.Addr, bool) {
-	if len(s) == 0 || len(s) > maxAddrLen {
-		return netip.Addr{}, false
+	if b, end, ok := scanV4(s, 0); ok && end == len(s) {
+		return netip.AddrFrom4(b), true
 	}
-	for i := 0; i < len(s); i++ {
-		if !addrChar[s[i]] {
-			return netip.Addr{}, false
-		}
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	return a.Unmap(), true
+	return parseV6(s)
 }
 
-// parseV4 is the fast path for the common case in headers: a dotted quad,
-// optionally followed by ":port", parsed field by field as strictly as netip
-// does (four fields, no leading zeros, each at most 255). Anything else goes
-// to parseV4Slow, which decides whether s may still be IPv6 (isV4 false: the
-// caller takes the general path) or is a broken dotted quad (isV4 true).
-func parseV4(s string, obfPort bool) (addr netip.Addr, ok, isV4 bool) {
-	var b [4]byte
-	i := 0
+// scanV4 reads a dotted quad at s[i:] as strictly as netip does (four fields,
+// no leading zeros, each at most 255) and returns where it ends. It does not
+// look past the fourth field.
+func scanV4(s string, i int) (b [4]byte, end int, ok bool) {
 	for f := range 4 {
 		if f > 0 {
 			if i >= len(s) || s[i] != '.' {
-				return parseV4Slow(s)
+				return b, 0, false
 			}
 			i++
 		}
 		if i >= len(s) || s[i]-'0' > 9 {
-			return parseV4Slow(s)
+			return b, 0, false
 		}
 		v := uint(s[i] - '0')
 		i++
 		if i < len(s) && s[i]-'0' <= 9 {
 			if v == 0 {
-				return parseV4Slow(s) // leading zero
+				return b, 0, false // leading zero
 			}
 			v = v*10 + uint(s[i]-'0')
 			i++
@@ -142,13 +127,22 @@ func parseV4(s string, obfPort bool) (addr netip.Addr, ok, isV4 bool) {
 				v = v*10 + uint(s[i]-'0')
 				i++
 				if v > 255 {
-					return parseV4Slow(s)
+					return b, 0, false
 				}
 			}
 		}
 		b[f] = byte(v)
 	}
-	if i < len(s) && (s[i] != ':' || !validPort(s[i+1:], obfPort)) {
+	return b, i, true
+}
+
+// parseV4 is the fast path for the common case in headers: a dotted quad,
+// optionally followed by ":port". Anything else goes to parseV4Slow, which
+// decides whether s may still be IPv6 (isV4 false: the caller takes the
+// general path) or is a broken dotted quad (isV4 true).
+func parseV4(s string, obfPort bool) (addr netip.Addr, ok, isV4 bool) {
+	b, i, ok := scanV4(s, 0)
+	if !ok || i < len(s) && (s[i] != ':' || !validPort(s[i+1:], obfPort)) {
 		return parseV4Slow(s)
 	}
 	return netip.AddrFrom4(b), true, true
