@@ -19,7 +19,7 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // pageNames are the templates, each parsed with layout.html.
-var pageNames = []string{"error", "list", "form", "confirm", "import", "settings", "locked", "logins", "events"}
+var pageNames = []string{"error", "dashboard", "list", "form", "confirm", "import", "settings", "locked", "logins", "events", "why"}
 
 type pages struct{ t map[string]*template.Template }
 
@@ -27,6 +27,7 @@ var funcs = template.FuncMap{
 	"when": when,
 	"cut":  cut,
 	"join": strings.Join,
+	"list": func(s ...string) []string { return s },
 }
 
 func loadPages() (*pages, error) {

@@ -5,6 +5,8 @@ package admin
 func routes() []route {
 	return []route{
 		{"GET", "/static/{file}", serveStatic},
+		{"GET", "/{$}", dashboardHTML},
+		{"GET", "/api/dashboard", dashboardAPI},
 
 		{"GET", "/rules/{kind}", listHTML},
 		{"GET", "/rules/{kind}/new", newHTML},
@@ -26,11 +28,13 @@ func routes() []route {
 		{"POST", "/locked/unlock", unlockHTML},
 		{"GET", "/logins", loginsHTML},
 		{"GET", "/events", eventsHTML},
+		{"GET", "/why", whyHTML},
 
 		{"GET", "/api/locked", lockedAPI},
 		{"POST", "/api/unlock", unlockAPI},
 		{"GET", "/api/logins", loginsAPI},
 		{"GET", "/api/events", eventsAPI},
+		{"GET", "/api/why", whyAPI},
 		{"GET", "/api/settings", settingsAPI},
 		{"PUT", "/api/settings", putSettingsAPI},
 		{"GET", "/api/rules", kindsAPI},
