@@ -28,7 +28,16 @@ type field struct {
 	Options []string // for ftSelect
 	Key     bool     // part of the rule's key: fixed once the rule exists
 	Invert  bool     // a checkbox meaning the opposite of the stored bool ("Active" for disabled)
+	Param   string   // the form's name for the field, when not Name
 	Help    string
+}
+
+// Form is the field's name in a form.
+func (f field) Form() string {
+	if f.Param != "" {
+		return f.Param
+	}
+	return f.Name
 }
 
 // formTime is the datetime-local form of a time, read and written in UTC.
@@ -73,7 +82,7 @@ func formValue(v reflect.Value, f field) string {
 // absent from the form is false. typ names the kind in errors.
 func setForm(dst reflect.Value, idx []int, f field, form url.Values, typ string) error {
 	v := dst.FieldByIndex(idx)
-	raw := form.Get(f.Name)
+	raw := form.Get(f.Form())
 	switch {
 	case f.Type == ftBool:
 		on := raw == "on" || raw == "true" || raw == "1" || raw == "yes"

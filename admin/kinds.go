@@ -44,7 +44,7 @@ type badge struct{ Text, Class string }
 var (
 	yesNo        = []string{"yes", "no"}
 	activeFilter = filter{"active", "Active", yesNo}
-	activeField  = field{Name: "disabled", Label: "Active", Type: ftBool, Invert: true}
+	activeField  = field{Name: "disabled", Param: "active", Label: "Active", Type: ftBool, Invert: true}
 	reportField  = field{Name: "report_only", Label: "Report only", Type: ftBool, Help: "record WOULD_BLOCK and let the request through"}
 	methods      = []string{"ALL", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 )

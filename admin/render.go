@@ -18,6 +18,11 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
+// openAPI is the API's description, served at /api/openapi.json.
+//
+//go:embed openapi.json
+var openAPI []byte
+
 // pageNames are the templates, each parsed with layout.html.
 var pageNames = []string{"error", "dashboard", "list", "form", "confirm", "import", "settings", "locked", "logins", "events", "why"}
 
@@ -159,6 +164,11 @@ func relative(t, now time.Time) string {
 		return fmt.Sprintf("in %d h", int(d/time.Hour))
 	}
 	return fmt.Sprintf("in %d d", int(d/(24*time.Hour)))
+}
+
+func openAPIDoc(s *server, c *call) {
+	c.w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = c.w.Write(openAPI)
 }
 
 // serveStatic serves the embedded CSS and script.

@@ -35,6 +35,7 @@ func routes() []route {
 		{"GET", "/api/logins", loginsAPI},
 		{"GET", "/api/events", eventsAPI},
 		{"GET", "/api/why", whyAPI},
+		{"GET", "/api/openapi.json", openAPIDoc},
 		{"GET", "/api/settings", settingsAPI},
 		{"PUT", "/api/settings", putSettingsAPI},
 		{"GET", "/api/rules", kindsAPI},

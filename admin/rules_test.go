@@ -18,7 +18,7 @@ func TestBlockAnIPThroughTheForm(t *testing.T) {
 	if d := e.check("203.0.113.7"); !d.Allowed {
 		t.Fatalf("allowed before the block: %+v", d)
 	}
-	w := e.post("/rules/blocked-ips/new", url.Values{"network": {"203.0.113.0/24"}, "reason": {"scanner"}, "disabled": {"on"}})
+	w := e.post("/rules/blocked-ips/new", url.Values{"network": {"203.0.113.0/24"}, "reason": {"scanner"}, "active": {"on"}})
 	wantStatus(t, w, http.StatusSeeOther)
 	if d := e.check("203.0.113.7"); d.Allowed || d.Action != "IP_BLOCK" {
 		t.Fatalf("not denied after the block: %+v", d)
@@ -84,7 +84,7 @@ func TestEditKeepsTheKeyAndRecordsTheChange(t *testing.T) {
 	}
 	path := "/rules/blocked-ips/" + itoa(ip.ID)
 	wantStatus(t, e.get(path), http.StatusOK)
-	w := e.post(path, url.Values{"network": {"10.0.0.1"}, "reason": {"new reason"}, "expires_at": {"2030-01-01T15:00"}, "disabled": {"on"}})
+	w := e.post(path, url.Values{"network": {"10.0.0.1"}, "reason": {"new reason"}, "expires_at": {"2030-01-01T15:00"}, "active": {"on"}})
 	wantStatus(t, w, http.StatusSeeOther)
 	got, err := e.eng.Rules().BlockedIPs().Get(context.Background(), "198.51.100.0/24")
 	if err != nil || got.Reason != "new reason" || !got.ExpiresAt.Equal(time.Date(2030, 1, 1, 15, 0, 0, 0, time.UTC)) {

@@ -42,7 +42,7 @@ func TestAuthorisationIsRequired(t *testing.T) {
 			t.Errorf("GET %s without the authoriser's ok shows a page", path)
 		}
 	}
-	w := e.do(http.MethodPost, "/rules/blocked-ips/new", strings.NewReader("network=203.0.113.7"), map[string]string{"X-Test-User": ""})
+	w := e.do(http.MethodPost, "/rules/blocked-ips/new", strings.NewReader("network=203.0.113.7&active=on"), map[string]string{"X-Test-User": ""})
 	wantStatus(t, w, http.StatusUnauthorized)
 	if d := e.check("203.0.113.7"); !d.Allowed {
 		t.Errorf("an unauthorised post blocked the address")
@@ -66,7 +66,7 @@ func TestReadOnlyRoleCannotWrite(t *testing.T) {
 	e := newEnv(t)
 	viewer := map[string]string{"X-Test-Role": "viewer"}
 	wantStatus(t, e.do(http.MethodGet, "/rules/blocked-ips", nil, viewer), http.StatusOK)
-	w := e.do(http.MethodPost, "/rules/blocked-ips/new", strings.NewReader("network=203.0.113.7"), viewer)
+	w := e.do(http.MethodPost, "/rules/blocked-ips/new", strings.NewReader("network=203.0.113.7&active=on"), viewer)
 	wantStatus(t, w, http.StatusForbidden)
 	if !strings.Contains(w.Body.String(), "read-only") {
 		t.Errorf("refusal does not say why: %s", w.Body)
@@ -82,7 +82,7 @@ func TestReadOnlyRoleCannotWrite(t *testing.T) {
 
 func TestCrossOriginWritesRefused(t *testing.T) {
 	e := newEnv(t)
-	form := "network=203.0.113.7"
+	form := "network=203.0.113.7&active=on"
 	for _, tt := range []struct {
 		name string
 		hdr  map[string]string
@@ -101,6 +101,11 @@ func TestCrossOriginWritesRefused(t *testing.T) {
 	}
 	if d := e.check("203.0.113.7"); !d.Allowed {
 		t.Errorf("a forged cross-origin post blocked the address")
+	}
+	// The same form from the admin's own page is accepted.
+	wantStatus(t, e.do(http.MethodPost, "/rules/blocked-ips/new", strings.NewReader(form), nil), http.StatusSeeOther)
+	if d := e.check("203.0.113.7"); d.Allowed {
+		t.Errorf("the same-origin post did not block the address")
 	}
 }
 

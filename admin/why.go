@@ -26,9 +26,29 @@ type whyStep struct {
 }
 
 type whyResult struct {
-	Decision core.Decision `json:"decision"`
-	Verdict  string        `json:"verdict"`
-	Steps    []whyStep     `json:"steps"`
+	Decision decisionJSON `json:"decision"`
+	Verdict  string       `json:"verdict"`
+	Steps    []whyStep    `json:"steps"`
+}
+
+// decisionJSON is a core.Decision as the API shows it.
+type decisionJSON struct {
+	Allowed    bool        `json:"allowed"`
+	Status     int         `json:"status,omitempty"`
+	Action     core.Action `json:"action,omitempty"`
+	RuleID     int64       `json:"rule_id,omitempty"`
+	Reason     core.Reason `json:"reason,omitempty"`
+	ReportOnly bool        `json:"report_only"`
+	ClientIP   string      `json:"client_ip,omitempty"`
+	Country    string      `json:"country,omitempty"`
+}
+
+func decisionOf(d core.Decision) decisionJSON {
+	out := decisionJSON{Allowed: d.Allowed, Status: d.Status, Action: d.Action, RuleID: d.RuleID, Reason: d.Reason, ReportOnly: d.ReportOnly, Country: d.Country}
+	if d.ClientIP.IsValid() {
+		out.ClientIP = d.ClientIP.String()
+	}
+	return out
 }
 
 type whyData struct {
@@ -74,7 +94,7 @@ func (s *server) explain(ctx context.Context, q whyQuery) (*whyResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &whyResult{Decision: d, Verdict: verdict(d)}
+	res := &whyResult{Decision: decisionOf(d), Verdict: verdict(d)}
 	decided := false
 	for _, st := range steps {
 		ws := whyStep{Step: st}
