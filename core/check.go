@@ -22,11 +22,12 @@ import (
 //
 // The allow path reads the clock once, touches only immutable data and does
 // not allocate.
-func (e *Engine) Check(ctx context.Context, req Request) (Decision, error) {
+func (e *Engine) Check(ctx context.Context, req Request) (d Decision, err error) {
 	if e.cfg.observer != nil {
-		return e.observedCheck(ctx, req)
+		e.observedCheck(ctx, req, &d, &err)
+		return d, err
 	}
-	d, err := e.evaluate(ctx, req)
+	d, err = e.evaluate(ctx, req)
 	if err == nil {
 		return d, nil
 	}
