@@ -137,11 +137,26 @@ func BenchmarkCheckExemptWithoutMetrics(b *testing.B) { benchExempt(b, false) }
 
 func BenchmarkCheckExemptWithMetrics(b *testing.B) { benchExempt(b, true) }
 
+// BenchmarkCheckExemptNoopObserver is the exempt path with an observer that
+// does nothing: what core's side of the hook costs.
+func BenchmarkCheckExemptNoopObserver(b *testing.B) {
+	benchExemptOpts(b, core.WithCheckObserver(noopObserver{}))
+}
+
+type noopObserver struct{}
+
+func (noopObserver) Begin() int64             { return 0 }
+func (noopObserver) End(int64, core.Decision) {}
+
 func benchExempt(b *testing.B, metered bool) {
 	var opts []core.Option
 	if metered {
 		opts = append(opts, core.WithCheckObserver(metrics.NewRecorder()))
 	}
+	benchExemptOpts(b, opts...)
+}
+
+func benchExemptOpts(b *testing.B, opts ...core.Option) {
 	eng := testEngine(b, newClock(), opts...)
 	req := core.Request{HTTP: request("198.51.100.1", "/health", browserUA)}
 	ctx := context.Background()
