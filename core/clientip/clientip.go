@@ -150,7 +150,7 @@ func New(opts ...Option) (*Resolver, error) {
 // always false under WithTrustedHops, whose proxies have no known addresses.
 // IPv4-mapped addresses are unmapped and zones ignored.
 func (r *Resolver) Trusted(addr netip.Addr) bool {
-	return r.trust.contains(addr.WithZone("").Unmap())
+	return r.trust.containsAddr(addr)
 }
 
 // TrustsProxies reports whether any proxy trust is configured
@@ -163,8 +163,7 @@ func (r *Resolver) TrustsProxies() bool {
 // ClientIP returns the client address of req under the trust model described
 // in the package documentation, or false if there is none (unparsable peer,
 // untrusted unix socket, or junk met while walking the header). A returned
-// address is valid, unmapped and has no zone. ClientIP does not allocate
-// (malformed input that looks like IPv6 may cost one allocation in net/netip).
+// address is valid, unmapped and has no zone. ClientIP does not allocate.
 func (r *Resolver) ClientIP(req *http.Request) (netip.Addr, bool) {
 	if req == nil {
 		return netip.Addr{}, false
@@ -178,50 +177,39 @@ func (r *Resolver) ClientIP(req *http.Request) (netip.Addr, bool) {
 			return netip.Addr{}, false
 		}
 	} else if r.hops == 0 && !r.trust.contains(peer) {
-		return peer, true // untrusted peer: headers ignored
+		return peer.addr(), true // untrusted peer: headers ignored
 	}
 	lines := req.Header[r.key]
 	if len(lines) == 0 {
-		return peer, !unix
+		if unix {
+			return netip.Addr{}, false
+		}
+		return peer.addr(), true
 	}
-	return r.walk(lines)
+	a, ok := r.walk(lines)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	return a.addr(), true
 }
 
 // walk reads the header lines of a trusted peer from the right.
-func (r *Resolver) walk(lines []string) (netip.Addr, bool) {
+func (r *Resolver) walk(lines []string) (u128, bool) {
 	if r.kind == kindSingle {
 		if len(lines) != 1 {
-			return netip.Addr{}, false
+			return u128{}, false
 		}
 		return parseHostPort(lines[0], false)
 	}
-	var leftmost netip.Addr
+	var leftmost u128
 	seen := 0
 	for li := len(lines) - 1; li >= 0; li-- {
 		line := lines[li]
 		end := len(line)
 		for {
-			var (
-				start int
-				addr  netip.Addr
-				ok    bool
-			)
-			if r.kind == kindXFF {
-				// Fast path: a plain dotted quad, parsed backwards in the
-				// same pass that finds the element. Anything else (IPv6, a
-				// port, junk) takes the general path.
-				if addr, start, ok = lastV4(line, end); !ok {
-					start = strings.LastIndexByte(line[:end], ',') + 1
-					addr, ok = parseHostPort(line[start:end], false)
-				}
-			} else {
-				start, ok = forwardedElementStart(line[:end])
-				if ok {
-					addr, ok = parseForwardedElement(line[start:end])
-				}
-			}
+			addr, start, ok := r.lastElement(line, end)
 			if !ok {
-				return netip.Addr{}, false // fail closed on junk
+				return u128{}, false // fail closed on junk
 			}
 			seen++
 			if r.hops > 0 {
@@ -239,4 +227,25 @@ func (r *Resolver) walk(lines []string) (netip.Addr, bool) {
 		}
 	}
 	return leftmost, true
+}
+
+// lastElement parses the last element of line[:end] and returns where it
+// starts (after its comma, or 0).
+func (r *Resolver) lastElement(line string, end int) (addr u128, start int, ok bool) {
+	if r.kind == kindForwarded {
+		return lastForwarded(line, end)
+	}
+	// X-Forwarded-For. Fast paths: a plain dotted quad or IPv6 address,
+	// parsed backwards in the same pass that finds the element. Anything
+	// else (brackets, a port, an embedded dotted quad, junk) takes the
+	// general path.
+	if addr, start, ok = lastV4(line, end); ok {
+		return addr, start, true
+	}
+	if addr, start, ok = lastV6(line, end); ok {
+		return addr, start, true
+	}
+	start = strings.LastIndexByte(line[:end], ',') + 1
+	addr, ok = parseHostPort(line[start:end], false)
+	return addr, start, ok
 }

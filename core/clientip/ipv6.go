@@ -1,9 +1,6 @@
 package clientip
 
-import (
-	"encoding/binary"
-	"net/netip"
-)
+import "encoding/binary"
 
 // hexVal maps a hex digit (either case) to its value and every other byte to
 // noHex.
@@ -28,21 +25,38 @@ const noHex = 0xff
 // one to four hex digits (either case) separated by single colons, at most one
 // "::" standing for one or more zero groups, and optionally a dotted quad (no
 // leading zeros) in place of the last two groups. The result is unmapped
-// (::ffff:1.2.3.4 is 1.2.3.4). Anything else, a zone or brackets included, is
-// refused. It does not allocate.
+// (::ffff:1.2.3.4 is 1.2.3.4, see u128). Anything else, a zone or brackets
+// included, is refused. It does not allocate.
+func parseV6(s string) (u128, bool) {
+	a, end, ok := scanV6(s, 0)
+	return a, ok && end == len(s)
+}
+
+// isAddrChar holds the bytes of a textual IPv6 address: hex digits, colon
+// and dot.
+var isAddrChar = func() (t [256]bool) {
+	for i := range t {
+		t[i] = hexVal[i] != noHex || i == ':' || i == '.'
+	}
+	return t
+}()
+
+// scanV6 parses the IPv6 address at s[i:] that ends at the first byte which
+// is not a hex digit, colon or dot (or at the end of s), as parseV6 would
+// parse it alone, and returns where it ends. Callers check what follows:
+// "]" after a bracketed address, the end of an element.
 //
 // The groups are shifted into a 128-bit accumulator (hi, lo) as they come;
 // at "::" the groups so far are set aside as the head and the accumulator
-// restarts, so the head is shifted into place once at the end.
-func parseV6(s string) (netip.Addr, bool) {
+// restarts, and the head is shifted into place once at the end.
+func scanV6(s string, i int) (a u128, end int, ok bool) {
 	var hi, lo, headHi, headLo uint64
 	n := 0         // groups parsed, head and tail
 	ellipsis := -1 // groups in the head, once "::" is seen
-	i := 0
-	if len(s) >= 2 && s[0] == ':' && s[1] == ':' {
-		ellipsis, i = 0, 2
-		if i == len(s) {
-			return netip.IPv6Unspecified(), true
+	if i+1 < len(s) && s[i] == ':' && s[i+1] == ':' {
+		ellipsis, i = 0, i+2
+		if i == len(s) || !isAddrChar[s[i]] {
+			return u128{}, i, true // "::"
 		}
 	}
 	for {
@@ -56,38 +70,35 @@ func parseV6(s string) (netip.Addr, bool) {
 			v = v<<4 | uint64(d)
 		}
 		if i == start || i-start > 4 {
-			return netip.Addr{}, false
+			return u128{}, 0, false
 		}
 		if i < len(s) && s[i] == '.' {
 			// A dotted quad, which must end the address and fill its last
 			// two groups (or follow the "::" with room to spare).
-			if ellipsis < 0 && n != 6 || n > 6 {
-				return netip.Addr{}, false
-			}
-			b, end, ok := scanV4(s, start)
-			if !ok || end != len(s) {
-				return netip.Addr{}, false
+			b, qend, ok := scanV4(s, start)
+			if !ok || ellipsis < 0 && n != 6 || n > 6 || qend < len(s) && isAddrChar[s[qend]] {
+				return u128{}, 0, false
 			}
 			hi, lo = hi<<32|lo>>32, lo<<32|uint64(binary.BigEndian.Uint32(b[:]))
-			n += 2
+			n, i = n+2, qend
 			break
 		}
 		hi, lo = hi<<16|lo>>48, lo<<16|v
 		n++
-		if i == len(s) {
-			break
+		if i == len(s) || s[i] != ':' {
+			break // the end, or a byte that is not hex, colon or dot
 		}
-		if s[i] != ':' || i+1 == len(s) || n == 8 {
-			return netip.Addr{}, false // junk, a trailing colon or a ninth group
+		if n == 8 || i+1 == len(s) || !isAddrChar[s[i+1]] {
+			return u128{}, 0, false // a ninth group or a trailing colon
 		}
 		i++
 		if s[i] == ':' {
 			if ellipsis >= 0 {
-				return netip.Addr{}, false // a second "::"
+				return u128{}, 0, false // a second "::"
 			}
 			ellipsis, headHi, headLo, hi, lo = n, hi, lo, 0, 0
 			i++
-			if i == len(s) {
+			if i == len(s) || !isAddrChar[s[i]] {
 				break
 			}
 		}
@@ -95,7 +106,7 @@ func parseV6(s string) (netip.Addr, bool) {
 	// Without "::" there must be eight groups; with it, at most seven, the
 	// "::" standing for at least one zero group.
 	if (ellipsis < 0) != (n == 8) {
-		return netip.Addr{}, false
+		return u128{}, 0, false
 	}
 	if ellipsis >= 0 {
 		// Shift the head to the top: by 16 bits per group the "::" and the
@@ -104,13 +115,85 @@ func parseV6(s string) (netip.Addr, bool) {
 		hi |= headHi<<k | headLo<<(k-64) | headLo>>(64-k)
 		lo |= headLo << k
 	}
-	return addrFrom128(hi, lo), true
+	return u128{hi, lo}, i, true
 }
 
-// addrFrom128 returns the IPv6 address hi:lo, unmapped.
-func addrFrom128(hi, lo uint64) netip.Addr {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], hi)
-	binary.BigEndian.PutUint64(b[8:], lo)
-	return netip.AddrFrom16(b).Unmap()
+// lastV6 parses the last element of line[:end] when it is a bare IPv6
+// address of hex groups (no dotted quad, brackets, port or zone) with
+// optional spaces or tabs around it, scanning backwards, and returns where
+// the element starts (after its comma, or 0). ok is false for any other
+// form, which the caller then parses in full; lastV6 never accepts what
+// parseHostPort would refuse.
+//
+// Groups are read right to left and pushed into the top of a 128-bit
+// accumulator, so the groups left of a "::" end up in place; the groups
+// right of it are shifted down once the "::" is met.
+func lastV6(line string, end int) (addr u128, start int, ok bool) {
+	j := skipBlanksLeft(line, end)
+	var hi, lo uint64
+	var tail u128
+	n := 0         // groups read
+	ellipsis := -1 // groups right of the "::", once seen
+	done := false  // the left end of the address is reached
+	if j >= 2 && line[j-1] == ':' && line[j-2] == ':' {
+		ellipsis, j = 0, j-2 // "x::", or "::" alone
+		done = leftEnd(line, j)
+	}
+	for !done {
+		k, v := 0, uint64(0) // one group, its digits read backwards
+		for ; j > 0 && k < 5; j-- {
+			d := hexVal[line[j-1]]
+			if d == noHex {
+				break
+			}
+			v |= uint64(d) << (4 * k)
+			k++
+		}
+		if k == 0 || k > 4 || n == 8 {
+			return u128{}, 0, false
+		}
+		hi, lo = hi>>16|v<<48, lo>>16|hi<<48
+		n++
+		if j == 0 || line[j-1] != ':' {
+			break // the left end of the address
+		}
+		j--
+		if j > 0 && line[j-1] == ':' {
+			if ellipsis >= 0 {
+				return u128{}, 0, false // a second "::"
+			}
+			ellipsis, j = n, j-1
+			tail, hi, lo = shiftDown(u128{hi, lo}, 8-n), 0, 0
+			done = leftEnd(line, j) // "::x"
+		}
+	}
+	// Without "::" there must be eight groups; with it, at most seven.
+	if (ellipsis < 0) != (n == 8) {
+		return u128{}, 0, false
+	}
+	j = skipBlanksLeft(line, j)
+	if j > 0 && line[j-1] != ',' {
+		return u128{}, 0, false
+	}
+	return u128{hi | tail.hi, lo | tail.lo}, j, true
+}
+
+// leftEnd reports whether an address read backwards ends at line[j]: the
+// byte before it is neither a hex digit nor a colon.
+func leftEnd(line string, j int) bool {
+	return j == 0 || hexVal[line[j-1]] == noHex && line[j-1] != ':'
+}
+
+// shiftDown shifts a right by g 16-bit groups, 0 <= g <= 8.
+func shiftDown(a u128, g int) u128 {
+	k := uint(16 * g) // shift counts of 64 or more give zero
+	return u128{a.hi >> k, a.lo>>k | a.hi<<(64-k) | a.hi>>(k-64)}
+}
+
+// skipBlanksLeft returns where the spaces and tabs ending line[:j] start.
+func skipBlanksLeft(line string, j int) int {
+	for j > 0 && (line[j-1] == ' ' || line[j-1] == '\t') {
+		j--
+	}
+	return j
 }

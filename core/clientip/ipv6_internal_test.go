@@ -21,7 +21,7 @@ func checkParseIP(t *testing.T, s string) {
 	if wantOK {
 		want = raw.Unmap()
 	}
-	if got, ok := parseIP(s); ok != wantOK || got != want {
+	if got, ok := parseIP(s); ok != wantOK || ok && got.addr() != want {
 		t.Fatalf("parseIP(%q) = %v, %v; netip says %v, %v (%v)", s, got, ok, want, wantOK, err)
 	}
 	want6OK := wantOK && raw.Is6()
@@ -29,8 +29,24 @@ func checkParseIP(t *testing.T, s string) {
 	if want6OK {
 		want6 = want
 	}
-	if got, ok := parseV6(s); ok != want6OK || got != want6 {
+	if got, ok := parseV6(s); ok != want6OK || ok && got.addr() != want6 {
 		t.Fatalf("parseV6(%q) = %v, %v; netip says %v, %v (%v)", s, got, ok, want6, want6OK, err)
+	}
+	// scanV6 stops at the first byte that is not hex, colon or dot and
+	// answers as parseV6 on what it read, from any offset.
+	run := 0
+	for run < len(s) && isAddrChar[s[run]] {
+		run++
+	}
+	if run < len(s) {
+		checkParseIP(t, s[:run])
+	}
+	wantRun, okRun := parseV6(s[:run])
+	for _, pre := range []string{"", "["} {
+		got, end, ok := scanV6(pre+s, len(pre))
+		if ok != okRun || ok && (got != wantRun || end != len(pre)+run) {
+			t.Fatalf("scanV6(%q, %d) = %v, %d, %v; parseV6(%q) = %v, %v", pre+s, len(pre), got.addr(), end, ok, s[:run], wantRun.addr(), okRun)
+		}
 	}
 }
 
@@ -67,7 +83,7 @@ func TestParseV6MatchesNetip(t *testing.T) {
 // randomV6ish returns mostly well-formed IPv6 text (groups, a "::", an
 // embedded dotted quad), often with one byte changed, inserted or dropped.
 func randomV6ish(rng *rand.Rand) string {
-	const alphabet = "0123456789abcdefABCDEF:.%g "
+	const alphabet = "0123456789abcdefABCDEF:.%g ]"
 	var b strings.Builder
 	groups := 1 + rng.IntN(9)
 	ellipsis := -1

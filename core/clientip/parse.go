@@ -8,30 +8,38 @@ import (
 // Parse parses one address token as found in a forwarding header: it trims
 // ASCII white space, strips a port ("1.2.3.4:80", "[::1]:80"), unmaps IPv4-in-IPv6
 // (::ffff:1.2.3.4 becomes 1.2.3.4) and rejects zones ("fe80::1%eth0") and
-// anything else that is not a single IP address. It does not allocate,
-// except inside net/netip for some malformed input that looks like IPv6.
+// anything else that is not a single IP address. It does not allocate.
 func Parse(s string) (netip.Addr, bool) {
-	return parseHostPort(s, false)
+	a, ok := parseHostPort(s, false)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	return a.addr(), true
 }
 
 // parsePeer parses http.Request.RemoteAddr. unix is true for a unix-socket
 // peer ("", "@…", "/path"), which has no address. A zone on the peer is
 // dropped rather than refused: it comes from the kernel (a link-local peer),
 // not from the client.
-func parsePeer(s string) (addr netip.Addr, unix, ok bool) {
+func parsePeer(s string) (addr u128, unix, ok bool) {
 	if s == "" || s[0] == '@' || s[0] == '/' {
-		return netip.Addr{}, true, true
+		return u128{}, true, true
 	}
-	if a, ok, isV4 := parseV4(s, false); isV4 {
+	if s[0] == '[' {
+		if a, ok := parseBracketed(s, false); ok {
+			return a, false, true // the common "[v6]:port"
+		}
+	} else if a, ok, isV4 := parseV4(s, false); isV4 {
 		return a, false, ok
 	}
+	// The general path: a zone, or IPv6 without brackets, or junk.
 	host, ok := splitHostPort(s, false)
 	if !ok {
-		return netip.Addr{}, false, false
+		return u128{}, false, false
 	}
 	if i := strings.IndexByte(host, '%'); i >= 0 {
 		if i == len(host)-1 || strings.IndexByte(host, ':') < 0 {
-			return netip.Addr{}, false, false
+			return u128{}, false, false
 		}
 		host = host[:i]
 	}
@@ -43,22 +51,38 @@ func parsePeer(s string) (addr netip.Addr, unix, ok bool) {
 // white space around it. With obfPort, a port may also be an RFC 7239
 // obfuscated port ("_abc"). IPv6 is accepted bare or in brackets, IPv4 only
 // bare; the result is unmapped and a zone is refused.
-func parseHostPort(s string, obfPort bool) (netip.Addr, bool) {
+func parseHostPort(s string, obfPort bool) (u128, bool) {
 	s = trimSpace(s)
 	if s != "" && s[0] == '[' {
-		host, ok := splitHostPort(s, obfPort)
-		if !ok {
-			return netip.Addr{}, false
-		}
-		return parseV6(host)
+		return parseBracketed(s, obfPort)
 	}
-	if a, ok, isV4 := parseV4(s, obfPort); isV4 {
-		return a, ok
+	// Digits then a dot: IPv4, perhaps with a port, or nothing (netip reads
+	// such a string as IPv4 only). Otherwise IPv6, or nothing: a string with
+	// one colon, "host:port", is never IPv6, and its host is not IPv4.
+	k := 0
+	for k < len(s) && s[k]-'0' <= 9 {
+		k++
 	}
-	// Not a dotted quad: an IPv6 address, or nothing. (A string with one
-	// colon, "host:port", is never IPv6, and its host was not an IPv4
-	// address either, or parseV4 would have taken it.)
+	if k < len(s) && s[k] == '.' {
+		return parseV4Port(s, obfPort)
+	}
 	return parseV6(s)
+}
+
+// parseBracketed parses "[v6]" or "[v6]:port", refusing a zone and IPv4 in
+// brackets.
+func parseBracketed(s string, obfPort bool) (u128, bool) {
+	if s == "" || s[0] != '[' {
+		return u128{}, false
+	}
+	a, end, ok := scanV6(s, 1)
+	if !ok || end == len(s) || s[end] != ']' {
+		return u128{}, false
+	}
+	if rest := s[end+1:]; rest != "" && (rest[0] != ':' || !validPort(rest[1:], obfPort)) {
+		return u128{}, false
+	}
+	return a, true
 }
 
 // splitHostPort returns the host of "[host]" or "[host]:port" (the host must
@@ -94,9 +118,9 @@ func splitHostPort(s string, obfPort bool) (string, bool) {
 
 // parseIP parses a bare address (a dotted quad or IPv6, no port, no zone)
 // exactly as netip.ParseAddr does, and unmaps it.
-func parseIP(s string) (netip.Addr, bool) {
+func parseIP(s string) (u128, bool) {
 	if b, end, ok := scanV4(s, 0); ok && end == len(s) {
-		return netip.AddrFrom4(b), true
+		return from4(b), true
 	}
 	return parseV6(s)
 }
@@ -136,16 +160,29 @@ func scanV4(s string, i int) (b [4]byte, end int, ok bool) {
 	return b, i, true
 }
 
-// parseV4 is the fast path for the common case in headers: a dotted quad,
-// optionally followed by ":port". Anything else goes to parseV4Slow, which
-// decides whether s may still be IPv6 (isV4 false: the caller takes the
-// general path) or is a broken dotted quad (isV4 true).
-func parseV4(s string, obfPort bool) (addr netip.Addr, ok, isV4 bool) {
+// parseV4Port parses a dotted quad, optionally followed by ":port".
+func parseV4Port(s string, obfPort bool) (u128, bool) {
 	b, i, ok := scanV4(s, 0)
 	if !ok || i < len(s) && (s[i] != ':' || !validPort(s[i+1:], obfPort)) {
-		return parseV4Slow(s)
+		return u128{}, false
 	}
-	return netip.AddrFrom4(b), true, true
+	return from4(b), true
+}
+
+// parseV4 is parseV4Port for a string that may still be something else: if
+// it is not a dotted quad with an optional port, isV4 tells whether it is a
+// broken one (only digits and dots: refused) or may be IPv6 (the caller
+// decides).
+func parseV4(s string, obfPort bool) (addr u128, ok, isV4 bool) {
+	if a, ok := parseV4Port(s, obfPort); ok {
+		return a, true, true
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '.' && (c < '0' || c > '9') {
+			return u128{}, false, false
+		}
+	}
+	return u128{}, false, true
 }
 
 // lastV4 parses the last element of line[:end] when it is a plain dotted
@@ -153,7 +190,7 @@ func parseV4(s string, obfPort bool) (addr netip.Addr, ok, isV4 bool) {
 // returns where the element starts (after its comma, or 0). ok is false for
 // any other form, which the caller then parses in full; lastV4 never accepts
 // what parseHostPort would refuse.
-func lastV4(line string, end int) (addr netip.Addr, start int, ok bool) {
+func lastV4(line string, end int) (addr u128, start int, ok bool) {
 	j := end
 	for j > 0 && (line[j-1] == ' ' || line[j-1] == '\t') {
 		j--
@@ -162,12 +199,12 @@ func lastV4(line string, end int) (addr netip.Addr, start int, ok bool) {
 	for f := 3; f >= 0; f-- {
 		if f < 3 {
 			if j == 0 || line[j-1] != '.' {
-				return netip.Addr{}, 0, false
+				return u128{}, 0, false
 			}
 			j--
 		}
 		if j == 0 || line[j-1]-'0' > 9 {
-			return netip.Addr{}, 0, false
+			return u128{}, 0, false
 		}
 		v := uint(line[j-1] - '0')
 		j--
@@ -180,10 +217,10 @@ func lastV4(line string, end int) (addr netip.Addr, start int, ok bool) {
 				v += d2 * 100
 				j--
 				if d2 == 0 || v > 255 {
-					return netip.Addr{}, 0, false
+					return u128{}, 0, false
 				}
 			} else if d1 == 0 {
-				return netip.Addr{}, 0, false // leading zero
+				return u128{}, 0, false // leading zero
 			}
 		}
 		b[f] = byte(v)
@@ -192,21 +229,9 @@ func lastV4(line string, end int) (addr netip.Addr, start int, ok bool) {
 		j--
 	}
 	if j > 0 && line[j-1] != ',' {
-		return netip.Addr{}, 0, false
+		return u128{}, 0, false
 	}
-	return netip.AddrFrom4(b), j, true
-}
-
-// parseV4Slow reports a failed dotted quad as definite (isV4) when s holds
-// only digits and dots; otherwise it may be IPv6 or have a port and the
-// general path decides.
-func parseV4Slow(s string) (addr netip.Addr, ok, isV4 bool) {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c != '.' && (c < '0' || c > '9') {
-			return netip.Addr{}, false, false
-		}
-	}
-	return netip.Addr{}, false, true
+	return from4(b), j, true
 }
 
 // trimSpace trims ASCII white space.
@@ -250,90 +275,3 @@ func validPort(p string, obf bool) bool {
 	return n <= 65535
 }
 
-// forwardedElementStart returns where the last RFC 7239 element of s starts:
-// after the last comma outside a quoted string. Backslashes (quoted-pairs)
-// never occur in a real node and are refused, which keeps the backwards scan
-// unambiguous; so is an unbalanced quote.
-func forwardedElementStart(s string) (int, bool) {
-	inQuote := false
-	for i := len(s) - 1; i >= 0; i-- {
-		switch s[i] {
-		case '"':
-			inQuote = !inQuote
-		case '\\':
-			return 0, false
-		case ',':
-			if !inQuote {
-				return i + 1, true
-			}
-		}
-	}
-	return 0, !inQuote
-}
-
-// parseForwardedElement returns the address in the single for= parameter of
-// one RFC 7239 element (quotes already known to be balanced).
-func parseForwardedElement(e string) (netip.Addr, bool) {
-	var node string
-	found := false
-	for e != "" {
-		i, inQuote := 0, false
-		for ; i < len(e); i++ {
-			if c := e[i]; c == '"' {
-				inQuote = !inQuote
-			} else if c == ';' && !inQuote {
-				break
-			}
-		}
-		pair := trimSpace(e[:i])
-		if i < len(e) {
-			e = e[i+1:]
-		} else {
-			e = ""
-		}
-		if pair == "" {
-			continue // empty pairs are allowed: "for=x;;proto=https"
-		}
-		eq := strings.IndexByte(pair, '=')
-		if eq < 0 || !isToken(pair[:eq]) {
-			return netip.Addr{}, false
-		}
-		val := pair[eq+1:]
-		if len(val) > 0 && val[0] == '"' {
-			if len(val) < 2 || val[len(val)-1] != '"' {
-				return netip.Addr{}, false
-			}
-			val = val[1 : len(val)-1]
-		}
-		if strings.IndexByte(val, '"') >= 0 {
-			return netip.Addr{}, false
-		}
-		if strings.EqualFold(pair[:eq], "for") {
-			if found {
-				return netip.Addr{}, false // a parameter occurs at most once
-			}
-			found, node = true, val
-		}
-	}
-	if !found || node == "" || node[0] == '_' || strings.EqualFold(node, "unknown") {
-		return netip.Addr{}, false // missing, obfuscated or unknown node
-	}
-	return parseHostPort(node, true)
-}
-
-// isToken reports whether s is a non-empty RFC 9110 token.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case '0' <= c && c <= '9', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}

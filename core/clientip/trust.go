@@ -7,16 +7,53 @@ import (
 	"slices"
 )
 
-// trustSet holds the trusted prefixes as sorted, disjoint address ranges per
-// family, so a lookup is a binary search whatever the number of prefixes.
+// trustSet holds the trusted prefixes of each family: up to linearMax of
+// them as masks, scanned in order (the common case: a few proxy networks),
+// more as sorted, disjoint address ranges, binary-searched, so a lookup
+// stays flat whatever the number of prefixes.
 type trustSet struct {
-	v4 []span4
-	v6 []span6
+	few4 []net4
+	few6 []net6
+	v4   []span4
+	v6   []span6
 }
 
-type span4 struct{ lo, hi uint32 }
+// linearMax is the number of prefixes of a family up to which a scan beats a
+// binary search.
+const linearMax = 8
 
+type (
+	net4  struct{ mask, net uint32 }
+	net6  struct{ mask, net u128 }
+	span4 struct{ lo, hi uint32 }
+	span6 struct{ lo, hi u128 }
+)
+
+// u128 is an IPv6 address as a number. The parsers return addresses in this
+// form, with IPv4 held as IPv4-mapped IPv6 (::ffff:a.b.c.d); since every
+// address is unmapped, such an address is IPv4 (see is4).
 type u128 struct{ hi, lo uint64 }
+
+// from4 holds an IPv4 address as a u128.
+func from4(b [4]byte) u128 {
+	return u128{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))}
+}
+
+// is4 reports whether a is IPv4 (IPv4-mapped IPv6, unmapped).
+func (a u128) is4() bool { return a.hi == 0 && a.lo>>32 == 0xffff }
+
+// addr returns a as a netip.Addr, IPv4 for an IPv4-mapped address.
+func (a u128) addr() netip.Addr {
+	if a.is4() {
+		var b [4]byte
+		binary.BigEndian.PutUint32(b[:], uint32(a.lo))
+		return netip.AddrFrom4(b)
+	}
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], a.hi)
+	binary.BigEndian.PutUint64(b[8:], a.lo)
+	return netip.AddrFrom16(b)
+}
 
 func (a u128) cmp(b u128) int {
 	if c := cmp.Compare(a.hi, b.hi); c != 0 {
@@ -25,20 +62,17 @@ func (a u128) cmp(b u128) int {
 	return cmp.Compare(a.lo, b.lo)
 }
 
-type span6 struct{ lo, hi u128 }
-
 // newTrustSet builds the set from valid, masked prefixes with Bits() > 0.
 func newTrustSet(prefixes []netip.Prefix) trustSet {
 	var t trustSet
 	for _, p := range prefixes {
-		host := 0
 		if p.Addr().Is4() {
-			host = 32 - p.Bits()
+			host := 32 - p.Bits()
 			lo := v4int(p.Addr())
 			t.v4 = append(t.v4, span4{lo, lo | uint32(uint64(1)<<host-1)})
 			continue
 		}
-		host = 128 - p.Bits()
+		host := 128 - p.Bits()
 		lo := v6int(p.Addr())
 		hi := lo
 		if host >= 64 {
@@ -48,6 +82,19 @@ func newTrustSet(prefixes []netip.Prefix) trustSet {
 			hi.lo |= uint64(1)<<host - 1
 		}
 		t.v6 = append(t.v6, span6{lo, hi})
+	}
+	if len(t.v4) <= linearMax {
+		for _, s := range t.v4 {
+			t.few4 = append(t.few4, net4{^(s.hi - s.lo), s.lo})
+		}
+		t.v4 = nil
+	}
+	if len(t.v6) <= linearMax {
+		for _, s := range t.v6 {
+			mask := u128{^(s.hi.hi ^ s.lo.hi), ^(s.hi.lo ^ s.lo.lo)}
+			t.few6 = append(t.few6, net6{mask, s.lo})
+		}
+		t.v6 = nil
 	}
 	slices.SortFunc(t.v4, func(a, b span4) int { return cmp.Compare(a.lo, b.lo) })
 	slices.SortFunc(t.v6, func(a, b span6) int { return a.lo.cmp(b.lo) })
@@ -93,30 +140,58 @@ func v6int(a netip.Addr) u128 {
 	return u128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
 }
 
-func (t *trustSet) empty() bool { return len(t.v4) == 0 && len(t.v6) == 0 }
+func (t *trustSet) empty() bool {
+	return len(t.few4) == 0 && len(t.few6) == 0 && len(t.v4) == 0 && len(t.v6) == 0
+}
 
-// contains reports whether a (unmapped, no zone) is inside a trusted range.
-func (t *trustSet) contains(a netip.Addr) bool {
-	if a.Is4() {
-		if len(t.v4) == 0 {
-			return false
-		}
-		x := v4int(a)
-		lo, hi := 0, len(t.v4)
-		for lo < hi { // first span starting after x
-			m := int(uint(lo+hi) >> 1)
-			if t.v4[m].lo <= x {
-				lo = m + 1
-			} else {
-				hi = m
+// containsAddr reports whether a, unmapped and without its zone, is inside a
+// trusted prefix. The zero Addr is not.
+func (t *trustSet) containsAddr(a netip.Addr) bool {
+	a = a.WithZone("").Unmap()
+	switch {
+	case a.Is4():
+		return t.contains(from4(a.As4()))
+	case a.Is6():
+		return t.contains(v6int(a))
+	}
+	return false
+}
+
+// contains reports whether a parsed address is inside a trusted prefix.
+func (t *trustSet) contains(a u128) bool {
+	if a.is4() {
+		x := uint32(a.lo)
+		for _, n := range t.few4 {
+			if x&n.mask == n.net {
+				return true
 			}
 		}
-		return lo > 0 && x <= t.v4[lo-1].hi
+		return len(t.v4) > 0 && t.search4(x)
 	}
-	if len(t.v6) == 0 || !a.Is6() {
-		return false
+	for _, n := range t.few6 {
+		if (a.hi&n.mask.hi^n.net.hi)|(a.lo&n.mask.lo^n.net.lo) == 0 {
+			return true
+		}
 	}
-	x := v6int(a)
+	return len(t.v6) > 0 && t.search6(a)
+}
+
+// search4 binary-searches the IPv4 ranges.
+func (t *trustSet) search4(x uint32) bool {
+	lo, hi := 0, len(t.v4)
+	for lo < hi { // first span starting after x
+		m := int(uint(lo+hi) >> 1)
+		if t.v4[m].lo <= x {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo > 0 && x <= t.v4[lo-1].hi
+}
+
+// search6 binary-searches the IPv6 ranges.
+func (t *trustSet) search6(x u128) bool {
 	lo, hi := 0, len(t.v6)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
