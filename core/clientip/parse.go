@@ -274,4 +274,3 @@ func validPort(p string, obf bool) bool {
 	}
 	return n <= 65535
 }
-
