@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -18,12 +19,14 @@ const dashTTL = time.Minute
 // "other".
 const chartActions = 4
 
-// dashCache holds the last figures read from the store. One refresh runs at
-// a time; requests meanwhile wait for it rather than ask the store too.
+// dashCache holds the last figures read from the store. One request at a
+// time reads them again; the others meanwhile get the previous figures
+// (or, before the first read, wait for it).
 type dashCache struct {
-	mu   sync.Mutex
-	at   time.Time
-	data *dashFigures
+	mu      sync.Mutex // guards at and data
+	at      time.Time
+	data    *dashFigures
+	reading sync.Mutex // held by the request reading the store
 }
 
 // dashFigures are the dashboard's figures from the store: grouped counts of
@@ -61,19 +64,30 @@ type ruleCount struct {
 // (or fresh is asked).
 func (s *server) figures(ctx context.Context, fresh bool) (*dashFigures, error) {
 	c := &s.dash
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	now := s.cfg.clock.Now()
-	if c.data != nil && !fresh && now.Sub(c.at) < dashTTL && now.Sub(c.at) >= 0 {
-		return c.data, nil
+	c.mu.Lock()
+	cached, age := c.data, now.Sub(c.at)
+	c.mu.Unlock()
+	if cached != nil && !fresh && age >= 0 && age < dashTTL {
+		return cached, nil
 	}
+	if cached != nil && !fresh {
+		if !c.reading.TryLock() {
+			return cached, nil // another request is reading them
+		}
+	} else {
+		c.reading.Lock()
+	}
+	defer c.reading.Unlock()
 	start := time.Now()
 	f, err := s.readFigures(ctx, now)
 	if err != nil {
 		return nil, err
 	}
 	f.Took = time.Since(start)
+	c.mu.Lock()
 	c.data, c.at = f, now
+	c.mu.Unlock()
 	return f, nil
 }
 
@@ -86,17 +100,19 @@ func (s *server) readFigures(ctx context.Context, now time.Time) (*dashFigures, 
 	for h := f.Since; h.Before(until); h = h.Add(time.Hour) {
 		f.Hours = append(f.Hours, h)
 	}
-	if st := s.cfg.store; st != nil {
-		if err := f.readCounts(ctx, st); err != nil {
-			return nil, err
-		}
+	var countErr error
+	var wg sync.WaitGroup
+	if st := s.cfg.store; st != nil { // the event counts, meanwhile the rules
+		wg.Go(func() { countErr = f.readCounts(ctx, st) })
 	}
 	var err error
-	if f.Rules, err = s.countRules(ctx, now); err != nil {
-		return nil, err
+	f.Rules, err = s.countRules(ctx, now)
+	var locked []core.LockoutRecord
+	if err == nil {
+		locked, err = s.eng.Lockout().ListLocked(ctx, 10_000)
 	}
-	locked, err := s.eng.Lockout().ListLocked(ctx, 10_000)
-	if err != nil {
+	wg.Wait()
+	if err = errors.Join(err, countErr); err != nil {
 		return nil, err
 	}
 	f.Locked = len(locked)
@@ -104,30 +120,36 @@ func (s *server) readFigures(ctx context.Context, now time.Time) (*dashFigures, 
 	return f, nil
 }
 
+// readCounts runs the grouped counts, at most countsInFlight at once: the
+// totals by action and by hour and the top lists first, then the hours of
+// the busiest actions.
 func (f *dashFigures) readCounts(ctx context.Context, st core.EventStore) error {
-	q := core.CountQuery{Since: f.Since, Until: f.Until}
-	count := func(by core.GroupBy, limit int, actions ...core.Action) ([]core.GroupCount, error) {
-		q.GroupBy, q.Limit, q.Actions = by, limit, actions
-		return st.CountEvents(ctx, q)
-	}
-	var err error
-	if f.ByAction, err = count(core.GroupByAction, 0); err != nil {
-		return err
-	}
-	total, err := count(core.GroupByHour, 0)
+	var total []core.GroupCount
+	err := concurrently(ctx, st, f.Since, f.Until, []countJob{
+		{q: core.CountQuery{GroupBy: core.GroupByAction}, dst: &f.ByAction},
+		{q: core.CountQuery{GroupBy: core.GroupByHour}, dst: &total},
+		{q: core.CountQuery{GroupBy: core.GroupByIP, Limit: 10}, dst: &f.TopIPs},
+		{q: core.CountQuery{GroupBy: core.GroupByCountry, Limit: 10}, dst: &f.TopCountries},
+		{q: core.CountQuery{GroupBy: core.GroupByPath, Limit: 10}, dst: &f.TopPaths},
+	})
 	if err != nil {
 		return err
 	}
-	other := f.hourly(total)
 	for _, g := range f.ByAction {
 		f.Total += g.Count
 	}
-	for i, g := range f.ByAction[:min(chartActions, len(f.ByAction))] {
-		hours, err := count(core.GroupByHour, 0, core.Action(g.Key))
-		if err != nil {
-			return err
-		}
-		counts := f.hourly(hours)
+	top := f.ByAction[:min(chartActions, len(f.ByAction))]
+	hours := make([][]core.GroupCount, len(top))
+	jobs := make([]countJob, len(top))
+	for i, g := range top {
+		jobs[i] = countJob{q: core.CountQuery{GroupBy: core.GroupByHour, Actions: []core.Action{core.Action(g.Key)}}, dst: &hours[i]}
+	}
+	if err := concurrently(ctx, st, f.Since, f.Until, jobs); err != nil {
+		return err
+	}
+	other := f.hourly(total)
+	for i, g := range top {
+		counts := f.hourly(hours[i])
 		for h := range other {
 			other[h] -= counts[h]
 		}
@@ -136,14 +158,34 @@ func (f *dashFigures) readCounts(ctx context.Context, st core.EventStore) error 
 	if len(f.ByAction) > chartActions {
 		f.Series = append(f.Series, series{Name: "other", Class: "a-5", Counts: other})
 	}
-	if f.TopIPs, err = count(core.GroupByIP, 10); err != nil {
-		return err
+	return nil
+}
+
+// countsInFlight bounds the dashboard's concurrent queries.
+const countsInFlight = 3
+
+type countJob struct {
+	q   core.CountQuery
+	dst *[]core.GroupCount
+}
+
+// concurrently runs the jobs over [since, until), countsInFlight at a
+// time, and waits for all of them; it returns the first error.
+func concurrently(ctx context.Context, st core.EventStore, since, until time.Time, jobs []countJob) error {
+	errs := make([]error, len(jobs))
+	sem := make(chan struct{}, countsInFlight)
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			j.q.Since, j.q.Until = since, until
+			*j.dst, errs[i] = st.CountEvents(ctx, j.q)
+		}()
 	}
-	if f.TopCountries, err = count(core.GroupByCountry, 10); err != nil {
-		return err
-	}
-	f.TopPaths, err = count(core.GroupByPath, 10)
-	return err
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // hourly places hour groups in f.Hours' order, zero where none.
@@ -162,31 +204,15 @@ func (f *dashFigures) hourly(groups []core.GroupCount) []int64 {
 }
 
 // countRules counts the active rules of each kind (and the expired among
-// them), reading IDs in pages: the rule tables have no count query.
+// them), reading them in pages: the rule tables have no count query.
 func (s *server) countRules(ctx context.Context, now time.Time) ([]ruleCount, error) {
-	var out []ruleCount
+	out := make([]ruleCount, 0, len(kindList))
 	for _, k := range kindList {
-		sp := k.spec()
-		rc := ruleCount{Slug: sp.Slug, Title: sp.Title}
-		_, canExpire := sp.idx["expires_at"]
-		q := core.Query{ActiveOnly: true, Limit: 5000}
-		for {
-			rows, err := k.scan(ctx, s.eng.Rules(), q)
-			if err != nil {
-				return nil, err
-			}
-			for _, it := range rows {
-				rc.Active++
-				if exp, _ := fieldOf(it.v, sp.idx, "expires_at").Interface().(time.Time); canExpire && !exp.IsZero() && now.After(exp) {
-					rc.Expired++
-				}
-			}
-			if len(rows) < q.Limit {
-				break
-			}
-			q.AfterID = rows[len(rows)-1].ID
+		active, expired, err := k.countActive(ctx, s.eng.Rules(), now)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, rc)
+		out = append(out, ruleCount{Slug: k.spec().Slug, Title: k.spec().Title, Active: active, Expired: expired})
 	}
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"time"
 
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/rule"
@@ -44,6 +45,8 @@ type kindOps interface {
 	exportAll(ctx context.Context, rs core.Rules, w io.Writer, f ruleio.Format) (int, error)
 	importAll(ctx context.Context, rs core.Rules, r io.Reader, f ruleio.Format) (int, error)
 	decodeJSON(base item, data []byte) (item, error)
+	// countActive counts the active rules and, among them, the expired.
+	countActive(ctx context.Context, rs core.Rules, now time.Time) (active, expired int, err error)
 }
 
 type kind[T rule.Rule] struct {
@@ -109,6 +112,37 @@ func (k kind[T]) put(ctx context.Context, rs core.Rules, it item) (item, error) 
 
 func (k kind[T]) remove(ctx context.Context, rs core.Rules, it item) error {
 	return k.table(rs).Delete(ctx, it.Key)
+}
+
+func (k kind[T]) countActive(ctx context.Context, rs core.Rules, now time.Time) (active, expired int, err error) {
+	q := core.Query{ActiveOnly: true, Limit: 10_000}
+	for {
+		rows, err := k.table(rs).List(ctx, q)
+		if err != nil {
+			return 0, 0, err
+		}
+		active += len(rows)
+		for _, r := range rows {
+			if exp := expiresAt(r); !exp.IsZero() && now.After(exp) {
+				expired++
+			}
+		}
+		if len(rows) < q.Limit {
+			return active, expired, nil
+		}
+		q.AfterID = rows[len(rows)-1].GetMeta().ID
+	}
+}
+
+// expiresAt is a rule's expiry, zero for kinds that never expire.
+func expiresAt(r any) time.Time {
+	switch v := r.(type) {
+	case rule.BlockedIP:
+		return v.ExpiresAt
+	case rule.WhitelistedUser:
+		return v.ExpiresAt
+	}
+	return time.Time{}
 }
 
 // all reads every row in pages of 1,000, as the CLI does.

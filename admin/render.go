@@ -174,7 +174,7 @@ func openAPIDoc(s *server, c *call) {
 // serveStatic serves the embedded CSS and script.
 func serveStatic(s *server, c *call) {
 	name := c.r.PathValue("file")
-	types := map[string]string{"admin.css": "text/css; charset=utf-8", "admin.js": "text/javascript; charset=utf-8"}
+	types := map[string]string{"admin.css": "text/css; charset=utf-8", "admin.js": "text/javascript; charset=utf-8", "favicon.svg": "image/svg+xml"}
 	ct, ok := types[name]
 	if !ok {
 		s.fail(c, errf(http.StatusNotFound, "no such file: %s", name))

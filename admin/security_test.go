@@ -74,6 +74,11 @@ func TestReadOnlyRoleCannotWrite(t *testing.T) {
 	if d := e.check("203.0.113.7"); !d.Allowed {
 		t.Errorf("the read-only role blocked an address")
 	}
+	w = e.do(http.MethodPut, "/api/settings", strings.NewReader(`{"report_only":true}`), viewer)
+	wantStatus(t, w, http.StatusForbidden)
+	if !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
+		t.Errorf("API refusal is not JSON: %s", w.Header().Get("Content-Type"))
+	}
 	page := e.do(http.MethodGet, "/rules/blocked-ips", nil, viewer).Body.String()
 	if strings.Contains(page, `method="post"`) {
 		t.Errorf("the read-only role is offered forms that post")
