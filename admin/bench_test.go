@@ -105,29 +105,14 @@ func benchAdmin(b *testing.B, base string, span time.Duration) (http.Handler, st
 	return h, strconv.FormatInt(deep, 10)
 }
 
-// benchSchema makes a schema dropped at cleanup and returns its DSN.
+// benchSchema makes a PostgreSQL schema dropped at cleanup and returns its
+// DSN.
 func benchSchema(b *testing.B, base string) string {
-	ctx := context.Background()
-	adm, err := bunstore.Open(ctx, base)
-	if err != nil {
-		b.Fatal(err)
-	}
-	name := "warden_bench_admin_" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	if _, err := adm.DB().ExecContext(ctx, "CREATE SCHEMA "+name); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		_, _ = adm.DB().ExecContext(context.Background(), "DROP SCHEMA "+name+" CASCADE")
-		_ = adm.Close()
+	return newDatabase(b, base, "SCHEMA", func(u *url.URL, name string) {
+		q := u.Query()
+		q.Set("search_path", name)
+		u.RawQuery = q.Encode()
 	})
-	u, err := url.Parse(base)
-	if err != nil {
-		b.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", name)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // loadBench inserts a million events spread over span from first (the mix
