@@ -77,6 +77,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			pages.Welcome(c.Response(), "Signed up as "+email+".")
 			return nil
 		})
+		echowarden.MountAdmin(e.Group("/admin"), a.Admin) // behind the password printed at start-up
+		e.GET("/metrics", echo.WrapHandler(a.Metrics))
 		return e
 	})
 }

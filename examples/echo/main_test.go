@@ -29,3 +29,5 @@ func TestBadFlags(t *testing.T) { smoketest.CheckBadFlags(t, run) }
 func TestBadFlagsWriteNothing(t *testing.T) { smoketest.CheckBadFlagsWriteNothing(t, run) }
 
 func TestLoginAndSignupPages(t *testing.T) { smoketest.CheckPages(t, run) }
+
+func TestAdminAndMetrics(t *testing.T) { smoketest.CheckAdminAndMetrics(t, run) }

@@ -81,6 +81,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 			pages.Welcome(c.Writer, "Signed up as "+email+".")
 		})
+		ginwarden.MountAdmin(r.Group("/admin"), a.Admin) // behind the password printed at start-up
+		r.GET("/metrics", gin.WrapH(a.Metrics))
 		return r
 	})
 }

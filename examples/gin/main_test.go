@@ -64,3 +64,5 @@ func TestBadDSN(t *testing.T) {
 func TestBadFlagsWriteNothing(t *testing.T) { smoketest.CheckBadFlagsWriteNothing(t, run) }
 
 func TestLoginAndSignupPages(t *testing.T) { smoketest.CheckPages(t, run) }
+
+func TestAdminAndMetrics(t *testing.T) { smoketest.CheckAdminAndMetrics(t, run) }

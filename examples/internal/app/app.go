@@ -16,13 +16,17 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/geo"
 	"github.com/wardenkit/warden/core/rule"
+	"github.com/wardenkit/warden/metrics"
 )
 
 // App is what an example's router is built from.
 type App struct {
-	Engine *core.Engine
-	Pages  *Pages // the login and sign-up pages and the demo account
+	Engine  *core.Engine
+	Pages   *Pages       // the login and sign-up pages and the demo account
+	Admin   http.Handler // the admin, to mount at /admin (behind a password)
+	Metrics http.Handler // Prometheus metrics, to serve at /metrics
 }
 
 // list is a flag that may be repeated and takes comma-separated values.
@@ -53,6 +57,7 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer, buil
 	redisURL := fs.String("redis", RedisURL(), "optional redis:// URL shared by replicas (env WARDEN_REDIS_URL)")
 	poll := fs.Duration("poll", 2*time.Second, "how often to look for changes made elsewhere (the warden command, replicas without Redis)")
 	demoPassword := fs.String("demo-password", "", "password of the demo account (default: random, printed at start-up)")
+	adminPassword := fs.String("admin-password", "", "password of the admin at /admin, user admin (default: random, printed at start-up)")
 	var blockIPs, blockCountries, blockUAs, trusted list
 	fs.Var(&blockIPs, "block-ip", "IP or CIDR network to block (repeatable, or comma-separated)")
 	fs.Var(&blockCountries, "block-country", "ISO country code to block, e.g. RU (needs -geoip)")
@@ -95,20 +100,22 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer, buil
 		return err
 	}
 	defer notices.close()
-	opts := append([]core.Option{core.WithLogger(log), core.WithAutoBlockHook(notices.add), core.WithPollInterval(*poll)}, storeOpts...)
+	rec := metrics.NewRecorder() // decisions and a sampled check latency, for /metrics
+	opts := append([]core.Option{core.WithLogger(log), core.WithAutoBlockHook(notices.add), core.WithPollInterval(*poll),
+		core.WithCheckObserver(rec)}, storeOpts...)
 	if len(proxies) > 0 {
 		opts = append(opts, core.WithTrustedProxies(proxies...))
 		log.Info("trusted proxies", "cidrs", fmt.Sprint(proxies))
 	} else {
 		log.Info("trusted proxies", "cidrs", "none: the TCP peer is the client (-trust-proxy CIDR behind a reverse proxy)")
 	}
+	var geoDB *geo.DB
 	if *geoPath != "" {
-		db, err := openGeoIP(ctx, *geoPath, log)
-		if err != nil {
+		if geoDB, err = openGeoIP(ctx, *geoPath, log); err != nil {
 			return err
 		}
-		defer db.Close()
-		opts = append(opts, core.WithCountryLookup(db))
+		defer geoDB.Close()
+		opts = append(opts, core.WithCountryLookup(geoDB))
 	} else {
 		log.Info("geoip", "file", "none", "hint", "country rules need one: go run ./cmd/warden geoip download --help")
 	}
@@ -144,6 +151,12 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer, buil
 	logStore(ctx, log, *dsn, eng)
 	a := &App{Engine: eng, Pages: NewPages(*demoPassword)}
 	log.Info("demo account", "user", DemoUser, "password", a.Pages.Password(), "login", "/login")
+	if a.Admin, err = newAdmin(eng, store, *adminPassword, log); err != nil {
+		return err
+	}
+	if a.Metrics, err = newMetrics(eng, rec, geoDB); err != nil {
+		return err
+	}
 	return serve(ctx, *addr, build(a), stdout, log)
 }
 

@@ -7,11 +7,8 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/wardenkit/warden/bunstore"
 	"github.com/wardenkit/warden/core"
@@ -30,7 +27,11 @@ func DSN() string {
 	return DefaultDSN
 }
 
-// RedisURL is WARDEN_REDIS_URL ("" when unset: in-process bus and counters).
+// RedisURL is WARDEN_REDIS_URL ("" when unset: in-process bus and counters):
+// one server (redis://host:6379/0), a Cluster
+// (redis+cluster://host:7001,host:7002) or Sentinels
+// (redis+sentinel://host:26379,host:26380/mymaster); see
+// redisstore.ParseURL.
 func RedisURL() string { return os.Getenv("WARDEN_REDIS_URL") }
 
 // Open opens (and migrates) the store at dsn and, when redisURL is set, a
@@ -49,16 +50,15 @@ func Open(ctx context.Context, dsn, redisURL string) (st core.Store, opts []core
 		}
 	}
 	if redisURL != "" {
-		o, err := redis.ParseURL(redisURL)
+		rdb, err := redisstore.ParseURL(redisURL)
 		if err != nil {
 			closeAll()
-			return nil, nil, nil, nil, errors.New("WARDEN_REDIS_URL: not a redis:// URL")
+			return nil, nil, nil, nil, fmt.Errorf("WARDEN_REDIS_URL: %w", err)
 		}
-		rdb := redis.NewClient(o)
 		closers = append(closers, func() { _ = rdb.Close() })
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			closeAll()
-			return nil, nil, nil, nil, fmt.Errorf("redis at %s: %w", o.Addr, err)
+			return nil, nil, nil, nil, fmt.Errorf("WARDEN_REDIS_URL: redis does not answer: %w", err)
 		}
 		rs, err := redisstore.New(rdb)
 		if err != nil {

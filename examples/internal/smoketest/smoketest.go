@@ -236,3 +236,31 @@ func CheckPages(t *testing.T, run Run) {
 	post("malformed address", 400, "Invalid e-mail address", "/signup", map[string]string{"email": "not-an-address"})
 	post("good address", 200, "Signed up as someone@example.com.", "/signup", map[string]string{"email": "someone@example.com"})
 }
+
+// CheckAdminAndMetrics: the admin asks for its password and serves its
+// dashboard with it; /metrics serves warden's series.
+func CheckAdminAndMetrics(t *testing.T, run Run) {
+	t.Helper()
+	base := Start(t, run, "-admin-password", "s3cret-admin")
+	if code, _ := Get(t, "127.0.0.1", base+"/admin/"); code != http.StatusUnauthorized {
+		t.Errorf("admin without a password: %d, want 401", code)
+	}
+	req, err := http.NewRequest(http.MethodGet, base+"/admin/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("admin", "s3cret-admin")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), "<svg") {
+		t.Errorf("admin dashboard: %d %.300q", res.StatusCode, b)
+	}
+	Get(t, "127.0.0.2", base+"/") // one decision to count
+	if code, body := Get(t, "127.0.0.1", base+"/metrics"); code != 200 || !strings.Contains(body, "warden_decisions_total") {
+		t.Errorf("/metrics: %d %.300q", code, body)
+	}
+}
