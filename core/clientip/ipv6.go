@@ -140,18 +140,18 @@ func lastV6(line string, end int) (addr u128, start int, ok bool) {
 		done = leftEnd(line, j)
 	}
 	for !done {
-		k, v := 0, uint64(0) // one group, its digits read backwards
-		for ; j > 0 && k < 5; j-- {
-			d := hexVal[line[j-1]]
-			if d == noHex {
-				break
-			}
-			v |= uint64(d) << (4 * k)
-			k++
+		// One group of 1 to 4 hex digits, read backwards: each digit is
+		// pushed into the top of v, which is then shifted down by the
+		// digits the group lacks.
+		v, from := uint64(0), j
+		for ; j > 0 && hexVal[line[j-1]] != noHex; j-- {
+			v = v>>4 | uint64(hexVal[line[j-1]])<<12
 		}
+		k := from - j
 		if k == 0 || k > 4 || n == 8 {
 			return u128{}, 0, false
 		}
+		v >>= 4 * (4 - k)
 		hi, lo = hi>>16|v<<48, lo>>16|hi<<48
 		n++
 		if j == 0 || line[j-1] != ':' {
