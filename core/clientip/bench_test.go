@@ -22,6 +22,7 @@ func hotPaths(tb testing.TB) []struct {
 	r      *clientip.Resolver
 	remote string
 	hdrs   []hdr
+	want   string // the answer, "" for none
 } {
 	var big []netip.Prefix
 	for _, s := range cloudflareLike {
@@ -33,15 +34,34 @@ func hotPaths(tb testing.TB) []struct {
 		r      *clientip.Resolver
 		remote string
 		hdrs   []hdr
+		want   string
 	}{
-		{"xff_3_hops", mustNew(tb, p), "10.0.0.3:443", []hdr{xff("6.6.6.6, 203.0.113.7, 10.0.0.1, 192.168.1.2")}},
-		{"xff_3_hops_23_cidrs", mustNew(tb, clientip.WithTrustedProxies(big...)), "10.0.0.3:443", []hdr{xff("6.6.6.6, 203.0.113.7, 162.158.1.1, 104.16.2.2")}},
-		{"xff_3_hops_ipv6", mustNew(tb, p), "[2001:db8:ffff::3]:443", []hdr{xff("2001:db8:1::7, 2001:db8:ffff::1, 2001:db8:ffff::2")}},
-		{"forwarded_3_hops", mustNew(tb, p, clientip.WithHeader("Forwarded")), "10.0.0.3:443", []hdr{fwd(`for=203.0.113.7;proto=https, for="10.0.0.1:80", for="[2001:db8:ffff::2]"`)}},
-		{"trusted_hops_3", mustNew(tb, clientip.WithTrustedHops(3)), "198.51.100.1:443", []hdr{xff("6.6.6.6, 203.0.113.7, 10.0.0.1, 192.168.1.2")}},
-		{"x_real_ip", mustNew(tb, p, clientip.WithHeader("X-Real-IP")), "10.0.0.3:443", []hdr{real("203.0.113.7")}},
-		{"untrusted_peer", mustNew(tb, p), "198.51.100.9:5555", []hdr{xff("6.6.6.6")}},
-		{"junk", mustNew(tb, p), "10.0.0.3:443", []hdr{xff("203.0.113.7, garbage")}},
+		{"xff_3_hops", mustNew(tb, p), "10.0.0.3:443", []hdr{xff("6.6.6.6, 203.0.113.7, 10.0.0.1, 192.168.1.2")}, "203.0.113.7"},
+		{"xff_3_hops_23_cidrs", mustNew(tb, clientip.WithTrustedProxies(big...)), "10.0.0.3:443", []hdr{xff("6.6.6.6, 203.0.113.7, 162.158.1.1, 104.16.2.2")}, "203.0.113.7"},
+		{"xff_3_hops_ipv6", mustNew(tb, p), "[2001:db8:ffff::3]:443", []hdr{xff("2001:db8:1::7, 2001:db8:ffff::1, 2001:db8:ffff::2")}, "2001:db8:1::7"},
+		{"forwarded_3_hops", mustNew(tb, p, clientip.WithHeader("Forwarded")), "10.0.0.3:443", []hdr{fwd(`for=203.0.113.7;proto=https, for="10.0.0.1:80", for="[2001:db8:ffff::2]"`)}, "203.0.113.7"},
+		{"trusted_hops_3", mustNew(tb, clientip.WithTrustedHops(3)), "198.51.100.1:443", []hdr{xff("6.6.6.6, 203.0.113.7, 10.0.0.1, 192.168.1.2")}, "203.0.113.7"},
+		{"x_real_ip", mustNew(tb, p, clientip.WithHeader("X-Real-IP")), "10.0.0.3:443", []hdr{real("203.0.113.7")}, "203.0.113.7"},
+		{"untrusted_peer", mustNew(tb, p), "198.51.100.9:5555", []hdr{xff("6.6.6.6")}, "198.51.100.9"},
+		{"junk", mustNew(tb, p), "10.0.0.3:443", []hdr{xff("203.0.113.7, garbage")}, ""},
+
+		// Every other header form, each gated at 0 allocations too.
+		{"xff_3_hops_mixed_v4_v6", mustNew(tb, p), "10.0.0.3:443", []hdr{xff("6.6.6.6, 2001:db8:1::7, 10.0.0.1, 2001:db8:ffff::2")}, "2001:db8:1::7"},
+		{"xff_3_hops_ipv6_23_cidrs", mustNew(tb, clientip.WithTrustedProxies(big...)), "[2400:cb00::3]:443", []hdr{xff("2001:db8:1::7, 2606:4700::1, 2400:cb00::2")}, "2001:db8:1::7"},
+		{"xff_3_hops_ports_brackets", mustNew(tb, p), "[2001:db8:ffff::3]:443", []hdr{xff("[2001:db8:1::7]:4711, 10.0.0.1:80, [2001:db8:ffff::2]:443")}, "2001:db8:1::7"},
+		{"xff_ipv4_mapped", mustNew(tb, p), "10.0.0.3:443", []hdr{xff("::ffff:203.0.113.7, ::ffff:10.0.0.1")}, "203.0.113.7"},
+		{"xff_lines_3", mustNew(tb, p), "10.0.0.3:443", []hdr{xff("203.0.113.7"), xff("10.0.0.1"), xff("192.168.1.2")}, "203.0.113.7"},
+		{"forwarded_3_hops_ipv6_brackets_port", mustNew(tb, p, clientip.WithHeader("Forwarded")), "[2001:db8:ffff::3]:443", []hdr{fwd(`for="[2001:db8:1::7]:4711";proto=https, for="[2001:db8:ffff::1]:443", for="[2001:db8:ffff::2]:_edge"`)}, "2001:db8:1::7"},
+		{"forwarded_3_hops_unquoted_v4", mustNew(tb, p, clientip.WithHeader("Forwarded")), "10.0.0.3:443", []hdr{fwd("for=203.0.113.7;proto=https, for=10.0.0.1;by=10.0.0.3, for=192.168.1.2")}, "203.0.113.7"},
+		{"forwarded_3_hops_mixed_v4_v6", mustNew(tb, p, clientip.WithHeader("Forwarded")), "10.0.0.3:443", []hdr{fwd(`for="[2001:db8:1::7]:4711", for=10.0.0.1, for="[2001:db8:ffff::2]"`)}, "2001:db8:1::7"},
+		{"forwarded_junk", mustNew(tb, p, clientip.WithHeader("Forwarded")), "10.0.0.3:443", []hdr{fwd(`for=203.0.113.7, for="[fe80::1%25eth0]"`)}, ""},
+		{"trusted_hops_3_ipv6", mustNew(tb, clientip.WithTrustedHops(3)), "[2001:db8:9::1]:443", []hdr{xff("2001:db8:1::7, 2001:db8:ffff::1, 2001:db8:ffff::2")}, "2001:db8:1::7"},
+		{"x_real_ip_ipv6_port", mustNew(tb, p, clientip.WithHeader("X-Real-IP")), "[2001:db8:ffff::3]:443", []hdr{real("[2001:db8:1::7]:4711")}, "2001:db8:1::7"},
+		{"cf_connecting_ip_ipv6", mustNew(tb, p, clientip.WithHeader("CF-Connecting-IP")), "10.0.0.3:443", []hdr{{"Cf-Connecting-Ip", "2001:db8:1::7"}}, "2001:db8:1::7"},
+		{"unix_socket", mustNew(tb, p, clientip.TrustUnixSocket()), "@", []hdr{xff("2001:db8:1::7, 10.0.0.1")}, "2001:db8:1::7"},
+		{"untrusted_peer_ipv6", mustNew(tb, p), "[2001:db8:1::9]:5555", []hdr{xff("6.6.6.6")}, "2001:db8:1::9"},
+		{"peer_ipv6_zone", mustNew(tb), "[fe80::1%eth0]:5555", nil, "fe80::1"},
+		{"junk_ipv6", mustNew(tb, p), "10.0.0.3:443", []hdr{xff("203.0.113.7, 2001:db8::1::2")}, ""},
 	}
 }
 
@@ -57,11 +77,33 @@ func BenchmarkClientIP(b *testing.B) {
 	}
 }
 
+// TestHotPaths checks the benchmarks measure the answer they are named for.
+func TestHotPaths(t *testing.T) {
+	for _, c := range hotPaths(t) {
+		got, ok := c.r.ClientIP(request(c.remote, c.hdrs...))
+		if c.want == "" {
+			if ok {
+				t.Errorf("%s: ClientIP = %v, true; want none", c.name, got)
+			}
+		} else if !ok || got != netip.MustParseAddr(c.want) {
+			t.Errorf("%s: ClientIP = %v, %v; want %s", c.name, got, ok, c.want)
+		}
+	}
+}
+
 func TestClientIPAllocs(t *testing.T) {
 	for _, c := range hotPaths(t) {
 		req := request(c.remote, c.hdrs...)
 		if n := testing.AllocsPerRun(100, func() { c.r.ClientIP(req) }); n > 0 {
 			t.Errorf("%s: ClientIP allocates %v times per call; want 0", c.name, n)
+		}
+	}
+}
+
+func TestParseAllocs(t *testing.T) {
+	for _, s := range []string{"203.0.113.7", "[2001:db8::7]:443", "::ffff:1.2.3.4", "2001:db8::1::2", "fe80::1%eth0", "junk"} {
+		if n := testing.AllocsPerRun(100, func() { clientip.Parse(s) }); n > 0 {
+			t.Errorf("Parse(%q) allocates %v times per call; want 0", s, n)
 		}
 	}
 }

@@ -55,5 +55,5 @@
 // # Concurrency
 //
 // A Resolver is immutable once New returns and is safe for concurrent use.
-// ClientIP does not allocate on well-formed input.
+// ClientIP does not allocate, whatever the input.
 package clientip
