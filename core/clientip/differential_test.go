@@ -177,7 +177,7 @@ func TestResolverMatchesReference(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(9, 10))
 	answered := 0
-	const n = 40_000
+	const n = 20_000
 	for range n {
 		remote := refRemotes[rng.IntN(len(refRemotes))]
 		value := randomHeader(rng)

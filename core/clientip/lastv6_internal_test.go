@@ -32,7 +32,7 @@ func TestLastV6MatchesGeneralPath(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	const alphabet = ":.,0af9 \t[]%x"
 	hits := 0
-	for range 150_000 {
+	for range 50_000 {
 		var s string
 		if rng.IntN(3) > 0 {
 			s = randomV6ish(rng)
@@ -52,7 +52,7 @@ func TestLastV6MatchesGeneralPath(t *testing.T) {
 		}
 		checkLastV6(t, s)
 	}
-	if hits < 10_000 {
+	if hits < 3_000 {
 		t.Fatalf("only %d fast-path hits", hits)
 	}
 	t.Logf("%d fast-path hits", hits)
