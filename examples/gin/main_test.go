@@ -66,3 +66,15 @@ func TestBadFlagsWriteNothing(t *testing.T) { smoketest.CheckBadFlagsWriteNothin
 func TestLoginAndSignupPages(t *testing.T) { smoketest.CheckPages(t, run) }
 
 func TestAdminAndMetrics(t *testing.T) { smoketest.CheckAdminAndMetrics(t, run) }
+
+// -geoip takes a directory holding the database too; an empty one is
+// refused with a hint.
+func TestGeoIPDirectory(t *testing.T) {
+	path := smoketest.WriteMMDB(t, map[string]string{"81.0.0.0/8": "FR"})
+	base := smoketest.Start(t, run, "-trust-proxy", "127.0.0.1/32", "-geoip", filepath.Dir(path), "-block-country", "FR")
+	smoketest.Expect(t, "blocked country", 403, "Access denied from your region", "127.0.0.1", base+"/", "X-Forwarded-For", "81.2.69.142")
+	err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-redis", "", "-geoip", t.TempDir()}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "geoip download") {
+		t.Fatalf("empty directory: %v", err)
+	}
+}

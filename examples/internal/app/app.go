@@ -52,7 +52,7 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer, buil
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	addr := fs.String("addr", ":8080", "listen address")
-	geoPath := fs.String("geoip", "", "optional GeoLite2/GeoIP2 Country .mmdb `file`, for -block-country")
+	geoPath := fs.String("geoip", "", "optional country database: an .mmdb `file` or a directory holding one, for -block-country")
 	dsn := fs.String("dsn", DSN(), "store: sqlite:file:PATH, postgres://… or mysql://… (env WARDEN_DSN)")
 	redisURL := fs.String("redis", RedisURL(), "optional redis:// URL shared by replicas (env WARDEN_REDIS_URL)")
 	poll := fs.Duration("poll", 2*time.Second, "how often to look for changes made elsewhere (the warden command, replicas without Redis)")
@@ -85,6 +85,11 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer, buil
 			return fmt.Errorf("-trust-proxy %q: %w", s, err)
 		}
 		proxies = append(proxies, p)
+	}
+	if *geoPath != "" {
+		if *geoPath, err = geoFile(*geoPath); err != nil {
+			return err
+		}
 	}
 	if len(blockCountries) > 0 && *geoPath == "" {
 		return errors.New("-block-country needs -geoip: without a country database no request has a country (download one: go run ./cmd/warden geoip download --help)")

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/wardenkit/warden/core"
@@ -68,6 +70,28 @@ func (f *flagged) write(ctx context.Context, eng *core.Engine) error {
 		}
 	}
 	return nil
+}
+
+// geoFile is the database path names: the file itself, or in a directory
+// the first of the usual names, else its first .mmdb file.
+func geoFile(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("-geoip %s: %w (download one: go run ./cmd/warden geoip download --output %s)", path, err, path)
+	}
+	if !fi.IsDir() {
+		return path, nil
+	}
+	for _, name := range []string{"country.mmdb", "GeoLite2-Country.mmdb", "GeoIP2-Country.mmdb"} {
+		if _, err := os.Stat(filepath.Join(path, name)); err == nil {
+			return filepath.Join(path, name), nil
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join(path, "*.mmdb")); len(m) > 0 {
+		return m[0], nil
+	}
+	return "", fmt.Errorf("-geoip %s: no .mmdb file in the directory (download one: go run ./cmd/warden geoip download --output %s)",
+		path, filepath.Join(path, "country.mmdb"))
 }
 
 // openGeoIP opens the country database and starts its reloads.
