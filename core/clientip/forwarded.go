@@ -53,12 +53,14 @@ func lastForwarded(line string, end int) (addr u128, start int, ok bool) {
 		eq      = -1
 		pairEnd = end
 	)
-	for i := end - 1; ; i-- {
+	for i := end; ; {
+		for i > 0 && !fwdSpecial[line[i-1]] {
+			i--
+		}
+		i-- // at the special byte, or -1 at the start of the line
 		c := byte(',') // the start of the line ends the element like a comma
 		if i >= 0 {
-			if c = line[i]; !fwdSpecial[c] {
-				continue
-			}
+			c = line[i]
 		}
 		switch c {
 		case '"':
