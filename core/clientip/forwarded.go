@@ -57,7 +57,7 @@ func lastForwarded(line string, end int) (addr u128, start int, ok bool) {
 		for i > 0 && !fwdSpecial[line[i-1]] {
 			i--
 		}
-		i-- // at the special byte, or -1 at the start of the line
+		i--            // at the special byte, or -1 at the start of the line
 		c := byte(',') // the start of the line ends the element like a comma
 		if i >= 0 {
 			c = line[i]
