@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/user"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/wardenkit/warden/bunstore"
 	"github.com/wardenkit/warden/core"
@@ -57,14 +54,13 @@ func (a *app) openStore(ctx context.Context) (*bunstore.Store, []core.Option, er
 	if a.redisURL == "" {
 		return st, nil, nil
 	}
-	o, err := redis.ParseURL(a.redisURL)
+	rdb, err := redisstore.ParseURL(a.redisURL)
 	if err != nil {
-		return nil, nil, errors.New("WARDEN_REDIS_URL is not a redis:// URL; fix or unset it")
+		return nil, nil, fmt.Errorf("WARDEN_REDIS_URL: %w; fix or unset it", err)
 	}
-	rdb := redis.NewClient(o)
 	a.closers = append(a.closers, func() { _ = rdb.Close() })
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		return nil, nil, fmt.Errorf("redis at %s does not answer (%v); start it or unset WARDEN_REDIS_URL", o.Addr, err)
+		return nil, nil, fmt.Errorf("redis at WARDEN_REDIS_URL does not answer (%v); start it or unset WARDEN_REDIS_URL", err)
 	}
 	rs, err := redisstore.New(rdb)
 	if err != nil {
