@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -220,4 +221,59 @@ func TestCheckWithMetricsAllocs(t *testing.T) {
 	if n > budget {
 		t.Fatalf("Check allow path with metrics: %.1f allocs per call; budget %v", n, budget)
 	}
+}
+
+// BenchmarkCheckMetricsPaired measures what the Recorder adds on a busy
+// machine, where two benchmarks run one after the other see different loads:
+// it alternates between an engine without and one with metrics every 1,000
+// checks and reports the medians of the chunks' ns/op and of the paired
+// differences (each chunk with metrics against the chunk without just
+// before it). Its own ns/op is the mean of both engines.
+func BenchmarkCheckMetricsPaired(b *testing.B) {
+	b.Run("path=allow", func(b *testing.B) {
+		paired(b, loadedEngine(b), meteredEngine(b), core.Request{HTTP: allowRequest()})
+	})
+	b.Run("path=exempt", func(b *testing.B) {
+		req := core.Request{HTTP: request("198.51.100.1", "/health", browserUA)}
+		paired(b, testEngine(b, newClock()), testEngine(b, newClock(), core.WithCheckObserver(metrics.NewRecorder())), req)
+	})
+}
+
+func paired(b *testing.B, without, with *core.Engine, req core.Request) {
+	const chunk = 1000
+	ctx := context.Background()
+	engines := [2]*core.Engine{without, with}
+	var times [2][]float64
+	which, n, start := 0, 0, time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if d, _ := engines[which].Check(ctx, req); !d.Allowed {
+			b.Fatal("denied")
+		}
+		if n++; n == chunk {
+			times[which] = append(times[which], float64(time.Since(start).Nanoseconds())/chunk)
+			which, n, start = 1-which, 0, time.Now()
+		}
+	}
+	pairs := min(len(times[0]), len(times[1]))
+	if pairs < 5 {
+		return // the first short runs while the benchmark sizes b.N
+	}
+	diffs := make([]float64, pairs)
+	for i := range pairs {
+		diffs[i] = times[1][i] - times[0][i]
+	}
+	b.ReportMetric(median(times[0]), "without-ns/op")
+	b.ReportMetric(median(times[1]), "with-ns/op")
+	b.ReportMetric(median(diffs), "added-ns/op")
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
