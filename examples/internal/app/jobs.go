@@ -74,6 +74,11 @@ func startScheduler(ctx context.Context, eng *core.Engine, store core.Store, el 
 		return nil, err
 	}
 	opts = append(opts, scheduler.WithReport(report))
+	every, err := jobSchedules() // WARDEN_EXAMPLE_JOB_EVERY, for soak tests
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, every...)
 	s, err := scheduler.New(eng, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/wardenkit/warden/bunstore"
 	"github.com/wardenkit/warden/core"
@@ -33,6 +34,28 @@ func DSN() string {
 // (redis+sentinel://host:26379,host:26380/mymaster); see
 // redisstore.ParseURL.
 func RedisURL() string { return os.Getenv("WARDEN_REDIS_URL") }
+
+// JobEveryEnv names the environment variable that, when set, runs the
+// built-in scheduled jobs (sweep, expiry, retention) at that interval
+// rather than their defaults (5 min, hourly, daily): a Go duration of at
+// least a minute, such as 1m. It is for soak tests and demonstrations; the
+// list sync and the report keep their schedules.
+const JobEveryEnv = "WARDEN_EXAMPLE_JOB_EVERY"
+
+// jobSchedules returns the scheduler options JobEveryEnv asks for (none
+// when it is unset).
+func jobSchedules() ([]scheduler.Option, error) {
+	v := os.Getenv(JobEveryEnv)
+	if v == "" {
+		return nil, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s=%q: not a duration such as 1m", JobEveryEnv, v)
+	}
+	return []scheduler.Option{scheduler.WithSchedule(scheduler.JobSweep, d),
+		scheduler.WithSchedule(scheduler.JobExpiry, d), scheduler.WithSchedule(scheduler.JobRetention, d)}, nil
+}
 
 // Open opens (and migrates) the store at dsn and, when redisURL is set, a
 // Redis client whose bus, limiter, attempt and tally counters it returns as
