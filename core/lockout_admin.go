@@ -145,6 +145,7 @@ func (l *Lockout) ListLocked(ctx context.Context, limit int) ([]LockoutRecord, e
 	if limit <= 0 {
 		limit = 100
 	}
+	l.d.events.syncRecords(ctx, l.d.running()) // a lock made just now has its record queued
 	recs, err := l.d.store.Lockouts(ctx, LockoutQuery{Unreleased: true, Limit: min(limit, 10_000)})
 	if err != nil {
 		return nil, fmt.Errorf("core: Lockout.ListLocked: %w", err)

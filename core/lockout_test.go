@@ -919,3 +919,25 @@ func TestLockoutOptions(t *testing.T) {
 		}
 	}
 }
+
+// ListLocked right after the failure that locked lists the lock: its record
+// may still be queued, and is stored first.
+func TestListLockedRightAfterLockout(t *testing.T) {
+	for run := range 5 {
+		e := newLoginEnv(t)
+		for range 5 {
+			e.fail("carol", "203.0.113.9")
+		}
+		locked, err := e.lo.ListLocked(e.ctx(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, r := range locked {
+			found = found || r.Username == "carol"
+		}
+		if !found {
+			t.Fatalf("run %d: ListLocked right after the lock = %+v; want carol", run, locked)
+		}
+	}
+}
