@@ -46,6 +46,7 @@ func hotPaths(tb testing.TB) []struct {
 		{"junk", mustNew(tb, p), "10.0.0.3:443", []hdr{xff("203.0.113.7, garbage")}, ""},
 
 		// Every other header form, each gated at 0 allocations too.
+		{"xff_3_hops_1_cidr", mustNew(tb, clientip.WithTrustedProxies(netip.MustParsePrefix("10.0.0.0/8"))), "10.0.0.3:443", []hdr{xff("6.6.6.6, 203.0.113.7, 10.0.0.1, 10.2.3.4")}, "203.0.113.7"},
 		{"xff_3_hops_mixed_v4_v6", mustNew(tb, p), "10.0.0.3:443", []hdr{xff("6.6.6.6, 2001:db8:1::7, 10.0.0.1, 2001:db8:ffff::2")}, "2001:db8:1::7"},
 		{"xff_3_hops_ipv6_23_cidrs", mustNew(tb, clientip.WithTrustedProxies(big...)), "[2400:cb00::3]:443", []hdr{xff("2001:db8:1::7, 2606:4700::1, 2400:cb00::2")}, "2001:db8:1::7"},
 		{"xff_3_hops_ports_brackets", mustNew(tb, p), "[2001:db8:ffff::3]:443", []hdr{xff("[2001:db8:1::7]:4711, 10.0.0.1:80, [2001:db8:ffff::2]:443")}, "2001:db8:1::7"},
