@@ -31,16 +31,19 @@ type rateRule struct {
 	header     string // canonical header name for keyHeader
 	limit      ratelimit.Limit
 	reportOnly bool
+	rank       int // order among matching prefix rules: the index, after those with no whole first segment
 }
 
-// rateSet is the compiled rate-limit rules of a snapshot. Prefix rules whose
-// pattern holds a whole first path segment ("/api/v1/*") are indexed by that
-// segment, so a request only tests the prefixes that can match it.
+// rateSet is the compiled rate-limit rules of a snapshot. A prefix rule
+// ("/api/v1/*", "/ap*") is indexed by its pattern up to and including the
+// last "/" ("/api/v1/", "/"), so a request looks up each of its own prefixes
+// that end in "/" and tests only the rules found there.
 type rateSet struct {
 	rules    []rateRule
 	exact    map[string][]int // path -> rule indexes
-	bySeg    map[string][]int // first path segment -> prefix rule indexes
-	prefixes []int            // the other prefix rules ("/*", "/ap*")
+	byPrefix map[string][]int // pattern up to its last "/" -> prefix rule indexes
+	noSlash  []int            // prefix rules whose pattern holds no "/"
+	maxKey   int              // longest byPrefix key: a path's longer prefixes are not looked up
 }
 
 // firstSegment returns "api" for "/api/v1/x" and ok=false when p has no
@@ -56,13 +59,20 @@ func firstSegment(p string) (string, bool) {
 	return p[1 : 1+i], true
 }
 
+// slashPrefix is p up to and including its last "/"; ok is false when p
+// holds none.
+func slashPrefix(p string) (string, bool) {
+	i := strings.LastIndexByte(p, '/')
+	return p[:i+1], i >= 0
+}
+
 // loadRates compiles the active rate-limit rules.
 func (s *snapshot) loadRates(ctx context.Context, st Store) error {
 	rows, err := st.RateLimitRules().List(ctx, Query{ActiveOnly: true})
 	if err != nil {
 		return fmt.Errorf("list rate limit rules: %w", err)
 	}
-	s.rates = rateSet{exact: map[string][]int{}, bySeg: map[string][]int{}}
+	s.rates = rateSet{exact: map[string][]int{}, byPrefix: map[string][]int{}}
 	for _, r := range rows {
 		n, err := rule.Normalize(r)
 		if err != nil {
@@ -106,16 +116,21 @@ func compileRate(r rule.RateLimitRule) (rateRule, error) {
 	return rr, nil
 }
 
-// add indexes rr: exact paths by path, prefixes by their first segment.
+// add indexes rr: exact paths by path, prefixes by their slashPrefix.
 func (rs *rateSet) add(rr rateRule) {
 	i := len(rs.rules)
+	rr.rank = i
+	if _, ok := firstSegment(rr.pattern); ok {
+		rr.rank += 1 << 30
+	}
 	rs.rules = append(rs.rules, rr)
-	if seg, ok := firstSegment(rr.pattern); rr.prefix && ok {
-		rs.bySeg[seg] = append(rs.bySeg[seg], i)
-	} else if rr.prefix {
-		rs.prefixes = append(rs.prefixes, i)
-	} else {
+	if !rr.prefix {
 		rs.exact[rr.pattern] = append(rs.exact[rr.pattern], i)
+	} else if k, ok := slashPrefix(rr.pattern); ok {
+		rs.byPrefix[k] = append(rs.byPrefix[k], i)
+		rs.maxKey = max(rs.maxKey, len(k))
+	} else {
+		rs.noSlash = append(rs.noSlash, i)
 	}
 }
 
@@ -176,34 +191,43 @@ func (rs *rateSet) match(sc *rateScratch, c *checkState) bool {
 	sc.rules = sc.rules[:0]
 	route := c.req.Route
 	if route != "" {
-		rs.matchPath(sc, route, c.r.Method)
+		rs.matchPath(sc, route, c.r.Method, false)
 	}
 	if route == "" || strings.ContainsAny(route, "*:{") {
-		rs.matchPath(sc, cleanPath(c.r.URL.Path), c.r.Method)
+		rs.matchPath(sc, cleanPath(c.r.URL.Path), c.r.Method, route != "")
 	}
 	return len(sc.rules) > 0
 }
 
-func (rs *rateSet) matchPath(sc *rateScratch, p, m string) {
+// matchPath adds the rules matching path p and method m to sc.rules; dedup
+// is set on the second call for one request (the route, then the path).
+func (rs *rateSet) matchPath(sc *rateScratch, p, m string, dedup bool) {
 	add := func(i int) {
-		if rr := &rs.rules[i]; rr.matchesMethod(m) && !slices.Contains(sc.rules, i) {
+		if rr := &rs.rules[i]; rr.matchesMethod(m) && !(dedup && slices.Contains(sc.rules, i)) {
 			sc.rules = append(sc.rules, i)
 		}
 	}
 	for _, i := range rs.exact[p] {
 		add(i)
 	}
-	for _, i := range rs.prefixes {
+	start := len(sc.rules)
+	for _, i := range rs.noSlash {
 		if strings.HasPrefix(p, rs.rules[i].pattern) {
 			add(i)
 		}
 	}
-	if seg, ok := firstSegment(p); ok {
-		for _, i := range rs.bySeg[seg] {
+	for j := 0; j < min(len(p), rs.maxKey); j++ {
+		if p[j] != '/' {
+			continue
+		}
+		for _, i := range rs.byPrefix[p[:j+1]] {
 			if strings.HasPrefix(p, rs.rules[i].pattern) {
 				add(i)
 			}
 		}
+	}
+	if len(sc.rules)-start > 1 { // the order of the previous index: see rank
+		slices.SortFunc(sc.rules[start:], func(a, b int) int { return rs.rules[a].rank - rs.rules[b].rank })
 	}
 }
 
@@ -281,10 +305,15 @@ func (e *Engine) rateOutcome(sc *rateScratch, c *checkState, nEnf int) bool {
 }
 
 // cleanPath is path.Clean without the work when p is already clean (the
-// common case).
+// common case): one pass looking for "//", "/." and a trailing "/".
 func cleanPath(p string) string {
-	if p == "" || p[0] != '/' || strings.Contains(p, "//") || strings.Contains(p, "/.") || (len(p) > 1 && p[len(p)-1] == '/') {
+	if p == "" || p[0] != '/' || (len(p) > 1 && p[len(p)-1] == '/') {
 		return path.Clean("/" + p)
+	}
+	for i := 0; i < len(p)-1; i++ {
+		if p[i] == '/' && (p[i+1] == '/' || p[i+1] == '.') {
+			return path.Clean("/" + p)
+		}
 	}
 	return p
 }
