@@ -53,6 +53,7 @@ const (
 )
 
 func TestBrowser(t *testing.T) {
+	requireChromium(t)
 	start := time.Now()
 	bs := newBrowserServer(t)
 	bs.seedDayOfEvents(240)
@@ -200,9 +201,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // --- the browser --------------------------------------------------------
 
-// startBrowser starts chromium with a fresh profile and returns the
-// context of its first tab; tabs are opened from it.
-func startBrowser(t *testing.T) context.Context {
+// requireChromium skips the test without chromium, or fails it when
+// WARDEN_TEST_BROWSER=1.
+func requireChromium(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("WARDEN_TEST_BROWSER") == "1" {
@@ -210,6 +211,12 @@ func startBrowser(t *testing.T) context.Context {
 		}
 		t.Skipf("chromium is not installed (%v); set WARDEN_TEST_BROWSER=1 to require it", err)
 	}
+}
+
+// startBrowser starts chromium with a fresh profile and returns the
+// context of its first tab; tabs are opened from it.
+func startBrowser(t *testing.T) context.Context {
+	t.Helper()
 	out := &lockedBuffer{}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
@@ -510,6 +517,7 @@ func testConsoleCheck(t *testing.T, tb *tab) {
 		{"js", []string{"console.error: canary: console.error", "exception: Uncaught Error: canary: thrown"}},
 	} {
 		tb.do("open the canary", chromedp.Navigate(tb.base+"/canary/"+c.kind))
+		tb.screenshot("canary-" + c.kind)
 		var seen []string
 		waitFor(t, "the "+c.kind+" canary's errors", func() bool {
 			seen = append(seen, tb.takeErrors()...)
