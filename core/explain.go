@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/netip"
 
 	"github.com/wardenkit/warden/core/rule"
 )
@@ -116,7 +115,7 @@ func (e *Engine) explainEntry(s *snapshot, req Request, tr *trace) (Decision, bo
 func (e *Engine) explainSteps(ctx context.Context, c *checkState) {
 	s, ip := c.s, c.d.ClientIP
 	expired := ""
-	for p, i := range s.blocked.Supernets(netip.PrefixFrom(ip, ip.BitLen())) {
+	for p, i := range s.blockedSupernets(ip) {
 		expired += fmt.Sprintf("%s (rule %d) has expired; ", p, s.blockedIx[i].id)
 	}
 	country, known := e.country(s, ip)

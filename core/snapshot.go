@@ -30,7 +30,9 @@ type snapshot struct {
 	Settings Settings
 	Invalid  []InvalidRow
 
-	blocked   *bart.Table[int32] // prefix -> index into blockedIx
+	blocked   *bart.Table[int32] // network (not a host) -> index into blockedIx
+	hosts4    map[uint32]int32   // blocked IPv4 host -> index into blockedIx
+	hosts6    map[[16]byte]int32 // blocked IPv6 host -> index into blockedIx
 	blockedIx []ipEntry
 	white     *bart.Table[int64] // prefix -> rule ID
 

@@ -2,7 +2,9 @@ package core
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"iter"
 	"net/netip"
 
 	"github.com/gaissmai/bart"
@@ -39,7 +41,7 @@ func (e *Engine) stepBlockedIP(c *checkState) bool {
 // blockedIP returns the rule that blocks ip at now: the most specific active
 // enforcing rule, else the most specific active report-only rule.
 func (s *snapshot) blockedIP(ip netip.Addr, now int64) (id int64, reportOnly, ok bool) {
-	i, found := s.blocked.Lookup(ip)
+	i, found := s.lookupBlocked(ip)
 	if !found {
 		return 0, false, false
 	}
@@ -59,6 +61,59 @@ func (s *snapshot) blockedIP(ip netip.Addr, now int64) (id int64, reportOnly, ok
 	return report, true, report != 0
 }
 
+// lookupBlocked is the most specific blocked network holding ip: a host
+// rule (in hosts4 or hosts6) before the networks in the prefix table.
+func (s *snapshot) lookupBlocked(ip netip.Addr) (int32, bool) {
+	if ip.Is4() {
+		if i, ok := s.hosts4[ip4Key(ip)]; ok {
+			return i, true
+		}
+	} else if i, ok := s.hosts6[ip.As16()]; ok {
+		return i, true
+	}
+	return s.blocked.Lookup(ip)
+}
+
+// blockedSupernets yields every blocked network holding ip, most specific
+// first, for Explain.
+func (s *snapshot) blockedSupernets(ip netip.Addr) iter.Seq2[netip.Prefix, int32] {
+	return func(yield func(netip.Prefix, int32) bool) {
+		host := netip.PrefixFrom(ip, ip.BitLen())
+		if i, ok := s.hosts4[ip4Key(ip)]; ok && ip.Is4() && !yield(host, i) {
+			return
+		}
+		if i, ok := s.hosts6[ip.As16()]; ok && !ip.Is4() && !yield(host, i) {
+			return
+		}
+		for p, i := range s.blocked.Supernets(host) {
+			if !yield(p, i) {
+				return
+			}
+		}
+	}
+}
+
+// ip4Key is an IPv4 address as the key of hosts4.
+func ip4Key(ip netip.Addr) uint32 {
+	b := ip.As4()
+	return binary.BigEndian.Uint32(b[:])
+}
+
+// addHost files a host rule (a /32 or /128) in hosts4 or hosts6 and reports
+// the index of an earlier rule for the same address, if any.
+func (s *snapshot) addHost(a netip.Addr, i int32) (old int32, dup bool) {
+	if a.Is4() {
+		if old, dup = s.hosts4[ip4Key(a)]; !dup {
+			s.hosts4[ip4Key(a)] = i
+		}
+		return old, dup
+	}
+	if old, dup = s.hosts6[a.As16()]; !dup {
+		s.hosts6[a.As16()] = i
+	}
+	return old, dup
+}
+
 // exemption is the active exemption of a user at now, "" when none.
 func (s *snapshot) exemption(userID string, now int64) rule.Exemption {
 	if userID == "" || len(s.users) == 0 {
@@ -71,15 +126,17 @@ func (s *snapshot) exemption(userID string, now int64) rule.Exemption {
 	return u.exemption
 }
 
-// loadBlockedIPs compiles the blocked networks. Each prefix is linked to the
-// nearest blocked network around it, so an expired host never hides an
-// active network that contains it.
+// loadBlockedIPs compiles the blocked networks: hosts in two maps free of
+// pointers (the garbage collector does not scan them), wider networks in a
+// prefix table. Each network is linked to the nearest blocked network around
+// it, so an expired host never hides an active network that contains it.
 func (s *snapshot) loadBlockedIPs(ctx context.Context, st Store) error {
 	rows, err := st.BlockedIPs().List(ctx, Query{ActiveOnly: true})
 	if err != nil {
 		return fmt.Errorf("list blocked ips: %w", err)
 	}
 	s.blocked = new(bart.Table[int32])
+	s.hosts4, s.hosts6 = map[uint32]int32{}, map[[16]byte]int32{}
 	s.blockedIx = make([]ipEntry, 0, len(rows))
 	prefixes := make([]netip.Prefix, 0, len(rows))
 	for _, r := range rows {
@@ -91,14 +148,19 @@ func (s *snapshot) loadBlockedIPs(ctx context.Context, st Store) error {
 			s.skip("BlockedIP", r.Meta, r.Network, err)
 			continue
 		}
-		e := ipEntry{id: r.ID, expires: expiry(r.ExpiresAt), parent: -1, reportOnly: r.ReportOnly}
-		if old, dup := s.blocked.Get(p); dup { // two rows for one network: keep the longer-lived
+		e, i := ipEntry{id: r.ID, expires: expiry(r.ExpiresAt), parent: -1, reportOnly: r.ReportOnly}, int32(len(s.blockedIx))
+		old, dup := int32(0), false
+		if p.IsSingleIP() {
+			old, dup = s.addHost(p.Addr(), i)
+		} else if old, dup = s.blocked.Get(p); !dup {
+			s.blocked.Insert(p, i)
+		}
+		if dup { // two rows for one network: keep the longer-lived
 			if o := &s.blockedIx[old]; o.expires != 0 && (e.expires == 0 || e.expires > o.expires) {
 				*o = e
 			}
 			continue
 		}
-		s.blocked.Insert(p, int32(len(s.blockedIx)))
 		s.blockedIx = append(s.blockedIx, e)
 		prefixes = append(prefixes, p)
 	}
