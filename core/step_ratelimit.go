@@ -44,6 +44,7 @@ type rateSet struct {
 	byPrefix map[string][]int // pattern up to its last "/" -> prefix rule indexes
 	noSlash  []int            // prefix rules whose pattern holds no "/"
 	maxKey   int              // longest byPrefix key: a path's longer prefixes are not looked up
+	keyLens  uint64           // bit n: a byPrefix key of length n (n < 64; longer ones set bit 63)
 }
 
 // firstSegment returns "api" for "/api/v1/x" and ok=false when p has no
@@ -129,6 +130,7 @@ func (rs *rateSet) add(rr rateRule) {
 	} else if k, ok := slashPrefix(rr.pattern); ok {
 		rs.byPrefix[k] = append(rs.byPrefix[k], i)
 		rs.maxKey = max(rs.maxKey, len(k))
+		rs.keyLens |= 1 << min(len(k), 63)
 	} else {
 		rs.noSlash = append(rs.noSlash, i)
 	}
@@ -207,8 +209,10 @@ func (rs *rateSet) matchPath(sc *rateScratch, p, m string, dedup bool) {
 			sc.rules = append(sc.rules, i)
 		}
 	}
-	for _, i := range rs.exact[p] {
-		add(i)
+	if len(rs.exact) > 0 {
+		for _, i := range rs.exact[p] {
+			add(i)
+		}
 	}
 	start := len(sc.rules)
 	for _, i := range rs.noSlash {
@@ -217,8 +221,8 @@ func (rs *rateSet) matchPath(sc *rateScratch, p, m string, dedup bool) {
 		}
 	}
 	for j := 0; j < min(len(p), rs.maxKey); j++ {
-		if p[j] != '/' {
-			continue
+		if p[j] != '/' || (j < 62 && rs.keyLens&(1<<(j+1)) == 0) {
+			continue // no key of this length
 		}
 		for _, i := range rs.byPrefix[p[:j+1]] {
 			if strings.HasPrefix(p, rs.rules[i].pattern) {
