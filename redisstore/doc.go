@@ -4,7 +4,8 @@
 // share one limit, and the login Attempts counter that makes a lockout hold
 // on every replica.
 //
-//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"}) // or any redis.UniversalClient
+//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"}) // or any redis.UniversalClient,
+//	// or from a URL: rdb, err := redisstore.ParseURL("redis+cluster://h1:7001,h2:7002,h3:7003")
 //	rs, err := redisstore.New(rdb)
 //	eng, err := core.New(store, core.WithBus(rs.Bus()), core.WithLimiter(rs.Limiter()),
 //		core.WithAttemptCounter(rs.Attempts()))
