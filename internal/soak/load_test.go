@@ -207,8 +207,10 @@ func (a *addrs) public() string {
 
 // pace sends perRate requests a second to replica rep until ctx ends: one
 // in hotEvery from hotIP, one in scanEvery with the scanner's User-Agent,
-// the rest from random private addresses. It returns when every request
-// sent has been answered.
+// the rest from random private addresses: at most perRate a second for as
+// long as ctx lasts, each bounded by reqTimeout, and never more than
+// workers at once (a request that finds them all busy is not sent, and
+// counted as shed). It returns when every request sent has been answered.
 func (c *client) pace(ctx context.Context, rep int, ips *addrs, hotIP, scanIP, scanUA string) {
 	jobs := make(chan func(), workers)
 	var wg sync.WaitGroup
