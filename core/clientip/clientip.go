@@ -207,7 +207,19 @@ func (r *Resolver) walk(lines []string) (u128, bool) {
 		line := lines[li]
 		end := len(line)
 		for {
-			addr, start, ok := r.lastElement(line, end)
+			var (
+				addr  u128
+				start int
+				ok    bool
+			)
+			if r.kind == kindForwarded {
+				addr, start, ok = lastForwarded(line, end)
+			} else if addr, start, ok = lastV4(line, end); !ok {
+				// X-Forwarded-For. The fast path above: a plain dotted
+				// quad, parsed backwards in the same pass that finds the
+				// element. Anything else takes lastXFF.
+				addr, start, ok = lastXFF(line, end)
+			}
 			if !ok {
 				return u128{}, false // fail closed on junk
 			}
@@ -229,19 +241,11 @@ func (r *Resolver) walk(lines []string) (u128, bool) {
 	return leftmost, true
 }
 
-// lastElement parses the last element of line[:end] and returns where it
-// starts (after its comma, or 0).
-func (r *Resolver) lastElement(line string, end int) (addr u128, start int, ok bool) {
-	if r.kind == kindForwarded {
-		return lastForwarded(line, end)
-	}
-	// X-Forwarded-For. Fast paths: a plain dotted quad or IPv6 address,
-	// parsed backwards in the same pass that finds the element. Anything
-	// else (brackets, a port, an embedded dotted quad, junk) takes the
-	// general path.
-	if addr, start, ok = lastV4(line, end); ok {
-		return addr, start, true
-	}
+// lastXFF parses the last X-Forwarded-For element of line[:end] and returns
+// where it starts (after its comma, or 0). Fast path: a plain IPv6 address,
+// parsed backwards in the same pass that finds the element. Anything else
+// (brackets, a port, an embedded dotted quad, junk) takes the general path.
+func lastXFF(line string, end int) (addr u128, start int, ok bool) {
 	if addr, start, ok = lastV6(line, end); ok {
 		return addr, start, true
 	}
