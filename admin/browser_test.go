@@ -60,7 +60,7 @@ func TestBrowser(t *testing.T) {
 	b := startBrowser(t)
 	tb := newTab(t, b, bs.srv.URL, false)
 	t.Run("console_check_catches_errors", func(t *testing.T) { testConsoleCheck(t, newTab(t, b, bs.srv.URL, false)) })
-	if !t.Run("sign_in", func(t *testing.T) { testSignIn(t, bs, tb.on(t)) }) {
+	if !t.Run("sign_in", func(t *testing.T) { testSignIn(t, tb.on(t)) }) {
 		t.FailNow()
 	}
 	t.Run("block_ip", func(t *testing.T) { testBlockIP(t, bs, tb.on(t)) })
@@ -529,7 +529,7 @@ func testConsoleCheck(t *testing.T, tb *tab) {
 	}
 }
 
-func testSignIn(t *testing.T, bs *browserServer, tb *tab) {
+func testSignIn(t *testing.T, tb *tab) {
 	// Signed out, the admin answers 401 with an error page in its layout,
 	// whose style sheet, script and icon are refused too (the authoriser
 	// guards the static files): those 401s and the browser's refusal of
