@@ -10,10 +10,9 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/geo"
@@ -124,8 +123,8 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer, buil
 	} else {
 		log.Info("geoip", "file", "none", "hint", "country rules need one: go run ./cmd/warden geoip download --help")
 	}
-	if o, err := redis.ParseURL(*redisURL); err == nil {
-		log.Info("redis", "addr", o.Addr, "shares", "bus, rate limits, login and auto-block counters, scheduler leader")
+	if u, err := url.Parse(*redisURL); err == nil && *redisURL != "" { // Open has parsed it; Host has no password
+		log.Info("redis", "scheme", u.Scheme, "hosts", u.Host, "shares", "bus, rate limits, login and auto-block counters, scheduler leader")
 	} else {
 		log.Info("redis", "addr", "none", "counters", "in process")
 	}
