@@ -461,7 +461,7 @@ func TestPollStopsWhenContextEnds(t *testing.T) {
 func TestNoGoroutineLeak(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := writeFile(t, t.TempDir(), "db.mmdb", single(t, "FR"))
-		before := runtime.NumGoroutine()
+		before := bubbleGoroutines()
 		for i := range 10 {
 			db, err := geo.Open(p, geo.WithPollInterval(time.Millisecond))
 			if err != nil {
@@ -478,14 +478,27 @@ func TestNoGoroutineLeak(t *testing.T) {
 				t.Fatal(err)
 			}
 			synctest.Wait() // every goroutine of the bubble has exited or is blocked
-			// NumGoroutine counts the whole process: a goroutine of an earlier
-			// test may end meanwhile (fewer is no leak), none may be added.
-			if n := runtime.NumGoroutine(); n > before {
+			if n := bubbleGoroutines(); n != before {
 				buf := make([]byte, 1<<16)
 				t.Fatalf("round %d: %d goroutines before, %d after Close:\n%s", i, before, n, buf[:runtime.Stack(buf, true)])
 			}
 		}
 	})
+}
+
+// bubbleGoroutines counts the goroutines of synctest bubbles: unlike
+// runtime.NumGoroutine, it does not see goroutines of earlier tests end or
+// the runtime start its own.
+func bubbleGoroutines() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, line := range strings.Split(string(buf), "\n") {
+		if strings.HasPrefix(line, "goroutine ") && strings.Contains(line, "synctest bubble") {
+			n++
+		}
+	}
+	return n
 }
 
 // TestConcurrentReload runs lookups while files are swapped; run with -race.
