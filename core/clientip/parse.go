@@ -56,15 +56,19 @@ func parseHostPort(s string, obfPort bool) (u128, bool) {
 	if s != "" && s[0] == '[' {
 		return parseBracketed(s, obfPort)
 	}
-	// Digits then a dot: IPv4, perhaps with a port, or nothing (netip reads
-	// such a string as IPv4 only). Otherwise IPv6, or nothing: a string with
-	// one colon, "host:port", is never IPv6, and its host is not IPv4.
+	if a, ok := parseV4Port(s, obfPort); ok {
+		return a, true
+	}
+	// Not a dotted quad with an optional port. Digits then a dot: a broken
+	// one, refused (netip reads such a string as IPv4 only). Otherwise IPv6,
+	// or nothing: a string with one colon, "host:port", is never IPv6, and
+	// its host is not IPv4.
 	k := 0
 	for k < len(s) && s[k]-'0' <= 9 {
 		k++
 	}
 	if k < len(s) && s[k] == '.' {
-		return parseV4Port(s, obfPort)
+		return u128{}, false
 	}
 	return parseV6(s)
 }

@@ -45,9 +45,7 @@ func (a u128) is4() bool { return a.hi == 0 && a.lo>>32 == 0xffff }
 // addr returns a as a netip.Addr, IPv4 for an IPv4-mapped address.
 func (a u128) addr() netip.Addr {
 	if a.is4() {
-		var b [4]byte
-		binary.BigEndian.PutUint32(b[:], uint32(a.lo))
-		return netip.AddrFrom4(b)
+		return netip.AddrFrom4([4]byte{byte(a.lo >> 24), byte(a.lo >> 16), byte(a.lo >> 8), byte(a.lo)})
 	}
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], a.hi)
