@@ -1,7 +1,5 @@
 package clientip
 
-import "encoding/binary"
-
 // hexVal maps a hex digit (either case) to its value and every other byte to
 // noHex.
 var hexVal = func() (t [256]uint8) {
@@ -75,11 +73,11 @@ func scanV6(s string, i int) (a u128, end int, ok bool) {
 		if i < len(s) && s[i] == '.' {
 			// A dotted quad, which must end the address and fill its last
 			// two groups (or follow the "::" with room to spare).
-			b, qend, ok := scanV4(s, start)
+			x, qend, ok := scanV4(s, start)
 			if !ok || ellipsis < 0 && n != 6 || n > 6 || qend < len(s) && isAddrChar[s[qend]] {
 				return u128{}, 0, false
 			}
-			hi, lo = hi<<32|lo>>32, lo<<32|uint64(binary.BigEndian.Uint32(b[:]))
+			hi, lo = hi<<32|lo>>32, lo<<32|uint64(x)
 			n, i = n+2, qend
 			break
 		}

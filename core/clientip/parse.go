@@ -56,20 +56,12 @@ func parseHostPort(s string, obfPort bool) (u128, bool) {
 	if s != "" && s[0] == '[' {
 		return parseBracketed(s, obfPort)
 	}
-	if a, ok := parseV4Port(s, obfPort); ok {
-		return a, true
+	if a, ok, isV4 := parseV4(s, obfPort); isV4 {
+		return a, ok
 	}
-	// Not a dotted quad with an optional port. Digits then a dot: a broken
-	// one, refused (netip reads such a string as IPv4 only). Otherwise IPv6,
-	// or nothing: a string with one colon, "host:port", is never IPv6, and
-	// its host is not IPv4.
-	k := 0
-	for k < len(s) && s[k]-'0' <= 9 {
-		k++
-	}
-	if k < len(s) && s[k] == '.' {
-		return u128{}, false
-	}
+	// Not a dotted quad: IPv6, or nothing. (A string with one colon,
+	// "host:port", is never IPv6, and its host was not IPv4 either, or
+	// parseV4 would have taken it.)
 	return parseV6(s)
 }
 
@@ -123,31 +115,31 @@ func splitHostPort(s string, obfPort bool) (string, bool) {
 // parseIP parses a bare address (a dotted quad or IPv6, no port, no zone)
 // exactly as netip.ParseAddr does, and unmaps it.
 func parseIP(s string) (u128, bool) {
-	if b, end, ok := scanV4(s, 0); ok && end == len(s) {
-		return from4(b), true
+	if x, end, ok := scanV4(s, 0); ok && end == len(s) {
+		return from4(x), true
 	}
 	return parseV6(s)
 }
 
 // scanV4 reads a dotted quad at s[i:] as strictly as netip does (four fields,
-// no leading zeros, each at most 255) and returns where it ends. It does not
-// look past the fourth field.
-func scanV4(s string, i int) (b [4]byte, end int, ok bool) {
+// no leading zeros, each at most 255) and returns it as a number and where
+// it ends. It does not look past the fourth field.
+func scanV4(s string, i int) (x uint32, end int, ok bool) {
 	for f := range 4 {
 		if f > 0 {
 			if i >= len(s) || s[i] != '.' {
-				return b, 0, false
+				return 0, 0, false
 			}
 			i++
 		}
 		if i >= len(s) || s[i]-'0' > 9 {
-			return b, 0, false
+			return 0, 0, false
 		}
 		v := uint(s[i] - '0')
 		i++
 		if i < len(s) && s[i]-'0' <= 9 {
 			if v == 0 {
-				return b, 0, false // leading zero
+				return 0, 0, false // leading zero
 			}
 			v = v*10 + uint(s[i]-'0')
 			i++
@@ -155,31 +147,23 @@ func scanV4(s string, i int) (b [4]byte, end int, ok bool) {
 				v = v*10 + uint(s[i]-'0')
 				i++
 				if v > 255 {
-					return b, 0, false
+					return 0, 0, false
 				}
 			}
 		}
-		b[f] = byte(v)
+		x = x<<8 | uint32(v)
 	}
-	return b, i, true
+	return x, i, true
 }
 
-// parseV4Port parses a dotted quad, optionally followed by ":port".
-func parseV4Port(s string, obfPort bool) (u128, bool) {
-	b, i, ok := scanV4(s, 0)
-	if !ok || i < len(s) && (s[i] != ':' || !validPort(s[i+1:], obfPort)) {
-		return u128{}, false
-	}
-	return from4(b), true
-}
-
-// parseV4 is parseV4Port for a string that may still be something else: if
-// it is not a dotted quad with an optional port, isV4 tells whether it is a
-// broken one (only digits and dots: refused) or may be IPv6 (the caller
-// decides).
+// parseV4 is the fast path for the common case in headers: a dotted quad,
+// optionally followed by ":port". If s is not that, isV4 tells whether it
+// is a broken one (only digits and dots: refused) or may still be IPv6 (the
+// caller decides).
 func parseV4(s string, obfPort bool) (addr u128, ok, isV4 bool) {
-	if a, ok := parseV4Port(s, obfPort); ok {
-		return a, true, true
+	x, i, ok := scanV4(s, 0)
+	if ok && (i == len(s) || s[i] == ':' && validPort(s[i+1:], obfPort)) {
+		return from4(x), true, true
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c != '.' && (c < '0' || c > '9') {
@@ -199,7 +183,7 @@ func lastV4(line string, end int) (addr u128, start int, ok bool) {
 	for j > 0 && (line[j-1] == ' ' || line[j-1] == '\t') {
 		j--
 	}
-	var b [4]byte
+	var x uint32 // the fields read so far, right to left, each new one in the top byte
 	for f := 3; f >= 0; f-- {
 		if f < 3 {
 			if j == 0 || line[j-1] != '.' {
@@ -227,7 +211,7 @@ func lastV4(line string, end int) (addr u128, start int, ok bool) {
 				return u128{}, 0, false // leading zero
 			}
 		}
-		b[f] = byte(v)
+		x = x>>8 | uint32(v)<<24
 	}
 	for j > 0 && (line[j-1] == ' ' || line[j-1] == '\t') {
 		j--
@@ -235,7 +219,7 @@ func lastV4(line string, end int) (addr u128, start int, ok bool) {
 	if j > 0 && line[j-1] != ',' {
 		return u128{}, 0, false
 	}
-	return from4(b), j, true
+	return from4(x), j, true
 }
 
 // trimSpace trims ASCII white space.
