@@ -10,6 +10,29 @@ import (
 	"github.com/wardenkit/warden/core/geo"
 )
 
+// coldAllocs opens b and counts the allocations of a pass of lookups over
+// half of ips (AllocsPerRun's warm-up run does the other half first).
+func coldAllocs(t *testing.T, b []byte, ips []netip.Addr) float64 {
+	t.Helper()
+	db, err := geo.OpenBytes(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, half, pass := 0, len(ips)/2, 0
+	n := testing.AllocsPerRun(1, func() {
+		for _, ip := range ips[pass*half : (pass+1)*half] {
+			if _, ok := db.Country(ip); ok {
+				found++
+			}
+		}
+		pass++
+	})
+	if want := len(ips) * 7 / 8; found < want-1 || found > want+1 {
+		t.Errorf("found %d of %d, want about %d", found, len(ips), want)
+	}
+	return n
+}
+
 // TestCountryAllocsColdLookups checks that lookups on a freshly opened,
 // larger database allocate nothing even before any cache is warm.
 func TestCountryAllocsColdLookups(t *testing.T) {
@@ -19,29 +42,17 @@ func TestCountryAllocsColdLookups(t *testing.T) {
 	files, ips := benchDBs(t)
 	for name, b := range files {
 		t.Run(name, func(t *testing.T) {
-			db, err := geo.OpenBytes(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			found := 0
-			// AllocsPerRun's warm-up run does the first pass; the measured
-			// run is a single pass over the other half.
-			half := len(ips) / 2
-			pass := 0
-			n := testing.AllocsPerRun(1, func() {
-				for _, ip := range ips[pass*half : (pass+1)*half] {
-					if _, ok := db.Country(ip); ok {
-						found++
-					}
+			// AllocsPerRun counts the whole process's allocations over one
+			// pass, so a stray one of the runtime or the test framework can
+			// land in it: the gate fails only when three fresh databases
+			// all allocate.
+			var n float64
+			for range 3 {
+				if n = coldAllocs(t, b, ips); n == 0 {
+					return
 				}
-				pass++
-			})
-			if n > 0 {
-				t.Errorf("%v allocs for %d cold lookups, want 0", n, half)
 			}
-			if want := len(ips) * 7 / 8; found < want-1 || found > want+1 {
-				t.Errorf("found %d of %d, want about %d", found, len(ips), want)
-			}
+			t.Errorf("%v allocs for %d cold lookups, want 0", n, len(ips)/2)
 		})
 	}
 }
