@@ -16,6 +16,7 @@
 package uamatch
 
 import (
+	"hash/maphash"
 	"regexp"
 	"slices"
 	"strings"
@@ -48,6 +49,8 @@ type Set struct {
 	uniExact map[string]int64
 	uniAC    *acmatch.Matcher
 	uniIDs   []int64
+
+	verdicts *verdictCache // answers by value (verdicts.go); nil in an empty Set
 }
 
 // Empty reports whether the set holds no pattern.
@@ -61,6 +64,17 @@ func (u *Set) Match(ua string) int64 {
 	if u.Empty() {
 		return 0
 	}
+	h := maphash.String(u.verdicts.seed, ua)
+	if id, ok := u.verdicts.get(h); ok {
+		return id
+	}
+	id := u.match(ua)
+	u.verdicts.put(h, id)
+	return id
+}
+
+// match is Match without the cache.
+func (u *Set) match(ua string) int64 {
 	t := text{ua: ua}
 	defer t.release()
 	if len(u.exact) > 0 {
@@ -250,7 +264,7 @@ func (b *Builder) Regexes() int { return len(b.reSrc) }
 // Build compiles the patterns.
 func (b *Builder) Build() (*Set, error) {
 	s := &Set{exact: b.exact, cIDs: b.cIDs, res: b.res, fast: b.fast, anchored: slices.Clone(b.anchored), sims: b.sims, reIDs: b.reIDs,
-		uniExact: b.uniExact, uniIDs: b.uniIDs}
+		uniExact: b.uniExact, uniIDs: b.uniIDs, verdicts: newVerdictCache()}
 	patterns := b.patterns
 	litIndex := map[string]int{}
 	var always []string

@@ -60,6 +60,9 @@ func TestMatch(t *testing.T) {
 		if got := s.Match(c.ua); got != c.want {
 			t.Errorf("%s: Match(%.40q) = %d, want %d", c.name, c.ua, got, c.want)
 		}
+		if got := s.Match(c.ua); got != c.want { // from the verdict cache now
+			t.Errorf("%s: second Match(%.40q) = %d, want %d", c.name, c.ua, got, c.want)
+		}
 	}
 }
 
@@ -161,7 +164,7 @@ func BenchmarkFiftyRegexesNearMiss(b *testing.B) {
 	ua := nearMissUA()
 	b.ReportAllocs()
 	for b.Loop() {
-		if s.Match(ua) != 0 {
+		if s.match(ua) != 0 { // the matcher, not the verdict cache
 			b.Fatal("matched")
 		}
 	}
@@ -176,7 +179,7 @@ func BenchmarkCostlyRegexRefusedAlternative(b *testing.B) {
 	ua := strings.Repeat("Mozilla/5.0 ", 86)[:1024]
 	b.ReportAllocs()
 	for b.Loop() {
-		s.Match(ua)
+		s.match(ua)
 	}
 }
 
