@@ -7,7 +7,8 @@
 # The server (cmd/everycheck) holds the load: 100,000 blocked IPs,
 # 1,000 networks, 500 User-Agent patterns (10 regexes), 50 blocked countries
 # over a country .mmdb of ~600,000 networks made with mmdbwriter (generated
-# once into $MMDB), 127.0.0.0/8 as a trusted proxy (wrk sends the client in
+# once into $MMDB), the rules in a SQLite file (bunstore, built once into
+# $RULES), 127.0.0.0/8 as a trusted proxy (wrk sends the client in
 # X-Forwarded-For and a browser User-Agent) and one matching rate rule.
 #
 # With PIN=1 (the default) the server runs on CPU 0 and wrk on CPU 1
@@ -20,11 +21,12 @@ cd "$(dirname "$0")"
 dur=${DURATION:-10s}
 rounds=${ROUNDS:-5}
 mmdb=${MMDB:-${TMPDIR:-/tmp}/warden-bench-country.mmdb}
+rules=${RULES:-${TMPDIR:-/tmp}/warden-bench-rules.db} # or RULES=mem: a memstore
 stacks=${STACKS:-gin gin-warden gin-ulule echo echo-warden}
 addr=127.0.0.1:18082
 bin=${TMPDIR:-/tmp}/warden-everycheck
 go build -o "$bin" ./cmd/everycheck
-"$bin" -stack gen -mmdb "$mmdb"
+"$bin" -stack gen -mmdb "$mmdb" -store "$rules"
 srvpin=() wrkpin=()
 if [ "${PIN:-1}" = 1 ]; then srvpin=(taskset -c 0) wrkpin=(taskset -c 1); fi
 ua='Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
@@ -32,7 +34,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
 run() { # stack -> requests/s
-  "${srvpin[@]}" "$bin" -stack "$1" -mmdb "$mmdb" -addr "$addr" >/dev/null &
+  "${srvpin[@]}" "$bin" -stack "$1" -mmdb "$mmdb" -store "$rules" -addr "$addr" >/dev/null &
   local pid=$! code=
   for _ in $(seq 1 300); do
     code=$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-For: 81.2.69.160' -A "$ua" "http://$addr/" || true)
