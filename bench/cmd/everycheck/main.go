@@ -32,8 +32,8 @@ import (
 	_ "net/http/pprof"
 	"net/netip"
 	"os"
-	"time"
 	"os/signal"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/labstack/echo/v4"
