@@ -242,12 +242,18 @@ func (r *Resolver) walk(lines []string) (u128, bool) {
 }
 
 // lastXFF parses the last X-Forwarded-For element of line[:end] and returns
-// where it starts (after its comma, or 0). Fast path: a plain IPv6 address,
-// parsed backwards in the same pass that finds the element. Anything else
-// (brackets, a port, an embedded dotted quad, junk) takes the general path.
+// where it starts (after its comma, or 0). Fast paths: a plain IPv6 address,
+// then a dotted quad or bracketed IPv6 with a port (lastNode), each parsed
+// backwards in the same pass that finds the element. Anything else (an
+// embedded dotted quad, a zone, junk) takes the general path.
 func lastXFF(line string, end int) (addr u128, start int, ok bool) {
 	if addr, start, ok = lastV6(line, end); ok {
 		return addr, start, true
+	}
+	if addr, start, ok = lastNode(line, skipBlanksLeft(line, end), false); ok {
+		if start = skipBlanksLeft(line, start); start == 0 || line[start-1] == ',' {
+			return addr, start, true
+		}
 	}
 	start = strings.LastIndexByte(line[:end], ',') + 1
 	addr, ok = parseHostPort(line[start:end], false)

@@ -42,23 +42,59 @@ var fwdSpecial = [256]bool{'"': true, '\\': true, '=': true, ';': true, ',': tru
 //   - a node that is not an address with an optional port or obfuscated port:
 //     "unknown" and obfuscated nodes ("_hidden") included.
 //
-// One backwards scan finds the pairs and the start of the element; each pair
-// is checked when its start is found.
+// The pairs are read right to left, each in one backwards pass: the common
+// for= pair by lastForPair, which parses its node as it goes, any other by
+// lastPair.
 func lastForwarded(line string, end int) (addr u128, start int, ok bool) {
-	var (
-		node    string
-		found   bool
-		inQuote bool
-		quotes  int // quotes in the current pair
-		eq      = -1
-		pairEnd = end
-	)
-	for i := end; ; {
+	var node string // the value of a for= pair lastPair read
+	found, parsed := false, false
+	for pairEnd := end; ; {
+		a, k, fast := lastForPair(line, pairEnd)
+		if fast {
+			if found {
+				return u128{}, 0, false // a second for=
+			}
+			addr, found, parsed = a, true, true
+		} else {
+			var (
+				val   string
+				isFor bool
+			)
+			k, val, isFor, ok = lastPair(line, pairEnd)
+			if !ok || isFor && found {
+				return u128{}, 0, false // a bad pair or a second for=
+			}
+			if isFor {
+				node, found = val, true
+			}
+		}
+		if k >= 0 && line[k] == ';' {
+			pairEnd = k
+			continue
+		}
+		// a comma, or the start of the line: the element starts at k+1
+		if !found {
+			return u128{}, 0, false
+		}
+		if !parsed {
+			addr, ok = parseHostPort(node, true)
+		}
+		return addr, k + 1, parsed || ok
+	}
+}
+
+// lastPair reads backwards the pair that ends line[:to] and returns where it
+// starts: the ';' or ',' before it, outside a quoted string, or -1 at the
+// start of the line. It checks the pair (checkPair) and returns its value,
+// without quotes, and whether its name is "for".
+func lastPair(line string, to int) (k int, val string, isFor, ok bool) {
+	eq, quotes, inQuote := -1, 0, false
+	for i := to; ; {
 		for i > 0 && !fwdSpecial[line[i-1]] {
 			i--
 		}
 		i--            // at the special byte, or -1 at the start of the line
-		c := byte(',') // the start of the line ends the element like a comma
+		c := byte(',') // the start of the line ends the pair like a comma
 		if i >= 0 {
 			c = line[i]
 		}
@@ -68,33 +104,61 @@ func lastForwarded(line string, end int) (addr u128, start int, ok bool) {
 			quotes++
 			continue
 		case '\\':
-			return u128{}, 0, false
+			return 0, "", false, false
 		case '=':
 			eq = i // the left-most '=' of the pair, once at its start
 			continue
 		}
 		if inQuote { // ';' or ',' inside a quoted string
 			if i < 0 {
-				return u128{}, 0, false // unbalanced quote
+				return 0, "", false, false // unbalanced quote
 			}
 			continue
 		}
-		val, isFor, ok := checkPair(line, i+1, pairEnd, eq, quotes)
-		switch {
-		case !ok, isFor && found:
-			return u128{}, 0, false // a bad pair or a second for=
-		case isFor:
-			node, found = val, true
-		}
-		if c == ',' {
-			if !found {
-				return u128{}, 0, false
-			}
-			addr, ok = parseHostPort(node, true)
-			return addr, i + 1, ok
-		}
-		pairEnd, eq, quotes = i, -1, 0
+		val, isFor, ok = checkPair(line, i+1, to, eq, quotes)
+		return i, val, isFor, ok
 	}
+}
+
+// lastForPair reads backwards the pair that ends line[:to] when it is, with
+// white space around it, for=node or for="node" (the name in any case, the
+// node as lastNode knows it), and returns the node's address and where the
+// pair starts, as lastPair. ok is false for any other pair, which lastPair
+// then reads; lastForPair accepts no pair that lastPair and parseHostPort
+// would refuse.
+func lastForPair(line string, to int) (addr u128, k int, ok bool) {
+	j := to
+	for j > 0 && isSpace(line[j-1]) {
+		j--
+	}
+	if j == 0 || line[j-1] != '"' && line[j-1]-'0' > 9 {
+		return u128{}, 0, false // not a node lastNode knows: quick way out
+	}
+	quoted := line[j-1] == '"'
+	if quoted {
+		j--
+	}
+	addr, j, ok = lastNode(line, j, true)
+	if !ok {
+		return u128{}, 0, false
+	}
+	if quoted {
+		if j == 0 || line[j-1] != '"' {
+			return u128{}, 0, false
+		}
+		j--
+	}
+	if j < 4 || line[j-1] != '=' || line[j-4]|0x20 != 'f' || line[j-3]|0x20 != 'o' || line[j-2]|0x20 != 'r' {
+		return u128{}, 0, false
+	}
+	j -= 4
+	for j > 0 && isSpace(line[j-1]) {
+		j--
+	}
+	if j > 0 && line[j-1] != ';' && line[j-1] != ',' {
+		return u128{}, 0, false
+	}
+	return addr, j - 1, true
 }
 
 // checkPair checks the pair line[from:to] (eq: the position of its first

@@ -122,12 +122,27 @@ func scanV6(s string, i int) (a u128, end int, ok bool) {
 // the element starts (after its comma, or 0). ok is false for any other
 // form, which the caller then parses in full; lastV6 never accepts what
 // parseHostPort would refuse.
+func lastV6(line string, end int) (addr u128, start int, ok bool) {
+	addr, j, ok := lastV6Addr(line, skipBlanksLeft(line, end))
+	if !ok {
+		return u128{}, 0, false
+	}
+	j = skipBlanksLeft(line, j)
+	if j > 0 && line[j-1] != ',' {
+		return u128{}, 0, false
+	}
+	return addr, j, true
+}
+
+// lastV6Addr parses backwards the IPv6 address of hex groups (no dotted
+// quad) that ends line[:j] and returns where it starts. It reads hex digits
+// and colons only; the caller checks the byte before the address, which is
+// neither, is one the form allows (a comma, a blank, '[').
 //
 // Groups are read right to left and pushed into the top of a 128-bit
 // accumulator, so the groups left of a "::" end up in place; the groups
 // right of it are shifted down once the "::" is met.
-func lastV6(line string, end int) (addr u128, start int, ok bool) {
-	j := skipBlanksLeft(line, end)
+func lastV6Addr(line string, j int) (addr u128, start int, ok bool) {
 	var hi, lo uint64
 	var tail u128
 	n := 0         // groups read
@@ -167,10 +182,6 @@ func lastV6(line string, end int) (addr u128, start int, ok bool) {
 	}
 	// Without "::" there must be eight groups; with it, at most seven.
 	if (ellipsis < 0) != (n == 8) {
-		return u128{}, 0, false
-	}
-	j = skipBlanksLeft(line, j)
-	if j > 0 && line[j-1] != ',' {
 		return u128{}, 0, false
 	}
 	return u128{hi | tail.hi, lo | tail.lo}, j, true

@@ -179,20 +179,31 @@ func parseV4(s string, obfPort bool) (addr u128, ok, isV4 bool) {
 // any other form, which the caller then parses in full; lastV4 never accepts
 // what parseHostPort would refuse.
 func lastV4(line string, end int) (addr u128, start int, ok bool) {
-	j := end
-	for j > 0 && (line[j-1] == ' ' || line[j-1] == '\t') {
-		j--
+	x, j, ok := lastQuad(line, skipBlanksLeft(line, end))
+	if !ok {
+		return u128{}, 0, false
 	}
-	var x uint32 // the fields read so far, right to left, each new one in the top byte
-	for f := 3; f >= 0; f-- {
+	j = skipBlanksLeft(line, j)
+	if j > 0 && line[j-1] != ',' {
+		return u128{}, 0, false
+	}
+	return from4(x), j, true
+}
+
+// lastQuad parses backwards the dotted quad that ends line[:j] as strictly
+// as scanV4 (no leading zeros, each field at most 255) and returns it and
+// where it starts. The caller checks the byte before it, which may be a
+// digit ("1111.2.3.4" reads as "111.2.3.4").
+func lastQuad(line string, j int) (x uint32, start int, ok bool) {
+	for f := 3; f >= 0; f-- { // fields right to left, each new one in the top byte
 		if f < 3 {
 			if j == 0 || line[j-1] != '.' {
-				return u128{}, 0, false
+				return 0, 0, false
 			}
 			j--
 		}
 		if j == 0 || line[j-1]-'0' > 9 {
-			return u128{}, 0, false
+			return 0, 0, false
 		}
 		v := uint(line[j-1] - '0')
 		j--
@@ -205,22 +216,78 @@ func lastV4(line string, end int) (addr u128, start int, ok bool) {
 				v += d2 * 100
 				j--
 				if d2 == 0 || v > 255 {
-					return u128{}, 0, false
+					return 0, 0, false
 				}
 			} else if d1 == 0 {
-				return u128{}, 0, false // leading zero
+				return 0, 0, false // leading zero
 			}
 		}
 		x = x>>8 | uint32(v)<<24
 	}
-	for j > 0 && (line[j-1] == ' ' || line[j-1] == '\t') {
-		j--
-	}
-	if j > 0 && line[j-1] != ',' {
-		return u128{}, 0, false
-	}
-	return from4(x), j, true
+	return x, j, true
 }
+
+// lastNode parses backwards the node that ends line[:j] when it is a dotted
+// quad or a bracketed IPv6 address of hex groups, either with an optional
+// ":port" (with obf, an RFC 7239 obfuscated port too), and returns where it
+// starts. ok is false for any other form; the caller checks the byte before
+// the node and otherwise takes the general path, which accepts the same
+// node with the same answer (parseHostPort).
+func lastNode(line string, j int, obf bool) (addr u128, start int, ok bool) {
+	if j > 0 && line[j-1] != ']' {
+		if j = lastPort(line, j, obf); j < 0 {
+			return u128{}, 0, false
+		}
+	}
+	if j > 0 && line[j-1] == ']' {
+		addr, j, ok = lastV6Addr(line, j-1)
+		if !ok || j == 0 || line[j-1] != '[' {
+			return u128{}, 0, false
+		}
+		return addr, j - 1, true
+	}
+	x, j, ok := lastQuad(line, j)
+	return from4(x), j, ok
+}
+
+// lastPort returns where the host ends in line[:j]: before the ":port" that
+// ends it (validPort), or at j if it ends in no colon and port. It returns
+// -1 for a colon and a bad port, or a port after no host ("::1" in IPv6):
+// lastNode does not know that form.
+func lastPort(line string, j int, obf bool) int {
+	k, n, mul := j, 0, 1
+	for ; k > 0 && line[k-1]-'0' <= 9 && j-k < 5; k-- {
+		n += int(line[k-1]-'0') * mul
+		mul *= 10
+	}
+	switch {
+	case k == 0:
+		return j // digits only: a dotted quad has dots, so lastQuad refuses
+	case line[k-1] == ':':
+		if k == j || n > 65535 {
+			return -1
+		}
+		return k - 1
+	case !obf || line[k-1] == '.' || !obfChar[line[k-1]]:
+		return j // no port (a dotted quad ends in digits), or one lastNode does not know
+	}
+	for k > 0 && obfChar[line[k-1]] {
+		k--
+	}
+	if k == 0 || line[k-1] != ':' || line[k] != '_' || j-k < 2 {
+		return -1
+	}
+	return k - 1
+}
+
+// obfChar holds the bytes of an RFC 7239 obfuscated port: ALPHA, DIGIT, '.',
+// '_', '-'.
+var obfChar = func() (t [256]bool) {
+	for c := range t {
+		t[c] = '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '.' || c == '_' || c == '-'
+	}
+	return t
+}()
 
 // trimSpace trims ASCII white space.
 func trimSpace(s string) string {
