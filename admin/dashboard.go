@@ -1,10 +1,12 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -120,38 +122,45 @@ func (s *server) readFigures(ctx context.Context, now time.Time) (*dashFigures, 
 	return f, nil
 }
 
-// readCounts runs the grouped counts, at most countsInFlight at once: the
-// totals by action and by hour and the top lists first, then the hours of
-// the busiest actions.
+// readCounts runs the grouped counts, at most countsInFlight at once: by
+// hour and action (from which the totals by action and by hour and the
+// series of the busiest actions are summed here), and the top lists.
 func (f *dashFigures) readCounts(ctx context.Context, st core.EventStore) error {
-	var total []core.GroupCount
+	var hourAction []core.GroupCount
 	err := concurrently(ctx, st, f.Since, f.Until, []countJob{
-		{q: core.CountQuery{GroupBy: core.GroupByAction}, dst: &f.ByAction},
-		{q: core.CountQuery{GroupBy: core.GroupByHour}, dst: &total},
+		{q: core.CountQuery{GroupBy: core.GroupByHourAction}, dst: &hourAction},
 		{q: core.CountQuery{GroupBy: core.GroupByIP, Limit: 10}, dst: &f.TopIPs},
-		{q: core.CountQuery{GroupBy: core.GroupByCountry, Limit: 10}, dst: &f.TopCountries},
 		{q: core.CountQuery{GroupBy: core.GroupByPath, Limit: 10}, dst: &f.TopPaths},
+		{q: core.CountQuery{GroupBy: core.GroupByCountry, Limit: 10}, dst: &f.TopCountries},
 	})
 	if err != nil {
 		return err
 	}
-	for _, g := range f.ByAction {
+	byAction := map[string]int64{}
+	perHour := map[string][]core.GroupCount{} // by action
+	for _, g := range hourAction {
+		hour, action, ok := strings.Cut(g.Key, " ")
+		if !ok {
+			continue
+		}
+		byAction[action] += g.Count
+		perHour[action] = append(perHour[action], core.GroupCount{Key: hour, Count: g.Count})
 		f.Total += g.Count
 	}
-	top := f.ByAction[:min(chartActions, len(f.ByAction))]
-	hours := make([][]core.GroupCount, len(top))
-	jobs := make([]countJob, len(top))
-	for i, g := range top {
-		jobs[i] = countJob{q: core.CountQuery{GroupBy: core.GroupByHour, Actions: []core.Action{core.Action(g.Key)}}, dst: &hours[i]}
+	for a, n := range byAction {
+		f.ByAction = append(f.ByAction, core.GroupCount{Key: a, Count: n})
 	}
-	if err := concurrently(ctx, st, f.Since, f.Until, jobs); err != nil {
-		return err
-	}
-	other := f.hourly(total)
-	for i, g := range top {
-		counts := f.hourly(hours[i])
-		for h := range other {
-			other[h] -= counts[h]
+	slices.SortFunc(f.ByAction, func(a, b core.GroupCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Key, b.Key))
+	})
+	other := make([]int64, len(f.Hours))
+	for i, g := range f.ByAction {
+		counts := f.hourly(perHour[g.Key])
+		if i >= chartActions {
+			for h, n := range counts {
+				other[h] += n
+			}
+			continue
 		}
 		f.Series = append(f.Series, series{Name: g.Key, Class: fmt.Sprintf("a-%d", i), Counts: counts})
 	}
@@ -204,11 +213,16 @@ func (f *dashFigures) hourly(groups []core.GroupCount) []int64 {
 }
 
 // countRules counts the active rules of each kind (and the expired among
-// them), reading them in pages: the rule tables have no count query.
+// them). It asks the tables of the admin's store (WithStore: the engine's)
+// when it has them, since those of the engine hide the store's count query.
 func (s *server) countRules(ctx context.Context, now time.Time) ([]ruleCount, error) {
+	rules := s.eng.Rules()
+	if r, ok := s.cfg.store.(core.Rules); ok {
+		rules = r
+	}
 	out := make([]ruleCount, 0, len(kindList))
 	for _, k := range kindList {
-		active, expired, err := k.countActive(ctx, s.eng.Rules(), now)
+		active, expired, err := k.countActive(ctx, rules, now)
 		if err != nil {
 			return nil, err
 		}

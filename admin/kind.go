@@ -45,7 +45,9 @@ type kindOps interface {
 	exportAll(ctx context.Context, rs core.Rules, w io.Writer, f ruleio.Format) (int, error)
 	importAll(ctx context.Context, rs core.Rules, r io.Reader, f ruleio.Format) (int, error)
 	decodeJSON(base item, data []byte) (item, error)
-	// countActive counts the active rules and, among them, the expired.
+	// countActive counts the active rules and, among them, the expired:
+	// with one query when the table is a core.ActiveCounter, else by
+	// reading them in pages.
 	countActive(ctx context.Context, rs core.Rules, now time.Time) (active, expired int, err error)
 }
 
@@ -115,6 +117,9 @@ func (k kind[T]) remove(ctx context.Context, rs core.Rules, it item) error {
 }
 
 func (k kind[T]) countActive(ctx context.Context, rs core.Rules, now time.Time) (active, expired int, err error) {
+	if c, ok := k.table(rs).(core.ActiveCounter); ok {
+		return c.CountActive(ctx, now)
+	}
 	q := core.Query{ActiveOnly: true, Limit: 10_000}
 	for {
 		rows, err := k.table(rs).List(ctx, q)

@@ -38,11 +38,19 @@ func TestCountEventsByHourBeforePostgres14(t *testing.T) {
 			{Key: "2000-01-01T00:00:00Z", Count: 2},
 			{Key: "2026-12-02T06:00:00Z", Count: 2},
 		}
+		wantAction := make([]core.GroupCount, len(want))
+		for i, g := range want {
+			wantAction[i] = core.GroupCount{Key: g.Key + " IP_BLOCK", Count: g.Count}
+		}
 		for _, v := range []int{150000, 130000} {
 			bunstore.SetPostgresVersion(s, v)
 			got, err := s.CountEvents(ctx, core.CountQuery{GroupBy: core.GroupByHour})
 			if err != nil || !slices.Equal(got, want) {
 				t.Errorf("server version %d: CountEvents by hour = %v, %v; want %v", v, got, err, want)
+			}
+			got, err = s.CountEvents(ctx, core.CountQuery{GroupBy: core.GroupByHourAction})
+			if err != nil || !slices.Equal(got, wantAction) {
+				t.Errorf("server version %d: CountEvents by hour and action = %v, %v; want %v", v, got, err, wantAction)
 			}
 		}
 	})

@@ -197,21 +197,34 @@ func (s *Store) CountEvents(ctx context.Context, q core.CountQuery) ([]core.Grou
 // one to group by: the key itself, except for hours on PostgreSQL, which
 // group by the truncated time and format it once per group.
 func (s *Store) groupKey(g core.GroupBy) (key, group bun.Safe, err error) {
-	if g == core.GroupByHour {
-		key = bun.Safe(hourKeys[s.dialect])
-		switch {
-		case s.dialect == dialect.PG && s.pgVer >= 140000:
-			return key, pgHour, nil
-		case s.dialect == dialect.PG:
-			return `to_char(` + pgHourOld + `, 'YYYY-MM-DD"T"HH24":00:00Z"')`, pgHourOld, nil
+	switch g {
+	case core.GroupByHour:
+		key, group = s.hourKey()
+		return key, group, nil
+	case core.GroupByHourAction:
+		key, group = s.hourKey()
+		if s.dialect == dialect.MySQL {
+			return "CONCAT(" + key + ", ' ', action)", group + ", action", nil
 		}
-		return key, key, nil
+		return key + " || ' ' || action", group + ", action", nil
 	}
 	col, ok := groupColumns[g]
 	if !ok {
 		return "", "", fmt.Errorf("bunstore: CountEvents: unknown group by %q: %w", g, core.ErrInvalid)
 	}
 	return bun.Safe(col), bun.Safe(col), nil
+}
+
+// hourKey returns the expression of the hour key and the one to group by.
+func (s *Store) hourKey() (key, group bun.Safe) {
+	key = bun.Safe(hourKeys[s.dialect])
+	switch {
+	case s.dialect == dialect.PG && s.pgVer >= 140000:
+		return key, pgHour
+	case s.dialect == dialect.PG:
+		return `to_char(` + pgHourOld + `, 'YYYY-MM-DD"T"HH24":00:00Z"')`, pgHourOld
+	}
+	return key, key
 }
 
 // purgeChunk is how many rows one DELETE removes when a purge is asked to

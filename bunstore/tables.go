@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
@@ -63,6 +64,8 @@ func newTable[T rule.Rule, R any, P row[T, R]](s *Store, name string, keyOf func
 	}
 	return &table[T, R, P]{s: s, name: name, keyOf: keyOf, keys: keys, keyExpr: strings.Join(conds, " AND ")}
 }
+
+var _ core.ActiveCounter = (*table[rule.BlockedIP, blockedIPRow, *blockedIPRow])(nil)
 
 func (t *table[T, R, P]) List(ctx context.Context, q core.Query) ([]T, error) {
 	var rows []R
@@ -139,6 +142,22 @@ func (t *table[T, R, P]) Put(ctx context.Context, v T) (T, error) {
 		return zero, t.s.errf(fmt.Sprintf("%s.Put %q", t.name, key), err)
 	}
 	return p.toRule(), nil
+}
+
+// CountActive counts the active rows and, where the kind has an expiry,
+// those among them whose expiry is before now, with one SELECT COUNT(*).
+func (t *table[T, R, P]) CountActive(ctx context.Context, now time.Time) (active, expired int, err error) {
+	sel := t.s.rdb.NewSelect().Model((*R)(nil)).ColumnExpr("COUNT(*)").Where("is_active = ?", true)
+	if t.s.db.Table(reflect.TypeFor[R]()).HasField("expires_at") {
+		sel = sel.ColumnExpr("COALESCE(SUM(CASE WHEN expires_at < ? THEN 1 ELSE 0 END), 0)", dbTime(now))
+	} else {
+		sel = sel.ColumnExpr("0")
+	}
+	err = sel.Scan(ctx, &active, &expired)
+	if err != nil {
+		return 0, 0, t.s.errf(t.name+".CountActive", err)
+	}
+	return active, expired, nil
 }
 
 var errNoRow = errors.New("no row")

@@ -34,6 +34,12 @@ type Table[T rule.Rule] interface {
 	Delete(ctx context.Context, key string) error
 }
 
+// ActiveCounter is an optional capability of a Table: CountActive counts the
+// active rows and, among them, those whose expiry is set and before now.
+type ActiveCounter interface {
+	CountActive(ctx context.Context, now time.Time) (active, expired int, err error)
+}
+
 // Rules gives one Table per rule kind.
 type Rules interface {
 	BlockedIPs() Table[rule.BlockedIP]
@@ -73,11 +79,12 @@ type EventQuery struct {
 type GroupBy string
 
 const (
-	GroupByIP      GroupBy = "ip"
-	GroupByCountry GroupBy = "country"
-	GroupByAction  GroupBy = "action"
-	GroupByPath    GroupBy = "path"
-	GroupByHour    GroupBy = "hour"
+	GroupByIP         GroupBy = "ip"
+	GroupByCountry    GroupBy = "country"
+	GroupByAction     GroupBy = "action"
+	GroupByPath       GroupBy = "path"
+	GroupByHour       GroupBy = "hour"
+	GroupByHourAction GroupBy = "hour_action"
 )
 
 // CountQuery asks for the sum of Count per group, largest first, ties by key.
@@ -91,7 +98,7 @@ type CountQuery struct {
 
 // GroupCount is one group of a CountEvents answer.
 type GroupCount struct {
-	Key   string // by hour: the UTC hour's start, "2026-12-02T05:00:00Z"
+	Key   string // by hour: the UTC hour's start, "2026-12-02T05:00:00Z"; by hour_action: that, a space, the action
 	Count int64
 }
 

@@ -84,10 +84,13 @@ var countKeys = map[core.GroupBy]func(core.Event) string{
 	core.GroupByCountry: func(e core.Event) string { return e.CountryCode },
 	core.GroupByAction:  func(e core.Event) string { return string(e.Action) },
 	core.GroupByPath:    func(e core.Event) string { return e.Path },
-	core.GroupByHour: func(e core.Event) string {
-		return e.CreatedAt.UTC().Truncate(time.Hour).Format(time.RFC3339)
+	core.GroupByHour:    hourKey,
+	core.GroupByHourAction: func(e core.Event) string {
+		return hourKey(e) + " " + string(e.Action)
 	},
 }
+
+func hourKey(e core.Event) string { return e.CreatedAt.UTC().Truncate(time.Hour).Format(time.RFC3339) }
 
 // CountEvents sums Count per group of the events created in [Since, Until),
 // largest first, ties by key in byte order; with Limit > 0, the first Limit

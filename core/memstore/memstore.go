@@ -39,7 +39,10 @@ type Store struct {
 	rateLimitRules    table[rule.RateLimitRule]
 }
 
-var _ core.Store = (*Store)(nil)
+var (
+	_ core.Store         = (*Store)(nil)
+	_ core.ActiveCounter = (*table[rule.BlockedIP])(nil)
+)
 
 // Option configures a Store.
 type Option func(*Store)
@@ -179,6 +182,37 @@ func (t *table[T]) Delete(ctx context.Context, key string) error {
 	delete(t.syncDisabled, key)
 	t.s.version++
 	return nil
+}
+
+// CountActive counts the active rows and those among them whose expiry is
+// before now.
+func (t *table[T]) CountActive(ctx context.Context, now time.Time) (active, expired int, err error) {
+	if err := t.ctxErr(ctx, "CountActive"); err != nil {
+		return 0, 0, err
+	}
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	for _, v := range t.rows {
+		if !v.IsActive() {
+			continue
+		}
+		active++
+		if exp := expiresAt(v); !exp.IsZero() && exp.Before(now) {
+			expired++
+		}
+	}
+	return active, expired, nil
+}
+
+// expiresAt is the expiry of the kinds that have one; zero for the others.
+func expiresAt(v any) time.Time {
+	switch v := v.(type) {
+	case rule.BlockedIP:
+		return v.ExpiresAt
+	case rule.WhitelistedUser:
+		return v.ExpiresAt
+	}
+	return time.Time{}
 }
 
 // Settings returns the stored settings, or core.DefaultSettings() if none.

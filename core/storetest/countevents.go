@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/core/rule"
 )
 
 // testCountEvents checks CountEvents' window, grouping, order and limit.
@@ -58,6 +59,12 @@ func testCountEvents(t *testing.T, s core.Store) {
 		{"hour_actions", core.CountQuery{GroupBy: core.GroupByHour, Since: since, Until: until,
 			Actions: []core.Action{core.ActionRateLimit}}, []gc{g(h10, 3), g(h11, 3)}},
 		{"hour_limit", core.CountQuery{GroupBy: core.GroupByHour, Limit: 1}, []gc{g("2030-01-01T09:00:00Z", 100)}},
+		{"hour_action_window", core.CountQuery{GroupBy: core.GroupByHourAction, Since: since, Until: until},
+			[]gc{g(h10+" IP_BLOCK", 3), g(h10+" RATE_LIMIT", 3), g(h11+" LOCKOUT", 3), g(h11+" RATE_LIMIT", 3),
+				g(h11+" AUTO_BLOCK_IP", 1), g(h11+" IP_BLOCK", 1)}},
+		{"hour_action_actions_min_limit", core.CountQuery{GroupBy: core.GroupByHourAction, Since: since,
+			Actions: []core.Action{core.ActionIPBlock, core.ActionRateLimit}, Min: 2, Limit: 3},
+			[]gc{g("2030-01-01T12:00:00Z IP_BLOCK", 100), g(h10+" IP_BLOCK", 3), g(h10+" RATE_LIMIT", 3)}},
 		{"ip_min_then_limit", core.CountQuery{GroupBy: core.GroupByIP, Since: since, Until: until, Min: 3, Limit: 2},
 			[]gc{g("192.0.2.2", 6), g("192.0.2.1", 3)}},
 		{"ip_min", core.CountQuery{GroupBy: core.GroupByIP, Since: since, Until: until, Min: 3},
@@ -83,6 +90,48 @@ func testCountEvents(t *testing.T, s core.Store) {
 		})
 	}
 	countEventsRefuses(t, s)
+}
+
+// testActiveCounter checks CountActive on the tables that have it: disabled
+// rows are not counted, and expired ones are those whose expiry is before now.
+func testActiveCounter(t *testing.T, s core.Store) {
+	c := ctx(t)
+	now := time.Date(2030, 1, 1, 10, 0, 0, 0, time.UTC)
+	for _, ip := range []rule.BlockedIP{
+		{Network: "192.0.2.1"}, // permanent
+		{Network: "192.0.2.2", ExpiresAt: now.Add(-time.Second)},
+		{Network: "192.0.2.3", ExpiresAt: now}, // expires at now: not yet
+		{Network: "192.0.2.4", ExpiresAt: now.Add(time.Hour)},
+		{Network: "192.0.2.0/24", ExpiresAt: now.Add(-time.Hour), Disabled: true},
+	} {
+		if _, err := s.BlockedIPs().Put(c, ip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range []rule.WhitelistedUser{{UserID: "a", ExpiresAt: now.Add(-time.Hour)}, {UserID: "b", Disabled: true}} {
+		if _, err := s.WhitelistedUsers().Put(c, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.BlockedCountries().Put(c, rule.BlockedCountry{Code: "FR"}); err != nil {
+		t.Fatal(err)
+	}
+	for name, tt := range map[string]struct {
+		tbl             any
+		active, expired int
+	}{
+		"BlockedIPs": {s.BlockedIPs(), 4, 1}, "WhitelistedUsers": {s.WhitelistedUsers(), 1, 1},
+		"BlockedCountries": {s.BlockedCountries(), 1, 0}, "BlockedDomains": {s.BlockedDomains(), 0, 0},
+	} {
+		ac, ok := tt.tbl.(core.ActiveCounter)
+		if !ok {
+			t.Logf("%s: no ActiveCounter", name)
+			continue
+		}
+		if a, e, err := ac.CountActive(c, now.In(time.FixedZone("X", -7*3600))); err != nil || a != tt.active || e != tt.expired {
+			t.Errorf("%s.CountActive = %d, %d, %v; want %d, %d", name, a, e, err, tt.active, tt.expired)
+		}
+	}
 }
 
 // countEventsRefuses checks that queries CountEvents cannot answer are

@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) core.Store) {
 	t.Run("SettingsConflict", func(t *testing.T) { testSettingsConflict(t, newStore(t)) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, newStore(t)) })
 	t.Run("CountEvents", func(t *testing.T) { testCountEvents(t, newStore(t)) })
+	t.Run("ActiveCounter", func(t *testing.T) { testActiveCounter(t, newStore(t)) })
 	t.Run("Hits", func(t *testing.T) { testHits(t, newStore(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newStore(t)) })
 	t.Run("Times", func(t *testing.T) { testTimes(t, newStore(t)) })
