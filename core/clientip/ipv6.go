@@ -123,26 +123,22 @@ func scanV6(s string, i int) (a u128, end int, ok bool) {
 // form, which the caller then parses in full; lastV6 never accepts what
 // parseHostPort would refuse.
 func lastV6(line string, end int) (addr u128, start int, ok bool) {
-	addr, j, ok := lastV6Addr(line, skipBlanksLeft(line, end))
-	if !ok {
-		return u128{}, 0, false
-	}
-	j = skipBlanksLeft(line, j)
-	if j > 0 && line[j-1] != ',' {
-		return u128{}, 0, false
-	}
-	return addr, j, true
+	return lastV6Addr(line, end, true)
 }
 
 // lastV6Addr parses backwards the IPv6 address of hex groups (no dotted
-// quad) that ends line[:j] and returns where it starts. It reads hex digits
-// and colons only; the caller checks the byte before the address, which is
-// neither, is one the form allows (a comma, a blank, '[').
+// quad) that ends line[:j] and returns where it starts. With elem it is the
+// whole X-Forwarded-For element, as lastV6 needs: spaces or tabs around it,
+// then a comma or the start of the line. Without, the caller checks the byte
+// before the address, which is neither a hex digit nor a colon.
 //
 // Groups are read right to left and pushed into the top of a 128-bit
 // accumulator, so the groups left of a "::" end up in place; the groups
 // right of it are shifted down once the "::" is met.
-func lastV6Addr(line string, j int) (addr u128, start int, ok bool) {
+func lastV6Addr(line string, j int, elem bool) (addr u128, start int, ok bool) {
+	if elem {
+		j = skipBlanksLeft(line, j)
+	}
 	var hi, lo uint64
 	var tail u128
 	n := 0         // groups read
@@ -183,6 +179,11 @@ func lastV6Addr(line string, j int) (addr u128, start int, ok bool) {
 	// Without "::" there must be eight groups; with it, at most seven.
 	if (ellipsis < 0) != (n == 8) {
 		return u128{}, 0, false
+	}
+	if elem {
+		if j = skipBlanksLeft(line, j); j > 0 && line[j-1] != ',' {
+			return u128{}, 0, false
+		}
 	}
 	return u128{hi | tail.hi, lo | tail.lo}, j, true
 }

@@ -179,31 +179,29 @@ func parseV4(s string, obfPort bool) (addr u128, ok, isV4 bool) {
 // any other form, which the caller then parses in full; lastV4 never accepts
 // what parseHostPort would refuse.
 func lastV4(line string, end int) (addr u128, start int, ok bool) {
-	x, j, ok := lastQuad(line, skipBlanksLeft(line, end))
-	if !ok {
-		return u128{}, 0, false
-	}
-	j = skipBlanksLeft(line, j)
-	if j > 0 && line[j-1] != ',' {
-		return u128{}, 0, false
-	}
-	return from4(x), j, true
+	return lastQuad(line, end, true)
 }
 
 // lastQuad parses backwards the dotted quad that ends line[:j] as strictly
 // as scanV4 (no leading zeros, each field at most 255) and returns it and
-// where it starts. The caller checks the byte before it, which may be a
-// digit ("1111.2.3.4" reads as "111.2.3.4").
-func lastQuad(line string, j int) (x uint32, start int, ok bool) {
+// where it starts. With elem it is the whole X-Forwarded-For element, as
+// lastV4 needs: spaces or tabs around it, then a comma or the start of the
+// line. Without, the caller checks the byte before it, which may be a digit
+// ("1111.2.3.4" reads as "111.2.3.4").
+func lastQuad(line string, j int, elem bool) (addr u128, start int, ok bool) {
+	var x uint32
+	if elem {
+		j = skipBlanksLeft(line, j)
+	}
 	for f := 3; f >= 0; f-- { // fields right to left, each new one in the top byte
 		if f < 3 {
 			if j == 0 || line[j-1] != '.' {
-				return 0, 0, false
+				return u128{}, 0, false
 			}
 			j--
 		}
 		if j == 0 || line[j-1]-'0' > 9 {
-			return 0, 0, false
+			return u128{}, 0, false
 		}
 		v := uint(line[j-1] - '0')
 		j--
@@ -216,15 +214,20 @@ func lastQuad(line string, j int) (x uint32, start int, ok bool) {
 				v += d2 * 100
 				j--
 				if d2 == 0 || v > 255 {
-					return 0, 0, false
+					return u128{}, 0, false
 				}
 			} else if d1 == 0 {
-				return 0, 0, false // leading zero
+				return u128{}, 0, false // leading zero
 			}
 		}
 		x = x>>8 | uint32(v)<<24
 	}
-	return x, j, true
+	if elem {
+		if j = skipBlanksLeft(line, j); j > 0 && line[j-1] != ',' {
+			return u128{}, 0, false
+		}
+	}
+	return from4(x), j, true
 }
 
 // lastNode parses backwards the node that ends line[:j] when it is a dotted
@@ -240,14 +243,13 @@ func lastNode(line string, j int, obf bool) (addr u128, start int, ok bool) {
 		}
 	}
 	if j > 0 && line[j-1] == ']' {
-		addr, j, ok = lastV6Addr(line, j-1)
+		addr, j, ok = lastV6Addr(line, j-1, false)
 		if !ok || j == 0 || line[j-1] != '[' {
 			return u128{}, 0, false
 		}
 		return addr, j - 1, true
 	}
-	x, j, ok := lastQuad(line, j)
-	return from4(x), j, ok
+	return lastQuad(line, j, false)
 }
 
 // lastPort returns where the host ends in line[:j]: before the ":port" that
