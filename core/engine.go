@@ -182,6 +182,7 @@ func (e *Engine) Close(ctx context.Context) error {
 	}
 	e.subMu.Unlock()
 	droppedBefore := e.events.dropped.Load()
+	e.lockout.monitor.hist.close(ctx) // drains beside the event writer; e.wg waits for it
 	e.events.close(ctx)
 	e.cancel()
 	for _, m := range e.memories {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"github.com/wardenkit/warden/core/attempt"
 	"github.com/wardenkit/warden/core/rule"
@@ -66,7 +67,8 @@ type loginConfig struct {
 	hook        LoginHook
 	failPolicy  *FailPolicy
 	noNewDevice bool
-	sourceCaps  [2]int // usernames per address, per network; 0: defaults
+	sourceCaps  [2]int        // usernames per address, per network; 0: defaults
+	historyWait time.Duration // WithLoginHistoryWait; 0: the default
 }
 
 // newLockout builds the Lockout and LoginMonitor of c over d.
@@ -91,7 +93,7 @@ func newLockout(d *loginDeps, c *loginConfig, enginePolicy FailPolicy) (*Lockout
 		}
 		l.fallback = m
 	}
-	l.monitor = &LoginMonitor{d: d, hook: c.hook, newDevice: !c.noNewDevice}
+	l.monitor = newLoginMonitor(d, c)
 	l.sources = newSourceTracker(cmp.Or(c.sourceCaps[0], defaultSourceUsernames), cmp.Or(c.sourceCaps[1], defaultNetworkUsernames))
 	return l, nil
 }
@@ -111,9 +113,11 @@ func (e *Engine) initLogin() error {
 	return nil
 }
 
-// startLogin loads the attempt counter's script, where it has one, so that
-// every step is one round trip from the first.
+// startLogin starts the login history writer and loads the attempt
+// counter's script, where it has one, so that every step is one round trip
+// from the first.
 func (e *Engine) startLogin(ctx context.Context) {
+	e.startLoginHistory()
 	if st, ok := e.lockout.counter.(starter); ok {
 		if err := st.Start(ctx); err != nil {
 			e.log.Warn("warden: attempt counter failed to start; the lockout fail policy applies until it answers", "error", err)

@@ -8,8 +8,7 @@ import (
 	"github.com/wardenkit/warden/internal/textutil"
 )
 
-// LoginRecord is one successful login (table security_login_history),
-// written by the LoginMonitor.
+// LoginRecord is one successful login (table security_login_history).
 type LoginRecord struct {
 	ID          int64     `json:"id"`
 	CreatedAt   time.Time `json:"created_at"`
@@ -25,8 +24,7 @@ type LoginRecord struct {
 	SessionKey  string    `json:"session_key,omitempty"`
 }
 
-// DeviceFamily is the coarse device key of the new-device rule:
-// Browser + "/" + OS, or "" when neither is known.
+// DeviceFamily is the new-device rule's key: Browser+"/"+OS ("" if none).
 func (r LoginRecord) DeviceFamily() string {
 	if r.Browser == "" && r.OS == "" {
 		return ""
@@ -35,8 +33,7 @@ func (r LoginRecord) DeviceFamily() string {
 }
 
 // Clean returns r with every string made valid UTF-8, stripped of NUL
-// bytes and cut to its column's length, and CreatedAt in UTC. The monitor
-// cleans every record before it is stored.
+// bytes and cut to its column's length, and CreatedAt in UTC.
 func (r LoginRecord) Clean() LoginRecord {
 	r.UserID = textutil.Clean(r.UserID, rule.MaxUserIDLen)
 	r.IP = textutil.Clean(r.IP, MaxLoginIPLen)
@@ -84,8 +81,7 @@ func (r LoginRecord) Validate() error {
 	return nil
 }
 
-// LoginQuery selects login records, newest first (CreatedAt, then ID,
-// descending).
+// LoginQuery selects login records, newest first (by CreatedAt, then ID).
 type LoginQuery struct {
 	UserID   string    // exact; "" = any
 	IP       string    // exact; "" = any
@@ -98,18 +94,12 @@ type LoginQuery struct {
 // LoginTraits summarises a user's recent logins for the anomaly rules. Every
 // list holds distinct, non-empty values in no particular order.
 type LoginTraits struct {
-	// Logins is how many rows were looked at (at most the recent asked
-	// for); 0 means the user has no earlier login.
-	Logins    int      `json:"logins"`
-	Countries []string `json:"countries"` // among the recent rows
-	IPs       []string `json:"ips"`       // among the recent rows
-	Devices   []string `json:"devices"`   // DeviceFamily of the recent rows
-	// CountriesSince are the countries of the user's rows created at or
-	// after the since asked for, looking at no more than
-	// MaxLoginTraitsWindowRows of them.
-	CountriesSince []string `json:"countries_since"`
+	Logins         int      `json:"logins"`          // rows looked at (≤ recent); 0: no earlier login
+	Countries      []string `json:"countries"`       // among the recent rows
+	IPs            []string `json:"ips"`             // among the recent rows
+	Devices        []string `json:"devices"`         // DeviceFamily of the recent rows
+	CountriesSince []string `json:"countries_since"` // of the rows created at or after since
 }
 
-// MaxLoginTraitsWindowRows bounds the rows LoginTraits reads for
-// CountriesSince, so a user with a flood of logins cannot make it scan.
+// MaxLoginTraitsWindowRows bounds the rows LoginTraits reads for CountriesSince.
 const MaxLoginTraitsWindowRows = 1000

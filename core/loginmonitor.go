@@ -25,15 +25,20 @@ import (
 // ("New device: Firefox/Linux", WithNewDeviceAlert), or more distinct
 // countries in the rolling 24 hours than Settings.MaxCountriesPerDay. A
 // user's first login is never new-anything. The LoginHook, if any, then
-// decides the verdict. A store error never fails the login; it is logged.
+// decides the verdict. A login waits for the store at most
+// WithLoginHistoryWait; a read that misses it skips the rules, a write stays
+// queued.
 //
 // A LoginMonitor is safe for concurrent use.
 type LoginMonitor struct {
 	d         *loginDeps
 	hook      LoginHook
 	newDevice bool
+	wait      time.Duration  // the longest a login waits for its history
+	reads     chan struct{}  // traits reads in flight
+	hist      *historyWriter // stores the records
 
-	observed, suspicious, refused, errs atomic.Int64
+	observed, suspicious, refused, errs, skipped atomic.Int64
 }
 
 // loginTraitsRecent is how many of a user's newest logins the novelty rules
@@ -94,15 +99,25 @@ type LoginHook func(ctx context.Context, info LoginInfo) (LoginVerdict, error)
 
 // LoginMonitorStats are a LoginMonitor's counters since New.
 type LoginMonitorStats struct {
-	Observed    int64 `json:"observed"`
-	Suspicious  int64 `json:"suspicious"`
-	Refused     int64 `json:"refused"`      // by the hook
-	StoreErrors int64 `json:"store_errors"` // history reads or writes that failed
+	Observed       int64 `json:"observed"`
+	Suspicious     int64 `json:"suspicious"`
+	Refused        int64 `json:"refused"`         // by the hook
+	StoreErrors    int64 `json:"store_errors"`    // history reads or writes that failed
+	RulesSkipped   int64 `json:"rules_skipped"`   // logins judged without history: read failed or too slow
+	HistoryQueued  int64 `json:"history_queued"`  // records waiting to be stored
+	HistoryWritten int64 `json:"history_written"` // records stored
+	HistoryDropped int64 `json:"history_dropped"` // records lost: queue full, store refused, Close's deadline
 }
 
 // Stats reports the monitor's counters.
 func (m *LoginMonitor) Stats() LoginMonitorStats {
-	return LoginMonitorStats{Observed: m.observed.Load(), Suspicious: m.suspicious.Load(), Refused: m.refused.Load(), StoreErrors: m.errs.Load()}
+	h := m.hist
+	h.mu.Lock()
+	queued := h.n
+	h.mu.Unlock()
+	return LoginMonitorStats{Observed: m.observed.Load(), Suspicious: m.suspicious.Load(), Refused: m.refused.Load(),
+		StoreErrors: m.errs.Load() + h.failed.Load(), RulesSkipped: m.skipped.Load(),
+		HistoryQueued: int64(queued), HistoryWritten: h.written.Load(), HistoryDropped: h.dropped.Load()}
 }
 
 // Observe records a successful login, applies the anomaly rules and returns
@@ -145,18 +160,12 @@ func (m *LoginMonitor) observe(ctx context.Context, l Login, path, method string
 		UserAgent: rec.UserAgent, Device: rec.Device, Browser: rec.Browser, OS: rec.OS, FirstLogin: true}
 
 	track := set.LoginHistoryEnabled && strings.TrimSpace(rec.UserID) != ""
+	hctx := ctx
 	if track {
-		tr, err := d.store.LoginTraits(ctx, rec.UserID, loginTraitsRecent, now.Add(-24*time.Hour))
-		if err != nil {
-			m.errs.Add(1)
-			d.log.Warn("warden: login history not read; anomaly rules skipped", "user_id", rec.UserID, "error", err)
-		} else {
-			info.FirstLogin = tr.Logins == 0
-			info.Reasons = m.rules(&set, &rec, tr, info.FirstLogin)
-		}
-		info.Suspicious = len(info.Reasons) > 0
-		rec.Suspicious = info.Suspicious
-		rec.Reasons = textutil.Clean(strings.Join(info.Reasons, "; "), MaxLoginReasonsLen)
+		var cancel context.CancelFunc
+		hctx, cancel = context.WithTimeout(ctx, m.wait) // all the time the history may take from this login
+		defer cancel()
+		m.judge(hctx, &set, &rec, &info)
 	}
 
 	verdict := LoginAllow
@@ -174,12 +183,7 @@ func (m *LoginMonitor) observe(ctx context.Context, l Login, path, method string
 		}
 	}
 	if track && verdict != LoginRefuse {
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		if _, err := d.store.AppendLogin(wctx, rec); err != nil {
-			m.errs.Add(1)
-			d.log.Warn("warden: login history not stored", "user_id", rec.UserID, "error", err)
-		}
-		cancel()
+		m.hist.put(hctx, rec, d.running())
 	}
 	if info.Suspicious {
 		m.suspicious.Add(1)
@@ -193,6 +197,24 @@ func (m *LoginMonitor) observe(ctx context.Context, l Login, path, method string
 		d.log.Warn("warden: suspicious login", "user_id", rec.UserID, "ip", rec.IP, "reasons", rec.Reasons)
 	}
 	return verdict, hookErr
+}
+
+// judge applies the anomaly rules to rec, reading the user's traits within
+// ctx; when they cannot be read, the rules are skipped and the login is not
+// suspicious.
+func (m *LoginMonitor) judge(ctx context.Context, set *Settings, rec *LoginRecord, info *LoginInfo) {
+	tr, err := m.traits(ctx, rec.UserID, info.Time)
+	if err != nil {
+		m.errs.Add(1)
+		m.skipped.Add(1)
+		m.d.log.Warn("warden: login history not read; anomaly rules skipped", "user_id", rec.UserID, "error", err)
+	} else {
+		info.FirstLogin = tr.Logins == 0
+		info.Reasons = m.rules(set, rec, tr, info.FirstLogin)
+	}
+	info.Suspicious = len(info.Reasons) > 0
+	rec.Suspicious = info.Suspicious
+	rec.Reasons = textutil.Clean(strings.Join(info.Reasons, "; "), MaxLoginReasonsLen)
 }
 
 // rules returns the reasons a login is suspicious, in a fixed order.

@@ -41,6 +41,14 @@ func newMonitorEnv(t *testing.T, opts ...core.Option) *monitorEnv {
 	return &monitorEnv{env: e, m: e.eng.LoginMonitor()}
 }
 
+// sync waits until the monitor's queued login records are stored.
+func (e *monitorEnv) sync() {
+	e.t.Helper()
+	if !core.SyncLoginHistory(e.m) {
+		e.t.Fatal("login records still queued after 10 s")
+	}
+}
+
 // login observes a login and returns the row it stored.
 func (e *monitorEnv) login(user, ip, ua string) core.LoginRecord {
 	e.t.Helper()
@@ -48,6 +56,7 @@ func (e *monitorEnv) login(user, ip, ua string) core.LoginRecord {
 	if err != nil || v != core.LoginAllow {
 		e.t.Fatalf("Observe = %v, %v", v, err)
 	}
+	e.sync()
 	rows, err := e.store.Logins(e.ctx(), core.LoginQuery{UserID: user, Limit: 1})
 	if err != nil || len(rows) != 1 {
 		e.t.Fatalf("no login row stored: %v", err)
@@ -218,6 +227,7 @@ func TestLoginMonitorHook(t *testing.T) {
 	if v, err := obs("broken", "1.1.1.1"); v != core.LoginRefuse || err == nil {
 		t.Fatalf("hook error: %v, %v; want refuse and the error", v, err)
 	}
+	e.sync()
 	rows, _ := e.store.Logins(e.ctx(), core.LoginQuery{Limit: 100})
 	var users []string
 	for _, r := range rows {
@@ -246,6 +256,7 @@ func TestLoginMonitorHistoryDisabled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	e.sync()
 	if rows, _ := e.store.Logins(e.ctx(), core.LoginQuery{}); len(rows) != 0 {
 		t.Fatalf("history off, rows stored: %d", len(rows))
 	}
@@ -281,6 +292,7 @@ func TestLoginMonitorStoreDown(t *testing.T) {
 	if v != core.LoginAllow || err != nil {
 		t.Fatalf("Observe with the history store down = %v, %v; a login must not fail for it", v, err)
 	}
+	core.SyncLoginHistory(eng.LoginMonitor())
 	if st := eng.LoginMonitor().Stats(); st.StoreErrors != 2 {
 		t.Fatalf("stats %+v; want the read and the write counted", st)
 	}
@@ -295,6 +307,7 @@ func TestLoginMonitorInput(t *testing.T) {
 	if _, err := e.m.Observe(e.ctx(), core.Login{UserID: "u", HTTP: r}); err != nil {
 		t.Fatal(err)
 	}
+	e.sync()
 	rows, _ := e.store.Logins(e.ctx(), core.LoginQuery{UserID: "u"})
 	if len(rows) != 1 || rows[0].IP != "5.5.5.5" || rows[0].CountryCode != "FR" || rows[0].Device != "mobile" || rows[0].OS != "iOS" {
 		t.Fatalf("rows = %+v", rows)
@@ -304,6 +317,7 @@ func TestLoginMonitorInput(t *testing.T) {
 	if _, err := e.m.Observe(e.ctx(), core.Login{UserID: strings.Repeat("i", 500) + "\x00", UserAgent: huge, SessionKey: strings.Repeat("k", 1000)}); err != nil {
 		t.Fatal(err)
 	}
+	e.sync()
 	rows, _ = e.store.Logins(e.ctx(), core.LoginQuery{Limit: 10})
 	if len(rows) != 2 || len([]rune(rows[0].UserID)) != rule.MaxUserIDLen || len([]rune(rows[0].UserAgent)) != core.MaxLoginUserAgentLen || rows[0].IP != "" {
 		t.Fatalf("cleaned row = %d rows; %+v", len(rows), rows[0])
@@ -312,6 +326,7 @@ func TestLoginMonitorInput(t *testing.T) {
 	if v, err := e.m.Observe(e.ctx(), core.Login{IP: netip.MustParseAddr("1.1.1.1")}); v != core.LoginAllow || err != nil {
 		t.Fatal(v, err)
 	}
+	e.sync()
 	if rows, _ = e.store.Logins(e.ctx(), core.LoginQuery{Limit: 10}); len(rows) != 2 {
 		t.Fatalf("a login without user ID was stored")
 	}
@@ -343,6 +358,7 @@ func TestLockoutSucceedFeedsMonitor(t *testing.T) {
 	if v, _ := e.lo.Succeed(e.ctx(), tk, core.Success{UserID: "7"}); v != core.LoginRequireSecondFactor {
 		t.Fatalf("new country through a whitelisted IP: %v; whitelisting has no influence on login tracking", v)
 	}
+	core.SyncLoginHistory(e.eng.LoginMonitor())
 	rows, _ := e.store.Logins(e.ctx(), core.LoginQuery{UserID: "7"})
 	if len(rows) != 2 || rows[1].SessionKey != "abc" || rows[1].IP != "1.2.3.4" || rows[1].Browser != "Chrome" || rows[0].Reasons != "New country: RU" {
 		t.Fatalf("rows = %+v", rows)
