@@ -42,7 +42,8 @@ type Option func(*config) error
 
 // WithAuthorizer sets who may use the admin: f returns the actor's name
 // (recorded in every ADMIN_ACTION event) and true, or false to refuse the
-// request with 401. It runs on every request, static files included.
+// request with 401. It runs on every request but those for the style
+// sheet, script and icon (fixed, public files from the binary).
 // New fails without it or WithBasicAuth.
 func WithAuthorizer(f func(r *http.Request) (actor string, ok bool)) Option {
 	return func(c *config) error {

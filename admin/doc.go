@@ -34,9 +34,10 @@
 // # Security model
 //
 //   - Authorisation: New fails without WithAuthorizer or WithBasicAuth, so
-//     no admin is open by mistake. The authoriser runs on every request,
-//     static files included; it returns the actor's name, recorded in the
-//     events. WithReadOnly gives a role that sees everything and changes
+//     no admin is open by mistake. The authoriser runs on every request
+//     but GET and HEAD of the style sheet, script and icon (fixed files
+//     from the binary, public so that the sign-in error page is styled);
+//     it returns the actor's name, recorded in the events. WithReadOnly gives a role that sees everything and changes
 //     nothing (every method but GET and HEAD is answered 403).
 //   - Cross-site request forgery: writes from another origin are refused
 //     with 403 by http.CrossOriginProtection, which reads the browser's

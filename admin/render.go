@@ -171,21 +171,30 @@ func openAPIDoc(s *server, c *call) {
 	_, _ = c.w.Write(openAPI)
 }
 
-// serveStatic serves the embedded CSS and script.
+// serveStatic serves the embedded CSS, script and icon. ServeHTTP serves
+// them before authorising; this route answers the names that are not
+// there (404, to a signed-in user only).
 func serveStatic(s *server, c *call) {
-	name := c.r.PathValue("file")
-	types := map[string]string{"admin.css": "text/css; charset=utf-8", "admin.js": "text/javascript; charset=utf-8", "favicon.svg": "image/svg+xml"}
-	ct, ok := types[name]
+	ct, b, ok := staticFile(c.r.PathValue("file"))
 	if !ok {
-		s.fail(c, errf(http.StatusNotFound, "no such file: %s", name))
+		s.fail(c, errf(http.StatusNotFound, "no such file: %s", c.r.PathValue("file")))
 		return
+	}
+	writeStatic(c.w, ct, b)
+}
+
+// staticFile is the embedded file name and its type, if there is one.
+func staticFile(name string) (contentType string, b []byte, ok bool) {
+	types := map[string]string{"admin.css": "text/css; charset=utf-8", "admin.js": "text/javascript; charset=utf-8", "favicon.svg": "image/svg+xml"}
+	contentType, ok = types[name]
+	if !ok {
+		return "", nil, false
 	}
 	b, err := staticFS.ReadFile("static/" + name)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.w.Header().Set("Content-Type", ct)
-	c.w.Header().Set("Cache-Control", "no-store")
-	_, _ = c.w.Write(b)
+	return contentType, b, err == nil
+}
+
+func writeStatic(w http.ResponseWriter, contentType string, b []byte) {
+	w.Header().Set("Content-Type", contentType)
+	_, _ = w.Write(b)
 }

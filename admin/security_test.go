@@ -33,7 +33,7 @@ func TestNewRefusesAnOpenAdmin(t *testing.T) {
 
 func TestAuthorisationIsRequired(t *testing.T) {
 	e := newEnv(t)
-	for _, path := range []string{"/", "/rules/blocked-ips", "/static/admin.css", "/api/rules/blocked-ips", "/nope"} {
+	for _, path := range []string{"/", "/rules/blocked-ips", "/static/nope.css", "/static/", "/api/rules/blocked-ips", "/nope"} {
 		w := e.do(http.MethodGet, path, nil, map[string]string{"X-Test-User": ""})
 		if w.Code != http.StatusUnauthorized {
 			t.Errorf("GET %s without the authoriser's ok: %d, want 401", path, w.Code)
@@ -44,8 +44,31 @@ func TestAuthorisationIsRequired(t *testing.T) {
 	}
 	w := e.do(http.MethodPost, "/rules/blocked-ips/new", strings.NewReader("network=203.0.113.7&active=on"), map[string]string{"X-Test-User": ""})
 	wantStatus(t, w, http.StatusUnauthorized)
+	wantStatus(t, e.do(http.MethodPost, "/static/admin.css", nil, map[string]string{"X-Test-User": ""}), http.StatusUnauthorized)
 	if d := e.check("203.0.113.7"); !d.Allowed {
 		t.Errorf("an unauthorised post blocked the address")
+	}
+}
+
+// TestStaticFilesArePublic checks that the style sheet, script and icon
+// (fixed, embedded, no data) are served without signing in, so that the
+// signed-out 401 page is styled, with the security headers.
+func TestStaticFilesArePublic(t *testing.T) {
+	e := newEnv(t, admin.WithBasicAuth("root", "s3cret"))
+	for file, ctype := range map[string]string{"admin.css": "text/css", "admin.js": "text/javascript", "favicon.svg": "image/svg+xml"} {
+		w := e.do(http.MethodGet, "/static/"+file, nil, map[string]string{"X-Test-User": ""})
+		wantStatus(t, w, http.StatusOK)
+		if got := w.Header().Get("Content-Type"); !strings.HasPrefix(got, ctype) || w.Body.Len() == 0 {
+			t.Errorf("GET /static/%s: %s, %d bytes", file, got, w.Body.Len())
+		}
+		if w.Header().Get("Content-Security-Policy") == "" || w.Header().Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("GET /static/%s: no security headers: %v", file, w.Header())
+		}
+	}
+	w := e.do(http.MethodGet, "/", nil, map[string]string{"X-Test-User": ""})
+	wantStatus(t, w, http.StatusUnauthorized)
+	if !strings.Contains(w.Body.String(), "static/admin.css") {
+		t.Error("the 401 page does not link the style sheet")
 	}
 }
 

@@ -75,6 +75,14 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusMovedPermanently)
 		return
 	}
+	if name, ok := strings.CutPrefix(r.URL.Path, "/static/"); ok && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// The style sheet, script and icon are public (fixed, embedded,
+		// no data): the signed-out 401 page needs them too.
+		if ct, b, ok := staticFile(name); ok {
+			writeStatic(w, ct, b)
+			return
+		}
+	}
 	c := &call{w: w, r: r, base: baseOf(r.URL.Path), api: strings.HasPrefix(r.URL.Path, "/api/")}
 	actor, ok := s.cfg.authorize(r)
 	if !ok {
