@@ -133,34 +133,45 @@ func lastV6(line string, end int) (addr u128, start int, ok bool) {
 // before the address, which is neither a hex digit nor a colon.
 //
 // Groups are read right to left and pushed into the top of a 128-bit
-// accumulator, so the groups left of a "::" end up in place; the groups
-// right of it are shifted down once the "::" is met.
+// accumulator, which so holds them in order; at the end the groups right of
+// a "::" are shifted down into place. The hot path calls no function: a call
+// would spill every variable of the loop.
 func lastV6Addr(line string, j int, elem bool) (addr u128, start int, ok bool) {
 	if elem {
 		j = skipBlanksLeft(line, j)
 	}
+	if j > len(line) {
+		return u128{}, 0, false
+	}
 	var hi, lo uint64
-	var tail u128
 	n := 0         // groups read
 	ellipsis := -1 // groups right of the "::", once seen
-	done := false  // the left end of the address is reached
 	if j >= 2 && line[j-1] == ':' && line[j-2] == ':' {
 		ellipsis, j = 0, j-2 // "x::", or "::" alone
-		done = leftEnd(line, j)
-	}
-	for !done {
-		// One group of 1 to 4 hex digits, read backwards: each digit is
-		// pushed into the top of v, which is then shifted down by the
-		// digits the group lacks.
-		v, from := uint64(0), j
-		for ; j > 0 && hexVal[line[j-1]] != noHex; j-- {
-			v = v>>4 | uint64(hexVal[line[j-1]])<<12
+		if leftEnd(line, j) {
+			goto end
 		}
-		k := from - j
-		if k == 0 || k > 4 || n == 8 {
+	}
+	for {
+		// One group of 1 to 4 hex digits, read backwards, unrolled.
+		d := hexAt(line, j)
+		if d == noHex || n == 8 {
 			return u128{}, 0, false
 		}
-		v >>= 4 * (4 - k)
+		v := uint64(d)
+		j--
+		if d = hexAt(line, j); d != noHex {
+			v, j = v|uint64(d)<<4, j-1
+			if d = hexAt(line, j); d != noHex {
+				v, j = v|uint64(d)<<8, j-1
+				if d = hexAt(line, j); d != noHex {
+					v, j = v|uint64(d)<<12, j-1
+					if hexAt(line, j) != noHex {
+						return u128{}, 0, false // a fifth digit
+					}
+				}
+			}
+		}
 		hi, lo = hi>>16|v<<48, lo>>16|hi<<48
 		n++
 		if j == 0 || line[j-1] != ':' {
@@ -172,20 +183,38 @@ func lastV6Addr(line string, j int, elem bool) (addr u128, start int, ok bool) {
 				return u128{}, 0, false // a second "::"
 			}
 			ellipsis, j = n, j-1
-			tail, hi, lo = shiftDown(u128{hi, lo}, 8-n), 0, 0
-			done = leftEnd(line, j) // "::x"
+			if leftEnd(line, j) {
+				break // "::x"
+			}
 		}
 	}
+end:
 	// Without "::" there must be eight groups; with it, at most seven.
 	if (ellipsis < 0) != (n == 8) {
 		return u128{}, 0, false
+	}
+	if ellipsis > 0 {
+		// The last ellipsis groups read (m: their bits) go down by the
+		// 8-n zero groups the "::" stands for.
+		m := shiftDown(u128{^uint64(0), ^uint64(0)}, n-ellipsis)
+		t := shiftDown(u128{hi & m.hi, lo & m.lo}, 8-n)
+		hi, lo = hi&^m.hi|t.hi, lo&^m.lo|t.lo
 	}
 	if elem {
 		if j = skipBlanksLeft(line, j); j > 0 && line[j-1] != ',' {
 			return u128{}, 0, false
 		}
 	}
-	return u128{hi | tail.hi, lo | tail.lo}, j, true
+	return u128{hi, lo}, j, true
+}
+
+// hexAt returns the value of the hex digit line[j-1], or noHex if it is
+// not one or j is 0.
+func hexAt(line string, j int) uint8 {
+	if uint(j-1) >= uint(len(line)) {
+		return noHex
+	}
+	return hexVal[line[j-1]]
 }
 
 // leftEnd reports whether an address read backwards ends at line[j]: the
