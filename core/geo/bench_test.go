@@ -1,6 +1,7 @@
 package geo_test
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 
@@ -128,6 +129,77 @@ func BenchmarkCountry(b *testing.B) {
 	})
 }
 
+// BenchmarkCountryLarge looks up addresses in a database of about 300,000
+// networks (largeDB) and, when WARDEN_GEO_MMDB names one, in that file:
+// a working set of 65,536 addresses in random networks, cycled (v4_64k,
+// v6_64k), and one address again and again (hot).
+func BenchmarkCountryLarge(b *testing.B) {
+	for _, src := range []struct {
+		name string
+		file func(testing.TB) []byte
+	}{{"generated", largeDB}, {"file", benchFile}} {
+		b.Run(src.name, func(b *testing.B) {
+			file := src.file(b)
+			db, err := geo.OpenBytes(file)
+			if err != nil {
+				b.Fatal(err)
+			}
+			v4, v6 := workingSet(b, file, 1<<16)
+			for _, set := range []struct {
+				name string
+				ips  []netip.Addr
+			}{{"v4_64k", v4}, {"v6_64k", v6}, {"hot", v4[:1]}} {
+				b.Run(set.name, func(b *testing.B) {
+					b.ReportAllocs()
+					ips, i := set.ips, 0
+					for b.Loop() {
+						db.Country(ips[i&(len(ips)-1)])
+						i++
+					}
+				})
+			}
+		})
+	}
+}
+
+// workingSet returns n IPv4 and n IPv6 addresses (n a power of two), each in
+// a network of file picked at random, in random order.
+func workingSet(tb testing.TB, file []byte, n int) (v4, v6 []netip.Addr) {
+	tb.Helper()
+	r, err := maxminddb.OpenBytes(file)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var nets4, nets6 []netip.Prefix
+	for res := range r.Networks() {
+		if err := res.Err(); err != nil {
+			tb.Fatal(err)
+		}
+		if p := res.Prefix(); p.Addr().Is4() {
+			nets4 = append(nets4, p)
+		} else {
+			nets6 = append(nets6, p)
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	pick := func(nets []netip.Prefix) []netip.Addr {
+		out := make([]netip.Addr, n)
+		for i := range out {
+			p := nets[rng.IntN(len(nets))]
+			a := p.Addr().As16()
+			for bit := p.Bits() + 128 - p.Addr().BitLen(); bit < 128; bit++ {
+				a[bit/8] |= byte(rng.IntN(2)) << (7 - bit%8)
+			}
+			out[i] = netip.AddrFrom16(a)
+			if p.Addr().Is4() {
+				out[i] = out[i].Unmap()
+			}
+		}
+		return out
+	}
+	return pick(nets4), pick(nets6)
+}
+
 // BenchmarkGeoIP2Country is geoip2-golang's Country() on the same data, for
 // comparison: it decodes the whole record into a fresh struct.
 func BenchmarkGeoIP2Country(b *testing.B) {
@@ -169,18 +241,30 @@ func decodePathString(r *maxminddb.Reader, ip netip.Addr) string {
 	return s
 }
 
-// BenchmarkOpenBytes is the cost of validating a file on Open and reload.
+// BenchmarkOpenBytes is the cost of validating a file on Open and reload,
+// and of compiling it into a table (whose size it reports in table-B).
 func BenchmarkOpenBytes(b *testing.B) {
 	files, _ := benchDBs(b)
-	for _, name := range []string{"maxmind", "flat"} {
+	get := map[string]func(testing.TB) []byte{
+		"maxmind": func(testing.TB) []byte { return files["maxmind"] },
+		"flat":    func(testing.TB) []byte { return files["flat"] },
+		"large":   largeDB,
+		"file":    benchFile,
+	}
+	for _, name := range []string{"maxmind", "flat", "large", "file"} {
 		b.Run(name, func(b *testing.B) {
+			file := get[name](b)
 			b.ReportAllocs()
-			b.SetBytes(int64(len(files[name])))
+			b.SetBytes(int64(len(file)))
+			var db *geo.DB
 			for b.Loop() {
-				if _, err := geo.OpenBytes(files[name]); err != nil {
+				var err error
+				if db, err = geo.OpenBytes(file); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(geo.TableBytes(db)), "table-B")
+			b.ReportMetric(float64(db.Stats().Ranges), "ranges")
 		})
 	}
 }

@@ -43,13 +43,36 @@
 // "ZZ". What unknown means for a request is core's policy (allowed in block
 // mode, denied in allow-list mode).
 //
+// # Lookups
+//
+// A file is compiled into a table when it is loaded (by Open and by every
+// reload): its search tree is walked once, each record's country decoded
+// once, and the networks become sorted address ranges, neighbours with the
+// same country merged, in flat arrays without pointers (the garbage
+// collector does not scan them). A lookup reads a first-level index by the
+// address's top 16 bits (for IPv6, also by the next 8 bits in the /16s
+// holding more than 64 ranges) and binary-searches the few ranges it
+// points to: tens of nanoseconds however large the file, where a walk of
+// the tree reads some 24 nodes scattered over megabytes. The table answers
+// exactly as maxminddb's Lookup does, including the IPv6 networks that a
+// writer points at the IPv4 data (::ffff:0:0/96, 2001::/32, 2002::/16).
+// Once compiled, the file's bytes are not kept. A country database of
+// 600,000 networks compiles in about 60 ms into a 4 MB table.
+//
+// A file that would compile into more than 4,194,304 ranges (an IPv4 range
+// costs 6 bytes, an IPv6 range 18), whose walk passes 16,777,216 networks,
+// or whose search tree is corrupt somewhere is not compiled: it is used as
+// before, each lookup walking the tree and decoding the record through a
+// cache of decoded records, still without allocating. Stats.Ranges is the
+// table's size, 0 for such a file.
+//
 // # Reloading
 //
 // Start polls the file (default every minute, WithPollInterval) and compares
 // its inode, size and modification time with the version in use; Reload
 // loads it now. A new file is read whole into memory — never memory-mapped,
 // so an update that rewrites the file in place cannot corrupt lookups in
-// flight — validated, and swapped in atomically. A file that fails
+// flight — validated, compiled, and swapped in atomically. A file that fails
 // validation is logged, counted in Stats and ignored until it changes again;
 // the previous database stays in use. Replace the file by renaming a
 // complete temporary file over it, as geoipupdate does: an in-place rewrite
@@ -60,7 +83,8 @@
 //
 // A DB is safe for concurrent use. Country reads the current database through
 // an atomic pointer, never blocks and does not allocate, also during a
-// reload. A replaced database is not closed: lookups still using it finish
+// reload: lookups use the file in use until the new one is compiled and
+// published. A replaced database is not closed: lookups still using it finish
 // on it and the garbage collector reclaims it. Start starts the only
 // goroutine; Close stops it and waits for it.
 //

@@ -44,6 +44,7 @@ type Stats struct {
 	Layout       string    // "country.iso_code" (MaxMind) or "country_code" (flat)
 	BuildTime    time.Time // metadata build_epoch, UTC
 	LoadedAt     time.Time // when the file in use was loaded
+	Ranges       int       // address ranges the file compiled into; 0: lookups walk its search tree
 	Reloads      uint64    // successful reloads after Open
 	ReloadErrors uint64    // rejected reload attempts; the previous file stayed in use
 	LastError    string    // the last rejected reload's error, "" if none
@@ -124,6 +125,10 @@ func (d *DB) publish(s *snapshot) {
 	d.stats.Layout = s.layout
 	d.stats.BuildTime = s.buildTime
 	d.stats.LoadedAt = s.loadedAt
+	d.stats.Ranges = 0
+	if s.tab != nil {
+		d.stats.Ranges = s.tab.ranges()
+	}
 	d.statsMu.Unlock()
 }
 

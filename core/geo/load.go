@@ -35,6 +35,10 @@ const (
 // snapshot is one loaded file. Apart from its record cache it is immutable
 // once published.
 type snapshot struct {
+	// tab answers lookups when the file compiled into a table (compile),
+	// and reader is then nil: the file's bytes are not kept. When the file
+	// did not compile, tab is nil and lookups walk reader's search tree.
+	tab          *table
 	reader       *maxminddb.Reader
 	path         []any // nestedPath or flatPath
 	layout       string
@@ -42,8 +46,9 @@ type snapshot struct {
 	buildTime    time.Time
 	loadedAt     time.Time
 
-	// cache maps a record's offset in the data section to its country code.
-	// Many networks share one record (a Country database has a few thousand
+	// cache serves lookups that walk the tree (tab == nil). It maps a
+	// record's offset in the data section to its country code. Many
+	// networks share one record (a Country database has a few thousand
 	// distinct records), so after warm-up a lookup is a tree walk and one
 	// atomic load. Each slot packs offset<<codeBits | code index; 0 is empty.
 	// A slot is rewritten only on a miss, so steady-state lookups do not
@@ -64,6 +69,15 @@ const (
 
 // country looks ip up; ip must be valid and unmapped. It does not allocate.
 func (s *snapshot) country(ip netip.Addr) (string, bool) {
+	if s.tab != nil {
+		return codeAt(int(s.tab.code(ip)))
+	}
+	return s.treeCountry(ip)
+}
+
+// treeCountry looks ip up by walking the search tree and decoding the
+// record (or finding its code in the cache).
+func (s *snapshot) treeCountry(ip netip.Addr) (string, bool) {
 	res := s.reader.Lookup(ip)
 	if !res.Found() {
 		return "", false
@@ -228,6 +242,13 @@ func load(b []byte) (*snapshot, error) {
 		}
 		if !strings.EqualFold(rec.Country.ISOCode, code) {
 			return nil, fmt.Errorf("probe %s: decoded %q, geoip2 says %q", probe, code, rec.Country.ISOCode)
+		}
+	}
+	// A file that does not compile (too large, or a corrupt search tree
+	// somewhere) is still used, through its tree, as before tables.
+	if t, err := compile(s); err == nil {
+		if got, _ := codeAt(int(t.code(probe.Unmap()))); got == code {
+			s.tab, s.reader = t, nil
 		}
 	}
 	return s, nil
