@@ -316,7 +316,12 @@ func loginVerdictAndHistory(t *testing.T, mount LoginMount) {
 		}
 		return core.LoginAllow, nil
 	})
-	e := newLoginEnv(t, mount, loginSetup{opts: []core.Option{hook}})
+	// A login waits for its history row at most WithLoginHistoryWait (300 ms
+	// by default) and then leaves it to the writer; a long wait makes the
+	// row certain to be stored when the login returns, however busy the
+	// machine (the store here always answers).
+	wait := core.WithLoginHistoryWait(10 * time.Second)
+	e := newLoginEnv(t, mount, loginSetup{opts: []core.Option{hook, wait}})
 	e.want(e.post("alice", Password), 200, msgWelcome+"1", "allowed")
 	e.want(e.post("boss", Password), 202, msgSecond, "second factor")
 	e.want(e.post("carol", Password), 403, msgRefused, "hook error refuses")
