@@ -68,4 +68,8 @@ var engineStats = []engineStat{
 	{"logins_suspicious_total", "Logins the login monitor found suspicious.", counter, func(r *reading) float64 { return float64(r.lm.Suspicious) }},
 	{"logins_refused_by_hook_total", "Logins the login hook refused.", counter, func(r *reading) float64 { return float64(r.lm.Refused) }},
 	{"login_history_errors_total", "Login history reads or writes that failed.", counter, func(r *reading) float64 { return float64(r.lm.StoreErrors) }},
+	{"logins_unjudged_total", "Successful logins judged without their history (the read failed or took longer than WithLoginHistoryWait).", counter, func(r *reading) float64 { return float64(r.lm.RulesSkipped) }},
+	{"login_history_queued", "Login history records waiting to be stored.", gauge, func(r *reading) float64 { return float64(r.lm.HistoryQueued) }},
+	{"login_history_written_total", "Login history records stored.", counter, func(r *reading) float64 { return float64(r.lm.HistoryWritten) }},
+	{"login_history_dropped_total", "Login history records lost: queue full, store refused, or Close's deadline.", counter, func(r *reading) float64 { return float64(r.lm.HistoryDropped) }},
 }
