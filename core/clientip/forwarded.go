@@ -43,43 +43,35 @@ var fwdSpecial = [256]bool{'"': true, '\\': true, '=': true, ';': true, ',': tru
 //     "unknown" and obfuscated nodes ("_hidden") included.
 //
 // The pairs are read right to left, each in one backwards pass: the common
-// for= pair by lastForPair, which parses its node as it goes, any other by
+// forms by lastFastPair, which parses a for= node as it goes, any other by
 // lastPair.
 func lastForwarded(line string, end int) (addr u128, start int, ok bool) {
-	var node string // the value of a for= pair lastPair read
-	found, parsed := false, false
+	found := false
 	for pairEnd := end; ; {
-		a, k, fast := lastForPair(line, pairEnd)
-		if fast {
+		a, k, isFor, fast := lastFastPair(line, pairEnd)
+		if !fast {
+			var val string
+			if k, val, isFor, ok = lastPair(line, pairEnd); !ok {
+				return u128{}, 0, false
+			}
+			if isFor {
+				if a, ok = parseHostPort(val, true); !ok {
+					return u128{}, 0, false
+				}
+			}
+		}
+		if isFor {
 			if found {
 				return u128{}, 0, false // a second for=
 			}
-			addr, found, parsed = a, true, true
-		} else {
-			var (
-				val   string
-				isFor bool
-			)
-			k, val, isFor, ok = lastPair(line, pairEnd)
-			if !ok || isFor && found {
-				return u128{}, 0, false // a bad pair or a second for=
-			}
-			if isFor {
-				node, found = val, true
-			}
+			addr, found = a, true
 		}
 		if k >= 0 && line[k] == ';' {
 			pairEnd = k
 			continue
 		}
 		// a comma, or the start of the line: the element starts at k+1
-		if !found {
-			return u128{}, 0, false
-		}
-		if !parsed {
-			addr, ok = parseHostPort(node, true)
-		}
-		return addr, k + 1, parsed || ok
+		return addr, k + 1, found
 	}
 }
 
@@ -120,45 +112,64 @@ func lastPair(line string, to int) (k int, val string, isFor, ok bool) {
 	}
 }
 
-// lastForPair reads backwards the pair that ends line[:to] when it is, with
-// white space around it, for=node or for="node" (the name in any case, the
-// node as lastNode knows it), and returns the node's address and where the
-// pair starts, as lastPair. ok is false for any other pair, which lastPair
-// then reads; lastForPair accepts no pair that lastPair and parseHostPort
-// would refuse.
-func lastForPair(line string, to int) (addr u128, k int, ok bool) {
+// lastFastPair reads backwards the pair that ends line[:to], with white
+// space around it, when it is name=node or name="node" (the node as lastNode
+// knows it) or name=token, and returns where it starts, as lastPair, whether
+// its name is "for" (in any case) and, if so, the node's address. ok is
+// false for any other pair, and for for=token (unknown, _hidden), which
+// lastPair then reads; lastFastPair accepts no pair that lastPair, or
+// parseHostPort on a for= node, would refuse.
+func lastFastPair(line string, to int) (addr u128, k int, isFor, ok bool) {
 	j := to
 	for j > 0 && isSpace(line[j-1]) {
 		j--
 	}
-	if j == 0 || line[j-1] != '"' && line[j-1]-'0' > 9 {
-		return u128{}, 0, false // not a node lastNode knows: quick way out
+	if j == 0 {
+		return u128{}, 0, false, false
 	}
-	quoted := line[j-1] == '"'
-	if quoted {
-		j--
-	}
-	addr, j, ok = lastNode(line, j, true)
-	if !ok {
-		return u128{}, 0, false
-	}
-	if quoted {
-		if j == 0 || line[j-1] != '"' {
-			return u128{}, 0, false
+	node := false
+	if c := line[j-1]; c == '"' || c-'0' <= 9 {
+		v := j
+		if c == '"' {
+			v--
 		}
-		j--
+		if addr, v, node = lastNode(line, v, true); node && c == '"' {
+			node = v > 0 && line[v-1] == '"'
+			v--
+		}
+		if node {
+			j = v
+		} else if c == '"' {
+			return u128{}, 0, false, false // a quoted string lastNode does not know
+		}
 	}
-	if j < 4 || line[j-1] != '=' || line[j-4]|0x20 != 'f' || line[j-3]|0x20 != 'o' || line[j-2]|0x20 != 'r' {
-		return u128{}, 0, false
+	if !node { // a token, maybe empty
+		for j > 0 && tokenChar[line[j-1]] {
+			j--
+		}
 	}
-	j -= 4
+	if j == 0 || line[j-1] != '=' {
+		return u128{}, 0, false, false
+	}
+	eq := j - 1
+	isFor = eq >= 3 && line[eq-3]|0x20 == 'f' && line[eq-2]|0x20 == 'o' && line[eq-1]|0x20 == 'r' &&
+		(eq == 3 || !tokenChar[line[eq-4]])
+	if isFor {
+		j = eq - 3 // the common name, checked at once
+	} else {
+		for j = eq; j > 0 && tokenChar[line[j-1]]; j-- {
+		}
+	}
+	if j == eq || isFor && !node {
+		return u128{}, 0, false, false // no name, or for=token
+	}
 	for j > 0 && isSpace(line[j-1]) {
 		j--
 	}
 	if j > 0 && line[j-1] != ';' && line[j-1] != ',' {
-		return u128{}, 0, false
+		return u128{}, 0, false, false
 	}
-	return addr, j - 1, true
+	return addr, j - 1, isFor, true
 }
 
 // checkPair checks the pair line[from:to] (eq: the position of its first

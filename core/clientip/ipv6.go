@@ -58,17 +58,25 @@ func scanV6(s string, i int) (a u128, end int, ok bool) {
 		}
 	}
 	for {
+		// One group of 1 to 4 hex digits, unrolled: a loop costs a counter.
 		start := i
-		v := uint64(0)
-		for ; i < len(s); i++ {
-			d := hexVal[s[i]]
-			if d == noHex {
-				break
-			}
-			v = v<<4 | uint64(d)
-		}
-		if i == start || i-start > 4 {
+		d := hexFrom(s, i)
+		if d == noHex {
 			return u128{}, 0, false
+		}
+		v := uint64(d)
+		i++
+		if d = hexFrom(s, i); d != noHex {
+			v, i = v<<4|uint64(d), i+1
+			if d = hexFrom(s, i); d != noHex {
+				v, i = v<<4|uint64(d), i+1
+				if d = hexFrom(s, i); d != noHex {
+					v, i = v<<4|uint64(d), i+1
+					if hexFrom(s, i) != noHex {
+						return u128{}, 0, false // a fifth digit
+					}
+				}
+			}
 		}
 		if i < len(s) && s[i] == '.' {
 			// A dotted quad, which must end the address and fill its last
@@ -114,6 +122,15 @@ func scanV6(s string, i int) (a u128, end int, ok bool) {
 		lo |= headLo << k
 	}
 	return u128{hi, lo}, i, true
+}
+
+// hexFrom returns the value of the hex digit s[i], or noHex if it is not
+// one or i is past the end.
+func hexFrom(s string, i int) uint8 {
+	if uint(i) >= uint(len(s)) {
+		return noHex
+	}
+	return hexVal[s[i]]
 }
 
 // lastV6 parses the last element of line[:end] when it is a bare IPv6

@@ -9,7 +9,8 @@ import (
 
 // checkLastNode fails if a backwards fast path built on lastNode disagrees
 // with the general path it stands in for: lastXFF with the comma split and
-// parseHostPort, lastForPair with lastPair and parseHostPort on its value.
+// parseHostPort, lastFastPair with lastPair and parseHostPort on a for=
+// value.
 func checkLastNode(t *testing.T, line string) {
 	t.Helper()
 	if addr, start, ok := lastXFF(line, len(line)); ok {
@@ -19,12 +20,12 @@ func checkLastNode(t *testing.T, line string) {
 			t.Fatalf("lastXFF(%q) = %v, %d; general path %v, %v, %d", line, addr.addr(), start, want.addr(), wantOK, wantStart)
 		}
 	}
-	if addr, k, ok := lastForPair(line, len(line)); ok {
-		wantK, val, isFor, pairOK := lastPair(line, len(line))
+	if addr, k, isFor, ok := lastFastPair(line, len(line)); ok {
+		wantK, val, wantFor, pairOK := lastPair(line, len(line))
 		want, wantOK := parseHostPort(val, true)
-		if !pairOK || !isFor || !wantOK || want != addr || k != wantK {
-			t.Fatalf("lastForPair(%q) = %v, %d; lastPair %d, %q, for %v, ok %v; parseHostPort %v, %v",
-				line, addr.addr(), k, wantK, val, isFor, pairOK, want.addr(), wantOK)
+		if !pairOK || k != wantK || isFor != wantFor || isFor && (!wantOK || want != addr) {
+			t.Fatalf("lastFastPair(%q) = %v, %d, for %v; lastPair %d, %q, for %v, ok %v; parseHostPort %v, %v",
+				line, addr.addr(), k, isFor, wantK, val, wantFor, pairOK, want.addr(), wantOK)
 		}
 	}
 }
@@ -40,21 +41,23 @@ func TestLastNodeMatchesGeneralPath(t *testing.T) {
 		checkLastNode(t, s)
 	}
 	rng := rand.New(rand.NewPCG(15, 16))
-	xffHits, fwdHits := 0, 0
+	xffHits, fwdHits, tokenHits := 0, 0, 0
 	for range 100_000 {
 		s := randomNodeLine(rng)
 		if _, _, ok := lastXFF(s, len(s)); ok {
 			xffHits++
 		}
-		if _, _, ok := lastForPair(s, len(s)); ok {
+		if _, _, isFor, ok := lastFastPair(s, len(s)); ok && isFor {
 			fwdHits++
+		} else if ok {
+			tokenHits++
 		}
 		checkLastNode(t, s)
 	}
-	if xffHits < 3_000 || fwdHits < 2_000 {
-		t.Fatalf("only %d lastXFF and %d lastForPair hits", xffHits, fwdHits)
+	if xffHits < 3_000 || fwdHits < 2_000 || tokenHits < 2_000 {
+		t.Fatalf("only %d lastXFF, %d lastFastPair for= and %d other pair hits", xffHits, fwdHits, tokenHits)
 	}
-	t.Logf("%d lastXFF and %d lastForPair hits", xffHits, fwdHits)
+	t.Logf("%d lastXFF, %d lastFastPair for= and %d other pair hits", xffHits, fwdHits, tokenHits)
 }
 
 // randomNodeLine returns an X-Forwarded-For element or a Forwarded pair
@@ -64,7 +67,7 @@ func TestLastNodeMatchesGeneralPath(t *testing.T) {
 func randomNodeLine(rng *rand.Rand) string {
 	var b strings.Builder
 	pick := func(s ...string) string { return s[rng.IntN(len(s))] }
-	b.WriteString(pick("", "", "1.2.3.4,", "a=b;", " ", "x", ",\t", `c="d;e";`, "\""))
+	b.WriteString(pick("", "", "1.2.3.4,", "a=b;", " ", "x", ",\t", `c="d;e";`, "\"", "for=1.2.3.4;", "by=x ;\t"))
 	fwd, quoted := rng.IntN(2) == 0, rng.IntN(2) == 0
 	if fwd {
 		b.WriteString(pick("for", "for", "for", "FoR", "for ", "fo", "by") + "=")
@@ -73,7 +76,9 @@ func randomNodeLine(rng *rand.Rand) string {
 		}
 	}
 	var node string
-	if rng.IntN(2) == 0 {
+	if fwd && rng.IntN(4) == 0 {
+		node = pick("https", "http", "", "unknown", "_hidden", "a.b-c", "x y", "1.2", "1.2.3.4x", "[::1]x", "é")
+	} else if rng.IntN(2) == 0 {
 		node = strconv.Itoa(rng.IntN(300)) + "." + strconv.Itoa(rng.IntN(260)) + "." + strconv.Itoa(rng.IntN(260)) + "." + strconv.Itoa(rng.IntN(300))
 	} else {
 		node = randomV6ish(rng)

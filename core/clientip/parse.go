@@ -232,54 +232,49 @@ func lastQuad(line string, j int, elem bool) (addr u128, start int, ok bool) {
 
 // lastNode parses backwards the node that ends line[:j] when it is a dotted
 // quad or a bracketed IPv6 address of hex groups, either with an optional
-// ":port" (with obf, an RFC 7239 obfuscated port too), and returns where it
-// starts. ok is false for any other form; the caller checks the byte before
-// the node and otherwise takes the general path, which accepts the same
-// node with the same answer (parseHostPort).
-func lastNode(line string, j int, obf bool) (addr u128, start int, ok bool) {
-	if j > 0 && line[j-1] != ']' {
-		if j = lastPort(line, j, obf); j < 0 {
-			return u128{}, 0, false
+// ":port", and returns where it starts. With fwd (Forwarded) the port may
+// also be an RFC 7239 obfuscated port; without (X-Forwarded-For, where
+// lastV4 has failed on the element) a dotted quad needs a port. ok is false
+// for any other form; the caller checks the byte before the node and
+// otherwise takes the general path, which accepts the same node with the
+// same answer (parseHostPort).
+func lastNode(line string, j int, fwd bool) (addr u128, start int, ok bool) {
+	if j > len(line) {
+		return u128{}, 0, false
+	}
+	h := j // where the host ends
+	if k := j; k > 0 && line[k-1] != ']' {
+		for k > 0 && line[k-1]-'0' <= 9 {
+			k--
+		}
+		switch {
+		case k == 0:
+		case line[k-1] == ':': // a port: 0 to 65535, up to 5 digits
+			if k == j || j-k > 5 || j-k == 5 && line[k:j] > "65535" {
+				return u128{}, 0, false
+			}
+			h = k - 1
+		case fwd && line[k-1] != '.' && obfChar[line[k-1]]: // "_" and obfChar bytes
+			for k > 0 && obfChar[line[k-1]] {
+				k--
+			}
+			if k == 0 || line[k-1] != ':' || line[k] != '_' || j-k < 2 {
+				return u128{}, 0, false
+			}
+			h = k - 1
 		}
 	}
-	if j > 0 && line[j-1] == ']' {
-		addr, j, ok = lastV6Addr(line, j-1, false)
+	if h > 0 && line[h-1] == ']' {
+		addr, j, ok = lastV6Addr(line, h-1, false)
 		if !ok || j == 0 || line[j-1] != '[' {
 			return u128{}, 0, false
 		}
 		return addr, j - 1, true
 	}
-	return lastQuad(line, j, false)
-}
-
-// lastPort returns where the host ends in line[:j]: before the ":port" that
-// ends it (validPort), or at j if it ends in no colon and port. It returns
-// -1 for a colon and a bad port, or a port after no host ("::1" in IPv6):
-// lastNode does not know that form.
-func lastPort(line string, j int, obf bool) int {
-	k, n, mul := j, 0, 1
-	for ; k > 0 && line[k-1]-'0' <= 9 && j-k < 5; k-- {
-		n += int(line[k-1]-'0') * mul
-		mul *= 10
+	if h == j && !fwd {
+		return u128{}, 0, false
 	}
-	switch {
-	case k == 0:
-		return j // digits only: a dotted quad has dots, so lastQuad refuses
-	case line[k-1] == ':':
-		if k == j || n > 65535 {
-			return -1
-		}
-		return k - 1
-	case !obf || line[k-1] == '.' || !obfChar[line[k-1]]:
-		return j // no port (a dotted quad ends in digits), or one lastNode does not know
-	}
-	for k > 0 && obfChar[line[k-1]] {
-		k--
-	}
-	if k == 0 || line[k-1] != ':' || line[k] != '_' || j-k < 2 {
-		return -1
-	}
-	return k - 1
+	return lastQuad(line, h, false)
 }
 
 // obfChar holds the bytes of an RFC 7239 obfuscated port: ALPHA, DIGIT, '.',
