@@ -8,7 +8,8 @@ import (
 )
 
 // FuzzOpenBytes feeds mutated database files to OpenBytes: it must never
-// panic, and a file it accepts must only ever answer valid codes.
+// panic, a file it accepts must only ever answer valid codes, and a file
+// that compiles into a table must answer as its search tree does.
 func FuzzOpenBytes(f *testing.F) {
 	f.Add(maxmindDB(f))
 	f.Add(flatDB(f))
@@ -28,6 +29,18 @@ func FuzzOpenBytes(f *testing.F) {
 			code, ok := db.Country(ip)
 			if ok != (code != "") || (ok && (len(code) != 2 || code[0] < 'A' || code[0] > 'Z' || code[1] < 'A' || code[1] > 'Z')) {
 				t.Fatalf("Country(%v) = %q, %v", ip, code, ok)
+			}
+		}
+		table, tree, err := geo.Lookups(b)
+		if err != nil || table == nil {
+			return
+		}
+		for _, ip := range ips {
+			ip = ip.Unmap()
+			got, gok := table(ip)
+			want, wok := tree(ip)
+			if got != want || gok != wok {
+				t.Fatalf("%v: table %q %v, tree %q %v", ip, got, gok, want, wok)
 			}
 		}
 	})
