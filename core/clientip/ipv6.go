@@ -1,8 +1,9 @@
 package clientip
 
-// hexVal maps a hex digit (either case) to its value and every other byte to
-// noHex.
-var hexVal = func() (t [256]uint8) {
+// addrClass maps a hex digit (either case) to its value, ':' to colon, '.'
+// to dot and every other byte to noHex: one load tells the IPv6 parsers
+// both a digit's value and which separator ends a group.
+var addrClass = func() (t [256]uint8) {
 	for i := range t {
 		t[i] = noHex
 	}
@@ -13,10 +14,15 @@ var hexVal = func() (t [256]uint8) {
 		t[c] = uint8(c - 'a' + 10)
 		t[c-'a'+'A'] = uint8(c - 'a' + 10)
 	}
+	t[':'], t['.'] = colon, dot
 	return t
 }()
 
-const noHex = 0xff
+const (
+	colon = 16   // addrClass of ':'; hex digits are below
+	dot   = 17   // addrClass of '.'
+	noHex = 0xff // addrClass of any other byte
+)
 
 // parseV6 parses a bare IPv6 address, accepting exactly what
 // netip.ParseAddr accepts for IPv6 without a zone: one to eight groups of
@@ -34,7 +40,7 @@ func parseV6(s string) (u128, bool) {
 // and dot.
 var isAddrChar = func() (t [256]bool) {
 	for i := range t {
-		t[i] = hexVal[i] != noHex || i == ':' || i == '.'
+		t[i] = addrClass[i] != noHex
 	}
 	return t
 }()
@@ -53,36 +59,37 @@ func scanV6(s string, i int) (a u128, end int, ok bool) {
 	ellipsis := -1 // groups in the head, once "::" is seen
 	if i+1 < len(s) && s[i] == ':' && s[i+1] == ':' {
 		ellipsis, i = 0, i+2
-		if i == len(s) || !isAddrChar[s[i]] {
+		if classFrom(s, i) == noHex {
 			return u128{}, i, true // "::"
 		}
 	}
 	for {
 		// One group of 1 to 4 hex digits, unrolled: a loop costs a counter.
+		// d ends as the class of the byte after the group.
 		start := i
-		d := hexFrom(s, i)
-		if d == noHex {
+		d := classFrom(s, i)
+		if d >= colon {
 			return u128{}, 0, false
 		}
 		v := uint64(d)
 		i++
-		if d = hexFrom(s, i); d != noHex {
+		if d = classFrom(s, i); d < colon {
 			v, i = v<<4|uint64(d), i+1
-			if d = hexFrom(s, i); d != noHex {
+			if d = classFrom(s, i); d < colon {
 				v, i = v<<4|uint64(d), i+1
-				if d = hexFrom(s, i); d != noHex {
+				if d = classFrom(s, i); d < colon {
 					v, i = v<<4|uint64(d), i+1
-					if hexFrom(s, i) != noHex {
+					if d = classFrom(s, i); d < colon {
 						return u128{}, 0, false // a fifth digit
 					}
 				}
 			}
 		}
-		if i < len(s) && s[i] == '.' {
+		if d == dot {
 			// A dotted quad, which must end the address and fill its last
 			// two groups (or follow the "::" with room to spare).
 			x, qend, ok := scanV4(s, start)
-			if !ok || ellipsis < 0 && n != 6 || n > 6 || qend < len(s) && isAddrChar[s[qend]] {
+			if !ok || ellipsis < 0 && n != 6 || n > 6 || classFrom(s, qend) != noHex {
 				return u128{}, 0, false
 			}
 			hi, lo = hi<<32|lo>>32, lo<<32|uint64(x)
@@ -91,20 +98,20 @@ func scanV6(s string, i int) (a u128, end int, ok bool) {
 		}
 		hi, lo = hi<<16|lo>>48, lo<<16|v
 		n++
-		if i == len(s) || s[i] != ':' {
+		if d != colon {
 			break // the end, or a byte that is not hex, colon or dot
 		}
-		if n == 8 || i+1 == len(s) || !isAddrChar[s[i+1]] {
+		if d = classFrom(s, i+1); n == 8 || d == noHex {
 			return u128{}, 0, false // a ninth group or a trailing colon
 		}
 		i++
-		if s[i] == ':' {
+		if d == colon {
 			if ellipsis >= 0 {
 				return u128{}, 0, false // a second "::"
 			}
 			ellipsis, headHi, headLo, hi, lo = n, hi, lo, 0, 0
 			i++
-			if i == len(s) || !isAddrChar[s[i]] {
+			if classFrom(s, i) == noHex {
 				break
 			}
 		}
@@ -124,13 +131,12 @@ func scanV6(s string, i int) (a u128, end int, ok bool) {
 	return u128{hi, lo}, i, true
 }
 
-// hexFrom returns the value of the hex digit s[i], or noHex if it is not
-// one or i is past the end.
-func hexFrom(s string, i int) uint8 {
+// classFrom returns the addrClass of s[i], noHex past the end.
+func classFrom(s string, i int) uint8 {
 	if uint(i) >= uint(len(s)) {
 		return noHex
 	}
-	return hexVal[s[i]]
+	return addrClass[s[i]]
 }
 
 // lastV6 parses the last element of line[:end] when it is a bare IPv6
@@ -150,94 +156,108 @@ func lastV6(line string, end int) (addr u128, start int, ok bool) {
 // before the address, which is neither a hex digit nor a colon.
 //
 // Groups are read right to left and pushed into the top of a 128-bit
-// accumulator, which so holds them in order; at the end the groups right of
-// a "::" are shifted down into place. The hot path calls no function: a call
-// would spill every variable of the loop.
+// accumulator, so the groups left of a "::" end up in place; the groups
+// right of it are shifted down once the "::" is met. The loop calls no
+// function (a call would spill its variables) and reads a group from a
+// 5-byte window without bounds checks.
 func lastV6Addr(line string, j int, elem bool) (addr u128, start int, ok bool) {
 	if elem {
 		j = skipBlanksLeft(line, j)
 	}
-	if j > len(line) {
-		return u128{}, 0, false
-	}
 	var hi, lo uint64
-	n := 0         // groups read
-	ellipsis := -1 // groups right of the "::", once seen
-	if j >= 2 && line[j-1] == ':' && line[j-2] == ':' {
+	var tail u128
+	n, ellipsis := 0, -1 // groups read; groups right of the "::", once seen
+	if j >= 2 && j <= len(line) && line[j-1] == ':' && line[j-2] == ':' {
 		ellipsis, j = 0, j-2 // "x::", or "::" alone
 		if leftEnd(line, j) {
 			goto end
 		}
 	}
 	for {
-		// One group of 1 to 4 hex digits, read backwards, unrolled.
-		d := hexAt(line, j)
-		if d == noHex || n == 8 {
-			return u128{}, 0, false
+		d := classAt(line, j) // the group's last digit, or the second colon of "::"
+		if d >= colon {
+			if d != colon || n == 0 || ellipsis >= 0 {
+				return u128{}, 0, false // no digit, or a second "::"
+			}
+			ellipsis, j = n, j-1
+			tail, hi, lo = shiftDown(u128{hi, lo}, 8-n), 0, 0
+			if d = classAt(line, j); d > colon {
+				break // "::x"
+			} else if d == colon {
+				return u128{}, 0, false // ":::"
+			}
 		}
-		v := uint64(d)
-		j--
-		if d = hexAt(line, j); d != noHex {
-			v, j = v|uint64(d)<<4, j-1
-			if d = hexAt(line, j); d != noHex {
-				v, j = v|uint64(d)<<8, j-1
-				if d = hexAt(line, j); d != noHex {
-					v, j = v|uint64(d)<<12, j-1
-					if hexAt(line, j) != noHex {
-						return u128{}, 0, false // a fifth digit
+		// One group of 1 to 4 hex digits, read backwards; d ends as the
+		// class of the byte before it.
+		var v uint64
+		if n == 8 || j < 5 {
+			if v, d, j = lastGroupShort(line, j); j < 0 || n == 8 {
+				return u128{}, 0, false
+			}
+		} else if g := line[j-5 : j]; true {
+			v, j = uint64(addrClass[g[4]]), j-1
+			if d = addrClass[g[3]]; d < colon {
+				v, j = v|uint64(d)<<4, j-1
+				if d = addrClass[g[2]]; d < colon {
+					v, j = v|uint64(d)<<8, j-1
+					if d = addrClass[g[1]]; d < colon {
+						v, j = v|uint64(d)<<12, j-1
+						if d = addrClass[g[0]]; d < colon {
+							return u128{}, 0, false // a fifth digit
+						}
 					}
 				}
 			}
 		}
 		hi, lo = hi>>16|v<<48, lo>>16|hi<<48
 		n++
-		if j == 0 || line[j-1] != ':' {
+		if d != colon {
 			break // the left end of the address
 		}
 		j--
-		if j > 0 && line[j-1] == ':' {
-			if ellipsis >= 0 {
-				return u128{}, 0, false // a second "::"
-			}
-			ellipsis, j = n, j-1
-			if leftEnd(line, j) {
-				break // "::x"
-			}
-		}
 	}
 end:
 	// Without "::" there must be eight groups; with it, at most seven.
 	if (ellipsis < 0) != (n == 8) {
 		return u128{}, 0, false
 	}
-	if ellipsis > 0 {
-		// The last ellipsis groups read (m: their bits) go down by the
-		// 8-n zero groups the "::" stands for.
-		m := shiftDown(u128{^uint64(0), ^uint64(0)}, n-ellipsis)
-		t := shiftDown(u128{hi & m.hi, lo & m.lo}, 8-n)
-		hi, lo = hi&^m.hi|t.hi, lo&^m.lo|t.lo
-	}
 	if elem {
 		if j = skipBlanksLeft(line, j); j > 0 && line[j-1] != ',' {
 			return u128{}, 0, false
 		}
 	}
-	return u128{hi, lo}, j, true
+	return u128{hi | tail.hi, lo | tail.lo}, j, true
 }
 
-// hexAt returns the value of the hex digit line[j-1], or noHex if it is
-// not one or j is 0.
-func hexAt(line string, j int) uint8 {
+// lastGroupShort is the group reading of lastV6Addr for j < 5: it returns
+// the group's value, the class of the byte before it (noHex at the start of
+// line) and where it starts, or -1 for no digit or more than four.
+func lastGroupShort(line string, j int) (v uint64, d uint8, start int) {
+	k := 0
+	for ; k < 5; k++ {
+		if d = classAt(line, j-k); d >= colon {
+			break
+		}
+		v |= uint64(d) << (4 * k)
+	}
+	if k == 0 || k == 5 {
+		return 0, 0, -1
+	}
+	return v, d, j - k
+}
+
+// classAt returns the addrClass of line[j-1], noHex for j 0.
+func classAt(line string, j int) uint8 {
 	if uint(j-1) >= uint(len(line)) {
 		return noHex
 	}
-	return hexVal[line[j-1]]
+	return addrClass[line[j-1]]
 }
 
 // leftEnd reports whether an address read backwards ends at line[j]: the
 // byte before it is neither a hex digit nor a colon.
 func leftEnd(line string, j int) bool {
-	return j == 0 || hexVal[line[j-1]] == noHex && line[j-1] != ':'
+	return classAt(line, j) > colon
 }
 
 // shiftDown shifts a right by g 16-bit groups, 0 <= g <= 8.

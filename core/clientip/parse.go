@@ -26,8 +26,8 @@ func parsePeer(s string) (addr u128, unix, ok bool) {
 		return u128{}, true, true
 	}
 	if s[0] == '[' {
-		if a, ok := parseBracketed(s, false); ok {
-			return a, false, true // the common "[v6]:port"
+		if a, start, ok := lastNode(s, len(s), false); ok && start == 0 {
+			return a, false, true // the common "[v6]:port", read backwards
 		}
 	} else if a, ok, isV4 := parseV4(s, false); isV4 {
 		return a, false, ok
