@@ -19,13 +19,14 @@ var (
 	largeErr  error
 )
 
-// largeDB returns a GeoLite2-Country-layout IPv6 database (mmdbwriter's
-// default IPv4 aliases ::ffff:0:0/96, 2001::/32 and 2002::/16 included) of
-// about 300,000 networks: the IPv4 unicast space cut into /14 to /24
-// networks, one in ten left out, and 40,000 IPv6 networks of /20 to /64 in five /12s,
-// some nested in others. Neighbours often share a country, as in real data,
-// so ranges merge; some records have no country, "ZZ" or a lower-case code.
-// Built once per test binary (a few seconds).
+// largeDB returns a GeoLite2-Country-layout IPv6 database (with mmdbwriter's
+// default IPv4 aliases ::ffff:0:0/96, 2001::/32 and 2002::/16) of about
+// 680,000 networks with and without data: the IPv4 unicast space cut into
+// /15 to /23 networks, one in ten left out, and 20,000 IPv6 networks of /20
+// to /48 in five /12s, some nested in others. Neighbours often share a
+// country, as in real data, so ranges merge; some records have no country,
+// "ZZ", a lower-case code or a three-letter one. Built once per test binary
+// (about three seconds).
 func largeDB(tb testing.TB) []byte {
 	tb.Helper()
 	largeOnce.Do(func() { largeFile, largeErr = buildLargeDB() })
