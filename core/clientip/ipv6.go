@@ -140,8 +140,8 @@ func classFrom(s string, i int) uint8 {
 }
 
 // lastV6 parses the last element of line[:end] when it is a bare IPv6
-// address of hex groups (no dotted quad, brackets, port or zone) with
-// optional spaces or tabs around it, scanning backwards, and returns where
+// address (no brackets, port or zone) with optional spaces or tabs around
+// it, scanning backwards, and returns where
 // the element starts (after its comma, or 0). ok is false for any other
 // form, which the caller then parses in full; lastV6 never accepts what
 // parseHostPort would refuse.
@@ -149,17 +149,18 @@ func lastV6(line string, end int) (addr u128, start int, ok bool) {
 	return lastV6Addr(line, end, true)
 }
 
-// lastV6Addr parses backwards the IPv6 address of hex groups (no dotted
-// quad) that ends line[:j] and returns where it starts. With elem it is the
-// whole X-Forwarded-For element, as lastV6 needs: spaces or tabs around it,
-// then a comma or the start of the line. Without, the caller checks the byte
-// before the address, which is neither a hex digit nor a colon.
+// lastV6Addr parses backwards the IPv6 address that ends line[:j], as
+// strictly as scanV6, and returns where it starts. With elem it is the whole
+// X-Forwarded-For element, as lastV6 needs: spaces or tabs around it, then a
+// comma or the start of the line. Without, the caller checks the byte before
+// the address, which is neither a hex digit nor a colon.
 //
 // Groups are read right to left and pushed into the top of a 128-bit
 // accumulator, so the groups left of a "::" end up in place; the groups
-// right of it are shifted down once the "::" is met. The loop calls no
+// right of it are shifted down once the "::" is met. The hot loop calls no
 // function (a call would spill its variables) and reads a group from a
-// 5-byte window without bounds checks.
+// 5-byte window without bounds checks. A dot after the first group read
+// makes the end a dotted quad (lastQuad), the last two groups.
 func lastV6Addr(line string, j int, elem bool) (addr u128, start int, ok bool) {
 	if elem {
 		j = skipBlanksLeft(line, j)
@@ -212,7 +213,18 @@ func lastV6Addr(line string, j int, elem bool) (addr u128, start int, ok bool) {
 		hi, lo = hi>>16|v<<48, lo>>16|hi<<48
 		n++
 		if d != colon {
-			break // the left end of the address
+			if d != dot || n > 1 || ellipsis >= 0 {
+				break // the left end of the address
+			}
+			e := j // the group's end: a dotted quad has decimal digits only
+			for classFrom(line, e) < 10 {
+				e++
+			}
+			q, qs, ok := lastQuad(line, e, false)
+			if !ok || classFrom(line, e) < colon || classAt(line, qs) != colon {
+				return u128{}, 0, false
+			}
+			hi, lo, n, j = q.lo<<32, 0, 2, qs
 		}
 		j--
 	}
