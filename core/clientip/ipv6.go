@@ -191,8 +191,8 @@ func lastV6Addr(line string, j int, elem bool) (addr u128, start int, ok bool) {
 		// One group of 1 to 4 hex digits, read backwards; d ends as the
 		// class of the byte before it.
 		var v uint64
-		if n == 8 || j < 5 {
-			if v, d, j = lastGroupShort(line, j); j < 0 || n == 8 {
+		if j < 5 {
+			if v, d, j = lastGroupShort(line, j); j < 0 {
 				return u128{}, 0, false
 			}
 		} else if g := line[j-5 : j]; true {
@@ -229,8 +229,10 @@ func lastV6Addr(line string, j int, elem bool) (addr u128, start int, ok bool) {
 		j--
 	}
 end:
-	// Without "::" there must be eight groups; with it, at most seven.
-	if (ellipsis < 0) != (n == 8) {
+	// Without "::" there must be eight groups; with it, at most seven. (The
+	// loop does not count to 8: past it the accumulator has lost groups,
+	// and this refuses.)
+	if ellipsis < 0 && n != 8 || ellipsis >= 0 && n > 7 {
 		return u128{}, 0, false
 	}
 	if elem {
