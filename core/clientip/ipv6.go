@@ -229,9 +229,8 @@ func lastV6Addr(line string, j int, elem bool) (addr u128, start int, ok bool) {
 		j--
 	}
 end:
-	// Without "::" there must be eight groups; with it, at most seven. (The
-	// loop does not count to 8: past it the accumulator has lost groups,
-	// and this refuses.)
+	// Without "::" there must be eight groups; with it, at most seven (the
+	// loop counts past 8, losing groups, and this refuses).
 	if ellipsis < 0 && n != 8 || ellipsis >= 0 && n > 7 {
 		return u128{}, 0, false
 	}
