@@ -152,19 +152,7 @@ func expiresAt(r any) time.Time {
 
 // all reads every row in pages of 1,000, as the CLI does.
 func (k kind[T]) all(ctx context.Context, rs core.Rules) ([]T, error) {
-	var out []T
-	var after int64
-	for {
-		rows, err := k.table(rs).List(ctx, core.Query{AfterID: after, Limit: 1000})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rows...)
-		if len(rows) < 1000 {
-			return out, nil
-		}
-		after = rows[len(rows)-1].GetMeta().ID
-	}
+	return ruleio.ReadAll(ctx, k.table(rs), core.Query{})
 }
 
 func (k kind[T]) exportAll(ctx context.Context, rs core.Rules, w io.Writer, f ruleio.Format) (int, error) {

@@ -67,19 +67,7 @@ func (k kind[T]) remove(ctx context.Context, t core.Rules, value string) (string
 }
 
 func (k kind[T]) all(ctx context.Context, t core.Rules) ([]T, error) {
-	var out []T
-	var after int64
-	for {
-		rows, err := k.table(t).List(ctx, core.Query{AfterID: after, Limit: 1000})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rows...)
-		if len(rows) < 1000 {
-			return out, nil
-		}
-		after = rows[len(rows)-1].GetMeta().ID
-	}
+	return ruleio.ReadAll(ctx, k.table(t), core.Query{})
 }
 
 func (k kind[T]) count(ctx context.Context, t core.Rules) (int, error) {

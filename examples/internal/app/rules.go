@@ -12,6 +12,7 @@ import (
 	"github.com/wardenkit/warden/core"
 	"github.com/wardenkit/warden/core/geo"
 	"github.com/wardenkit/warden/core/rule"
+	"github.com/wardenkit/warden/ruleio"
 )
 
 // flagged are the rules the flags ask for, validated.
@@ -129,19 +130,8 @@ func logStore(ctx context.Context, log *slog.Logger, dsn string, eng *core.Engin
 		"blocked_domains", count(active(ctx, r.BlockedDomains())))
 }
 
-// active counts the active rows of a table, a page at a time.
+// active counts the active rows of a table, reading them a page at a time.
 func active[T rule.Rule](ctx context.Context, t core.Table[T]) (int, error) {
-	n := 0
-	var after int64
-	for {
-		rows, err := t.List(ctx, core.Query{ActiveOnly: true, AfterID: after, Limit: 10_000})
-		if err != nil {
-			return n, err
-		}
-		n += len(rows)
-		if len(rows) < 10_000 {
-			return n, nil
-		}
-		after = rows[len(rows)-1].GetMeta().ID
-	}
+	rows, err := ruleio.ReadAll(ctx, t, core.Query{ActiveOnly: true})
+	return len(rows), err
 }
