@@ -189,28 +189,29 @@ func lastV4(line string, end int) (addr u128, start int, ok bool) {
 // line. Without, the caller checks the byte before it, which may be a digit
 // ("1111.2.3.4" reads as "111.2.3.4").
 func lastQuad(line string, j int, elem bool) (addr u128, start int, ok bool) {
+	var x uint32
 	if elem {
 		j = skipBlanksLeft(line, j)
 	}
-	var x uint32 // the fields read so far, right to left, each new one in the top byte
-	for f := 3; f >= 0; f-- {
+	for f := 3; f >= 0; f-- { // fields right to left, each new one in the top byte
 		if f < 3 {
-			if decAt(line, j) != decDot {
+			if j == 0 || line[j-1] != '.' {
 				return u128{}, 0, false
 			}
 			j--
 		}
-		d0 := decAt(line, j)
-		if d0 > 9 {
+		if j == 0 || line[j-1]-'0' > 9 {
 			return u128{}, 0, false
 		}
-		v := uint(d0)
+		v := uint(line[j-1] - '0')
 		j--
-		if d1 := decAt(line, j); d1 <= 9 {
-			v += uint(d1) * 10
+		if j > 0 && line[j-1]-'0' <= 9 {
+			d1 := uint(line[j-1] - '0')
+			v += d1 * 10
 			j--
-			if d2 := decAt(line, j); d2 <= 9 {
-				v += uint(d2) * 100
+			if j > 0 && line[j-1]-'0' <= 9 {
+				d2 := uint(line[j-1] - '0')
+				v += d2 * 100
 				j--
 				if d2 == 0 || v > 255 {
 					return u128{}, 0, false
@@ -228,17 +229,6 @@ func lastQuad(line string, j int, elem bool) (addr u128, start int, ok bool) {
 	}
 	return from4(x), j, true
 }
-
-// decAt returns line[j-1]-'0' (a decimal digit's value, decDot for '.'), or
-// 0xff for j 0. One unsigned compare checks both ends of line.
-func decAt(line string, j int) uint8 {
-	if uint(j-1) >= uint(len(line)) {
-		return 0xff
-	}
-	return line[j-1] - '0'
-}
-
-const decDot = 256 + '.' - '0' // decAt of '.'
 
 // lastNode parses backwards the node that ends line[:j] when it is a dotted
 // quad or a bracketed IPv6 address of hex groups, either with an optional
