@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/wardenkit/warden/admin"
 	"github.com/wardenkit/warden/bunstore"
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/internal/testdb"
 )
 
 // BenchmarkAdminPostgres measures the pages over a million events and
@@ -107,13 +107,7 @@ func benchAdmin(b *testing.B, base string, span time.Duration) (http.Handler, st
 
 // benchSchema makes a PostgreSQL schema dropped at cleanup and returns its
 // DSN.
-func benchSchema(b *testing.B, base string) string {
-	return newDatabase(b, base, "SCHEMA", func(u *url.URL, name string) {
-		q := u.Query()
-		q.Set("search_path", name)
-		u.RawQuery = q.Encode()
-	})
-}
+func benchSchema(b *testing.B, base string) string { return testdb.Postgres(b, base) }
 
 // loadBench inserts a million events spread over span from first (the mix
 // of bunstore's report benchmark: skewed IPs, ~60 countries, ~300 paths)

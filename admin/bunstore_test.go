@@ -5,9 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,24 +12,14 @@ import (
 	"github.com/wardenkit/warden/admin"
 	"github.com/wardenkit/warden/bunstore"
 	"github.com/wardenkit/warden/core"
+	"github.com/wardenkit/warden/internal/testdb"
 )
 
 // The pages over bunstore: SQLite always, PostgreSQL and MariaDB when
 // their DSNs are set (each in a new schema or database, dropped after).
 func TestPagesOverBunstore(t *testing.T) {
-	dsns := map[string]string{"sqlite": "sqlite:file:" + filepath.Join(t.TempDir(), "warden.db")}
-	if base := os.Getenv("WARDEN_TEST_POSTGRES_DSN"); base != "" {
-		dsns["postgres"] = newDatabase(t, base, "SCHEMA", func(u *url.URL, name string) {
-			q := u.Query()
-			q.Set("search_path", name)
-			u.RawQuery = q.Encode()
-		})
-	}
-	if base := os.Getenv("WARDEN_TEST_MYSQL_DSN"); base != "" {
-		dsns["mysql"] = newDatabase(t, base, "DATABASE", func(u *url.URL, name string) { u.Path = "/" + name })
-	}
-	for name, dsn := range dsns {
-		t.Run(name, func(t *testing.T) { testPagesOver(t, dsn) })
+	for _, b := range testdb.Backends() {
+		t.Run(b.Name, func(t *testing.T) { testPagesOver(t, b.NewDSN(t)) })
 	}
 }
 
@@ -93,34 +80,4 @@ func testPagesOver(t *testing.T, dsn string) {
 	if w := e.post("/settings", form); w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "max_login_attempts (now 9)") {
 		t.Errorf("settings conflict over the store: %d", w.Code)
 	}
-}
-
-// newDatabase makes a PostgreSQL schema or a MySQL database dropped at
-// cleanup, and returns base's DSN pointed at it by point.
-func newDatabase(t testing.TB, base, what string, point func(*url.URL, string)) string {
-	ctx := context.Background()
-	adm, err := bunstore.Open(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "warden_test_admin_" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	if _, err := adm.DB().ExecContext(ctx, "CREATE "+what+" "+name); err != nil {
-		t.Fatal(err)
-	}
-	drop := "DROP " + what + " " + name
-	if what == "SCHEMA" {
-		drop += " CASCADE"
-	}
-	t.Cleanup(func() {
-		if _, err := adm.DB().ExecContext(context.Background(), drop); err != nil {
-			t.Errorf("%s: %v", drop, err)
-		}
-		_ = adm.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	point(u, name)
-	return u.String()
 }

@@ -3,14 +3,13 @@ package bunstore_test
 import (
 	"context"
 	"crypto/rand"
-	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wardenkit/warden/bunstore"
+	"github.com/wardenkit/warden/internal/testdb"
 )
 
 // The harness runs every test on SQLite (a file in a temporary directory),
@@ -21,8 +20,8 @@ import (
 // PostgreSQL, a new database on MySQL, both dropped when the test ends.
 
 const (
-	envPostgres = "WARDEN_TEST_POSTGRES_DSN"
-	envMySQL    = "WARDEN_TEST_MYSQL_DSN"
+	envPostgres = testdb.EnvPostgres
+	envMySQL    = testdb.EnvMySQL
 )
 
 // backend makes empty databases of one kind.
@@ -73,9 +72,11 @@ func openStore(t testing.TB, dsn string, opts ...bunstore.Option) *bunstore.Stor
 	return s
 }
 
-func sqliteDSN(t testing.TB) string {
-	return "sqlite:file:" + filepath.Join(t.TempDir(), "warden.db")
-}
+func sqliteDSN(t testing.TB) string { return testdb.SQLite(t) }
+
+func postgresDSN(t testing.TB, base string) string { return testdb.Postgres(t, base) }
+
+func mysqlDSN(t testing.TB, base string) string { return testdb.MySQL(t, base) }
 
 func randomName() string {
 	return "warden_test_" + strings.ToLower(rand.Text()[:12])
@@ -90,50 +91,4 @@ func admin(t testing.TB, env, dsn string) *bunstore.Store {
 		t.Fatalf("%s is set but the database does not answer: %v", env, err)
 	}
 	return s
-}
-
-func postgresDSN(t testing.TB, base string) string {
-	t.Helper()
-	a := admin(t, envPostgres, base)
-	schema := randomName()
-	if _, err := a.DB().ExecContext(testCtx(t), "CREATE SCHEMA "+schema); err != nil {
-		_ = a.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		defer a.Close()
-		if _, err := a.DB().ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-func mysqlDSN(t testing.TB, base string) string {
-	t.Helper()
-	a := admin(t, envMySQL, base)
-	db := randomName()
-	if _, err := a.DB().ExecContext(testCtx(t), "CREATE DATABASE "+db); err != nil {
-		_ = a.Close()
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		defer a.Close()
-		if _, err := a.DB().ExecContext(context.Background(), "DROP DATABASE "+db); err != nil {
-			t.Errorf("drop database %s: %v", db, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + db
-	return u.String()
 }

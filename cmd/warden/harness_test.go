@@ -3,15 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/wardenkit/warden/bunstore"
+	"github.com/wardenkit/warden/internal/testdb"
 )
 
 // backend is a database the end-to-end tests run on: SQLite in a temp dir
@@ -44,32 +42,7 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-func postgresDSN(t *testing.T, base string) string {
-	t.Helper()
-	a, err := bunstore.Open(testCtx(t), base)
-	if err != nil {
-		t.Fatalf("WARDEN_TEST_POSTGRES_DSN is set but the database does not answer: %v", err)
-	}
-	schema := "warden_cli_test_" + strings.ToLower(rand.Text()[:12])
-	if _, err := a.DB().ExecContext(testCtx(t), "CREATE SCHEMA "+schema); err != nil {
-		_ = a.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		defer a.Close()
-		if _, err := a.DB().ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func postgresDSN(t *testing.T, base string) string { return testdb.Postgres(t, base) }
 
 // result is what one run of the command printed and its exit status.
 type result struct {
