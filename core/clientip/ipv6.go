@@ -220,7 +220,7 @@ func lastV6Addr(line string, j int, elem bool) (addr u128, start int, ok bool) {
 			for classFrom(line, e) < 10 {
 				e++
 			}
-			q, qs, ok := lastQuad(line, e, false)
+			q, qs, ok := lastQuad(line, e)
 			if !ok || classFrom(line, e) < colon || classAt(line, qs) != colon {
 				return u128{}, 0, false
 			}

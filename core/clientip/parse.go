@@ -179,21 +179,12 @@ func parseV4(s string, obfPort bool) (addr u128, ok, isV4 bool) {
 // any other form, which the caller then parses in full; lastV4 never accepts
 // what parseHostPort would refuse.
 func lastV4(line string, end int) (addr u128, start int, ok bool) {
-	return lastQuad(line, end, true)
-}
-
-// lastQuad parses backwards the dotted quad that ends line[:j] as strictly
-// as scanV4 (no leading zeros, each field at most 255) and returns it and
-// where it starts. With elem it is the whole X-Forwarded-For element, as
-// lastV4 needs: spaces or tabs around it, then a comma or the start of the
-// line. Without, the caller checks the byte before it, which may be a digit
-// ("1111.2.3.4" reads as "111.2.3.4").
-func lastQuad(line string, j int, elem bool) (addr u128, start int, ok bool) {
-	var x uint32
-	if elem {
-		j = skipBlanksLeft(line, j)
+	j := end
+	for j > 0 && (line[j-1] == ' ' || line[j-1] == '\t') {
+		j--
 	}
-	for f := 3; f >= 0; f-- { // fields right to left, each new one in the top byte
+	var x uint32 // the fields read so far, right to left, each new one in the top byte
+	for f := 3; f >= 0; f-- {
 		if f < 3 {
 			if j == 0 || line[j-1] != '.' {
 				return u128{}, 0, false
@@ -222,10 +213,50 @@ func lastQuad(line string, j int, elem bool) (addr u128, start int, ok bool) {
 		}
 		x = x>>8 | uint32(v)<<24
 	}
-	if elem {
-		if j = skipBlanksLeft(line, j); j > 0 && line[j-1] != ',' {
+	for j > 0 && (line[j-1] == ' ' || line[j-1] == '\t') {
+		j--
+	}
+	if j > 0 && line[j-1] != ',' {
+		return u128{}, 0, false
+	}
+	return from4(x), j, true
+}
+
+// lastQuad parses backwards the dotted quad that ends line[:j] as strictly
+// as scanV4 (no leading zeros, each field at most 255) and returns it and
+// where it starts. The caller checks the byte before it, which may be a
+// digit ("1111.2.3.4" reads as "111.2.3.4"). lastV4 is the same, for a whole
+// X-Forwarded-For element, kept apart: it is the hottest path.
+func lastQuad(line string, j int) (addr u128, start int, ok bool) {
+	var x uint32
+	for f := 3; f >= 0; f-- { // fields right to left, each new one in the top byte
+		if f < 3 {
+			if j == 0 || line[j-1] != '.' {
+				return u128{}, 0, false
+			}
+			j--
+		}
+		if j == 0 || line[j-1]-'0' > 9 {
 			return u128{}, 0, false
 		}
+		v := uint(line[j-1] - '0')
+		j--
+		if j > 0 && line[j-1]-'0' <= 9 {
+			d1 := uint(line[j-1] - '0')
+			v += d1 * 10
+			j--
+			if j > 0 && line[j-1]-'0' <= 9 {
+				d2 := uint(line[j-1] - '0')
+				v += d2 * 100
+				j--
+				if d2 == 0 || v > 255 {
+					return u128{}, 0, false
+				}
+			} else if d1 == 0 {
+				return u128{}, 0, false // leading zero
+			}
+		}
+		x = x>>8 | uint32(v)<<24
 	}
 	return from4(x), j, true
 }
@@ -274,7 +305,7 @@ func lastNode(line string, j int, fwd bool) (addr u128, start int, ok bool) {
 	if h == j && !fwd {
 		return u128{}, 0, false
 	}
-	return lastQuad(line, h, false)
+	return lastQuad(line, h)
 }
 
 // obfChar holds the bytes of an RFC 7239 obfuscated port: ALPHA, DIGIT, '.',
