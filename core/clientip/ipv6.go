@@ -146,14 +146,17 @@ func classFrom(s string, i int) uint8 {
 // form, which the caller then parses in full; lastV6 never accepts what
 // parseHostPort would refuse.
 func lastV6(line string, end int) (addr u128, start int, ok bool) {
-	return lastV6Addr(line, end, true)
+	if addr, start, ok = lastV6Addr(line, skipBlanksLeft(line, end)); ok {
+		if start = skipBlanksLeft(line, start); start == 0 || line[start-1] == ',' {
+			return addr, start, true
+		}
+	}
+	return u128{}, 0, false
 }
 
 // lastV6Addr parses backwards the IPv6 address that ends line[:j], as
-// strictly as scanV6, and returns where it starts. With elem it is the whole
-// X-Forwarded-For element, as lastV6 needs: spaces or tabs around it, then a
-// comma or the start of the line. Without, the caller checks the byte before
-// the address, which is neither a hex digit nor a colon.
+// strictly as scanV6, and returns where it starts. The caller checks the
+// byte before the address, which is neither a hex digit nor a colon.
 //
 // Groups are read right to left and pushed into the top of a 128-bit
 // accumulator, so the groups left of a "::" end up in place; the groups
@@ -161,10 +164,7 @@ func lastV6(line string, end int) (addr u128, start int, ok bool) {
 // function (a call would spill its variables) and reads a group from a
 // 5-byte window without bounds checks. A dot after the first group read
 // makes the end a dotted quad (lastQuad), the last two groups.
-func lastV6Addr(line string, j int, elem bool) (addr u128, start int, ok bool) {
-	if elem {
-		j = skipBlanksLeft(line, j)
-	}
+func lastV6Addr(line string, j int) (addr u128, start int, ok bool) {
 	var hi, lo uint64
 	var tail u128
 	n, ellipsis := 0, -1 // groups read; groups right of the "::", once seen
@@ -233,11 +233,6 @@ end:
 	// loop counts past 8, losing groups, and this refuses).
 	if ellipsis < 0 && n != 8 || ellipsis >= 0 && n > 7 {
 		return u128{}, 0, false
-	}
-	if elem {
-		if j = skipBlanksLeft(line, j); j > 0 && line[j-1] != ',' {
-			return u128{}, 0, false
-		}
 	}
 	return u128{hi | tail.hi, lo | tail.lo}, j, true
 }

@@ -296,7 +296,7 @@ func lastNode(line string, j int, fwd bool) (addr u128, start int, ok bool) {
 		}
 	}
 	if h > 0 && line[h-1] == ']' {
-		addr, j, ok = lastV6Addr(line, h-1, false)
+		addr, j, ok = lastV6Addr(line, h-1)
 		if !ok || j == 0 || line[j-1] != '[' {
 			return u128{}, 0, false
 		}
