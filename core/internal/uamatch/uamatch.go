@@ -11,8 +11,12 @@
 // allocation per call and is done only when such a pattern exists. Regexes
 // fold case themselves ((?i)). Every kind sees the whole value it is given.
 //
-// A Set is immutable after Build and safe for concurrent use; a Builder is
-// not.
+// A Set remembers the answer for each User-Agent it has matched, in a small
+// pointer-free cache keyed by a seeded hash (verdicts.go): traffic repeats a
+// few thousand values, and a repeated one costs a hash instead of a pass.
+//
+// A Set's patterns are immutable after Build and it is safe for concurrent
+// use; a Builder is not.
 package uamatch
 
 import (
