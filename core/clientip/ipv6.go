@@ -141,10 +141,9 @@ func classFrom(s string, i int) uint8 {
 
 // lastV6 parses the last element of line[:end] when it is a bare IPv6
 // address (no brackets, port or zone) with optional spaces or tabs around
-// it, scanning backwards, and returns where
-// the element starts (after its comma, or 0). ok is false for any other
-// form, which the caller then parses in full; lastV6 never accepts what
-// parseHostPort would refuse.
+// it, scanning backwards, and returns where the element starts (after its
+// comma, or 0). ok is false for any other form, which the caller then
+// parses in full; lastV6 never accepts what parseHostPort would refuse.
 func lastV6(line string, end int) (addr u128, start int, ok bool) {
 	if addr, start, ok = lastV6Addr(line, skipBlanksLeft(line, end)); ok {
 		if start = skipBlanksLeft(line, start); start == 0 || line[start-1] == ',' {
@@ -160,10 +159,11 @@ func lastV6(line string, end int) (addr u128, start int, ok bool) {
 //
 // Groups are read right to left and pushed into the top of a 128-bit
 // accumulator, so the groups left of a "::" end up in place; the groups
-// right of it are shifted down once the "::" is met. The hot loop calls no
-// function (a call would spill its variables) and reads a group from a
-// 5-byte window without bounds checks. A dot after the first group read
-// makes the end a dotted quad (lastQuad), the last two groups.
+// right of it are shifted down once the "::" is met. The loop calls no
+// function (a call would spill its variables) but near the start of line
+// (lastGroupShort): it reads a group from a 5-byte window without bounds
+// checks. A dot after the first group read makes the end a dotted quad
+// (lastQuad), the last two groups.
 func lastV6Addr(line string, j int) (addr u128, start int, ok bool) {
 	var hi, lo uint64
 	var tail u128

@@ -262,13 +262,13 @@ func lastQuad(line string, j int) (addr u128, start int, ok bool) {
 }
 
 // lastNode parses backwards the node that ends line[:j] when it is a dotted
-// quad or a bracketed IPv6 address of hex groups, either with an optional
-// ":port", and returns where it starts. With fwd (Forwarded) the port may
-// also be an RFC 7239 obfuscated port; without (X-Forwarded-For, where
-// lastV4 has failed on the element) a dotted quad needs a port. ok is false
-// for any other form; the caller checks the byte before the node and
-// otherwise takes the general path, which accepts the same node with the
-// same answer (parseHostPort).
+// quad or a bracketed IPv6 address, either with an optional ":port", and
+// returns where it starts. With fwd (Forwarded) the port may also be an RFC
+// 7239 obfuscated port; without (an X-Forwarded-For element, on which lastV4
+// has failed, or the peer) a dotted quad needs a port. ok is false for any
+// other form; the caller checks the byte before the node and otherwise takes
+// the general path, which accepts the same node with the same answer
+// (parseHostPort).
 func lastNode(line string, j int, fwd bool) (addr u128, start int, ok bool) {
 	if j > len(line) {
 		return u128{}, 0, false
