@@ -128,7 +128,7 @@ func (k kind[T]) countActive(ctx context.Context, rs core.Rules, now time.Time) 
 		}
 		active += len(rows)
 		for _, r := range rows {
-			if exp := expiresAt(r); !exp.IsZero() && now.After(exp) {
+			if exp := rule.Expiry(r); !exp.IsZero() && now.After(exp) {
 				expired++
 			}
 		}
@@ -137,17 +137,6 @@ func (k kind[T]) countActive(ctx context.Context, rs core.Rules, now time.Time) 
 		}
 		q.AfterID = rows[len(rows)-1].GetMeta().ID
 	}
-}
-
-// expiresAt is a rule's expiry, zero for kinds that never expire.
-func expiresAt(r any) time.Time {
-	switch v := r.(type) {
-	case rule.BlockedIP:
-		return v.ExpiresAt
-	case rule.WhitelistedUser:
-		return v.ExpiresAt
-	}
-	return time.Time{}
 }
 
 // all reads every row in pages of 1,000, as the CLI does.

@@ -197,22 +197,11 @@ func (t *table[T]) CountActive(ctx context.Context, now time.Time) (active, expi
 			continue
 		}
 		active++
-		if exp := expiresAt(v); !exp.IsZero() && exp.Before(now) {
+		if exp := rule.Expiry(v); !exp.IsZero() && exp.Before(now) {
 			expired++
 		}
 	}
 	return active, expired, nil
-}
-
-// expiresAt is the expiry of the kinds that have one; zero for the others.
-func expiresAt(v any) time.Time {
-	switch v := v.(type) {
-	case rule.BlockedIP:
-		return v.ExpiresAt
-	case rule.WhitelistedUser:
-		return v.ExpiresAt
-	}
-	return time.Time{}
 }
 
 // Settings returns the stored settings, or core.DefaultSettings() if none.

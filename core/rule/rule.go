@@ -48,6 +48,18 @@ func Normalize[T Rule](v T) (T, error) {
 	return v, err
 }
 
+// Expiry returns v's expiry: ExpiresAt for the kinds that have one (BlockedIP,
+// WhitelistedUser), zero for the others and for rows that never expire.
+func Expiry[T Rule](v T) time.Time {
+	switch r := any(v).(type) {
+	case BlockedIP:
+		return r.ExpiresAt
+	case WhitelistedUser:
+		return r.ExpiresAt
+	}
+	return time.Time{}
+}
+
 // ApplyMeta returns v with its bookkeeping replaced by m.
 func ApplyMeta[T Rule](v T, m Meta) T {
 	any(&v).(interface{ SetMeta(Meta) }).SetMeta(m)
